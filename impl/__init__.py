@@ -1,0 +1,1 @@
+"""Reference implementation of the seed frame allocators, written against the atomics layer."""

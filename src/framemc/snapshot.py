@@ -1,0 +1,78 @@
+"""Plain-value snapshots of allocator state: the one bridge from ``impl`` to ``model``.
+
+Data flows one way: ``impl`` (runs) -> :class:`AllocatorSnapshot` (plain
+values, this module) -> ``model`` (z3 terms) -> verdict.  Neither side imports
+the other; both import this module.  It also holds the layout constants both
+sides must agree on (the seeds' ``PAGE_SIZE``, refcount sentinels, flag bits),
+so each has exactly one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: bytes per physical frame (seed 004: ``mm::PAGE_SIZE``)
+PAGE_SIZE = 4096
+#: bytes per MetaSlot (seed 001: "a dedicated 64-byte MetaSlot")
+FRAME_META_SIZE = 64
+
+U64_MAX = (1 << 64) - 1
+#: refcount of a frame in the buddy free list (seed 001: ``REFCOUNT_UNUSED``)
+REFCOUNT_UNUSED = U64_MAX
+#: refcount of a frame held by a unique (non-shared) handle (Asterinas ``REF_COUNT_UNIQUE``)
+REFCOUNT_UNIQUE = U64_MAX - 1
+#: largest legal shared refcount; an increment past it aborts (Asterinas ``REF_COUNT_MAX``)
+REFCOUNT_MAX = (1 << 63) - 1
+#: refcount while a frame is claimed but not yet published, or being torn down
+REFCOUNT_BUSY = 0
+
+#: purpose codes stored in ``MetaSlot.purpose`` (seed 000: ``FramePurpose``)
+PURPOSE_NONE = 0
+PURPOSE_GENERAL = 1
+PURPOSE_PAGE_TABLE = 2
+PURPOSE_DMA = 3
+
+#: ``frame_flags::POISONED`` (seed 001: logical flag space)
+FLAG_POISONED = 1 << 0
+#: ``meta_guard::POISONED`` (seed 001: dedicated guard-bit space)
+GUARD_POISONED = 1 << 0
+
+
+@dataclass(frozen=True, slots=True)
+class FrameSnapshot:
+    """One frame's MetaSlot fields and a digest of its payload."""
+
+    #: ``MetaSlot.refcount``
+    refcount: int
+    #: ``MetaSlot.purpose`` (a ``PURPOSE_*`` code)
+    purpose: int
+    #: ``MetaSlot.flags`` (``FLAG_*`` bits)
+    flags: int
+    #: ``MetaSlot.guard`` (``GUARD_*`` bits)
+    guard: int
+    #: ``MetaSlot.generation``
+    generation: int
+    #: True when all 4096 payload bytes are zero
+    payload_zero: bool
+    #: ``zlib.crc32`` of the payload, to detect any write to it between snapshots
+    payload_crc: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllocatorSnapshot:
+    """The whole buddy + MetaSlot allocator, as plain values; frame numbers are ``paddr // PAGE_SIZE``."""
+
+    #: frames of simulated physical memory
+    nframes: int
+    #: highest buddy order (blocks of ``2**max_order`` frames)
+    max_order: int
+    #: one entry per frame, indexed by frame number
+    frames: tuple[FrameSnapshot, ...]
+    #: free blocks in the global pool as ``(first_frame, order)``, sorted
+    free_blocks: tuple[tuple[int, int], ...]
+    #: per-CPU order-0 caches, CPU by CPU, each bottom-to-top of its LIFO
+    cached: tuple[tuple[int, ...], ...]
+    #: ranges handed out by ``alloc`` and not yet returned, as ``(first_frame, nframes)``, sorted
+    allocated: tuple[tuple[int, int], ...]
+    #: ranges given to ``add_free_memory``, as ``(first_frame, nframes)``, sorted
+    added: tuple[tuple[int, int], ...]

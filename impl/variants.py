@@ -1,0 +1,111 @@
+"""Registry of planted-bug variants of the reference allocators.
+
+Design: a variant is switched on by name through the ``bugs`` frozenset a
+system is built with; the default (empty set) is the correct code.  Each name
+maps to a :class:`BugVariant` giving a one-sentence description and where the
+bug comes from, so reports can cite it.  :func:`validate_bugs` is the single
+gate every constructor calls: an unknown name is a :class:`UsageError` that
+names it and lists the known ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from framemc.errors import UsageError
+
+__all__ = ["BugVariant", "BUG_VARIANTS", "validate_bugs"]
+
+
+@dataclass(frozen=True, slots=True)
+class BugVariant:
+    """One planted bug: its name, what it changes, and where it comes from."""
+
+    #: the name passed in ``bugs``
+    name: str
+    #: one sentence saying what the variant does differently
+    description: str
+    #: where the bug pattern comes from (an issue, a seed, or a classic mistake)
+    source: str
+    #: the implementation module that honours the knob
+    module: str
+
+
+def _variants(*items: BugVariant) -> dict[str, BugVariant]:
+    return {v.name: v for v in sorted(items, key=lambda v: v.name)}
+
+
+_META = "framemc.impl.frame"
+_BUDDY = "framemc.impl.buddy"
+
+#: every known variant, by name
+BUG_VARIANTS: dict[str, BugVariant] = _variants(
+    BugVariant("unused-equals-busy",
+               "Refcount 0 means both 'unused' and 'being dropped': there is no separate UNUSED sentinel, "
+               "so the last drop leaves 0 and a claim CASes 0 -> 0.",
+               "seed 001 (REFCOUNT_UNUSED exists to tell free frames from busy ones)", _META),
+    BugVariant("check-then-decrement",
+               "Drop loads the refcount and takes the last-drop path only if it read 1, "
+               "otherwise decrements in a separate step, so two concurrent drops can both decrement and leak.",
+               "Asterinas issue #671 (refcount check-then-decrement leak)", _META),
+    BugVariant("non-cas-claim",
+               "The claim loads the refcount, checks it is UNUSED, then stores 0 in a separate step "
+               "instead of one compare-exchange.",
+               "seed 000 step 2 (CAS-claims the frame)", _META),
+    BugVariant("publish-before-zero",
+               "refcount = 1 is stored before the frame is zeroed, so a reader can see a "
+               "published page-table frame with stale bytes.",
+               "seed 000 (steps 3 and 5: zero, then publish with Release)", _META),
+    BugVariant("insert-before-merge",
+               "Buddy free inserts the block at its own order and then also inserts the merged block, "
+               "so the block is on two free lists.",
+               "classic buddy-allocator mistake", _BUDDY),
+    BugVariant("link-in-payload",
+               "The free-list link is also written into the first bytes of the free frame.",
+               "seed 001 (links live in FreeListLink, never in the mapped 4 KiB)", _BUDDY),
+    BugVariant("unchecked-overlapping-dealloc",
+               "dealloc skips the overlap and double-free check and inserts the range as given.",
+               "seed 002 (dealloc must never overlap memory already deallocated or added)", _BUDDY),
+    BugVariant("alloc-at-skips-overlap",
+               "The Theseus allocator's allocate-at-address path skips the overlap check with "
+               "existing allocations.",
+               "seed 003 (Theseus frame_allocator)", "framemc.impl.theseus"),
+    BugVariant("generation-before-cas",
+               "The generation is bumped before the claim CAS, even when the CAS fails.",
+               "seed 001 (generation incremented only after a successful CAS)", _META),
+    BugVariant("cache-ignores-poison",
+               "The per-CPU order-0 cache hands out frames whose guard is POISONED.",
+               "seed 001 (block_phys_has_poison_guard; poisoned frames are never handed out)", _BUDDY),
+    BugVariant("merge-non-buddy",
+               "Free merges a block with an adjacent free block of the same order that is not its buddy, "
+               "even across add_free_memory ranges.",
+               "classic buddy-allocator mistake", _BUDDY),
+    BugVariant("relaxed-publish",
+               "refcount = 1 is stored with Relaxed instead of Release ordering.",
+               "seed 000 step 5 (Release)", _META),
+    BugVariant("relaxed-claim",
+               "The claim CAS uses Relaxed instead of Acquire as its success ordering.",
+               "Asterinas MetaSlot::get_from_unused (Acquire)", _META),
+    BugVariant("no-acquire-fence-on-drop",
+               "The last drop omits fence(Acquire) after its Release fetch_sub.",
+               "Asterinas Frame::drop (fetch_sub Release, then fence Acquire)", _META),
+    BugVariant("relaxed-purpose",
+               "The purpose flags are stored with Relaxed instead of Release ordering.",
+               "seed 000 step 4 (Release)", _META),
+)
+
+
+def validate_bugs(bugs: Iterable[str]) -> frozenset[str]:
+    """Return ``bugs`` as a frozenset, or raise ``UsageError`` naming an unknown variant."""
+    if isinstance(bugs, str):
+        raise UsageError(f"bugs must be a collection of variant names, not the string {bugs!r}")
+    try:
+        chosen = frozenset(bugs)
+    except TypeError:
+        raise UsageError(f"bugs must be a collection of variant names, got {bugs!r}") from None
+    for name in sorted(chosen, key=str):
+        if name not in BUG_VARIANTS:
+            known = ", ".join(sorted(BUG_VARIANTS))
+            raise UsageError(f"unknown bug variant {name!r}; known variants: {known}")
+    return chosen

@@ -52,6 +52,7 @@ from framemc.impl.errors import (
     ZeroSize,
 )
 from framemc.impl.machine import PhysMemory
+from framemc.impl.machine import Layout
 from framemc.impl.meta import MetaArray, check_frame_range
 from framemc.snapshot import PAGE_SIZE, U64_MAX
 
@@ -65,16 +66,6 @@ __all__ = [
 ]
 
 _LINK_NONE = U64_MAX
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """Rust ``core::alloc::Layout``: a size and a power-of-two alignment, in bytes."""
-
-    #: bytes requested; the caller guarantees a multiple of ``PAGE_SIZE`` (seed 002)
-    size: int
-    #: required alignment in bytes
-    align: int = PAGE_SIZE
 
 
 class GlobalFrameAllocator(Protocol):

@@ -17,12 +17,22 @@ from framemc.errors import UsageError
 from framemc.impl.atomics import Location
 from framemc.snapshot import FRAME_META_SIZE, PAGE_SIZE
 
-__all__ = ["PAGE_SIZE", "Paddr", "PhysFrame", "PhysMemory", "metadata_size_for", "align_up", "align_down"]
+__all__ = ["PAGE_SIZE", "Paddr", "PhysFrame", "Layout", "PhysMemory", "metadata_size_for", "align_up", "align_down"]
 
 #: a physical address (Rust ``Paddr = usize``)
 Paddr = int
 
 _ZERO_PAGE = bytes(PAGE_SIZE)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Rust ``core::alloc::Layout``: a size and a power-of-two alignment, in bytes."""
+
+    #: bytes requested; the caller guarantees a multiple of ``PAGE_SIZE`` (seed 002)
+    size: int
+    #: required alignment in bytes
+    align: int = PAGE_SIZE
 
 
 def align_up(value: int, align: int) -> int:

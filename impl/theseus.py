@@ -46,7 +46,8 @@ from framemc.impl.errors import (
     OverlapsFreeMemory,
     ZeroSize,
 )
-from framemc.impl.machine import Paddr, align_up
+from framemc.impl.machine import Layout, Paddr, align_up
+from framemc.impl.meta import check_frame_range
 from framemc.impl.theseus_chunks import (
     ActionAlreadyPerformed,
     AllocationError,
@@ -137,16 +138,6 @@ class AllocateAt:
 
 #: what the inspection callback returns (Theseus ``FramesIteratorRequest``)
 FramesIteratorRequest = IterAction | AllocateAt
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """A request's size and alignment in bytes (Rust ``core::alloc::Layout``)."""
-
-    #: bytes; the caller guarantees a multiple of PAGE_SIZE
-    size: int
-    #: alignment in bytes, a power of two
-    align: int = PAGE_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -630,17 +621,9 @@ class TheseusFrameAllocator:
 
     def _frame_range(self, op: str, addr: object, size: object) -> FrameRange:
         """The frames of a page-aligned byte range inside the address space, or a contract error."""
-        # The same checks, in the same order, as the buddy allocator, so both report alike.
-        addr, size = _check_int(f"{op}: address", addr), _check_int(f"{op}: size", size)
-        if addr % PAGE_SIZE or size % PAGE_SIZE:
-            raise MisalignedAddress(op, addr, size)
-        if size == 0:
-            raise ZeroSize(op, addr, size)
-        if size < 0:
-            raise AddressOutOfRange(op, addr, size, "negative size")
-        rng = FrameRange(addr // PAGE_SIZE, size // PAGE_SIZE)
-        self._check_in_space(op, rng)
-        return rng
+        # The buddy allocator's check, so both allocators report alike.
+        frames = check_frame_range(op, addr, size, self.phys_frames)  # type: ignore[arg-type]
+        return FrameRange(frames.start, len(frames))
 
     def _check_in_space(self, op: str, rng: FrameRange) -> None:
         if rng.start < 0 or rng.end > self.phys_frames:

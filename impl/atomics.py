@@ -26,8 +26,10 @@ Contract for a runtime (duck-typed, see :class:`Runtime`):
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from framemc.errors import UsageError
@@ -43,6 +45,7 @@ __all__ = [
     "fence",
     "spin_loop",
     "current_cpu",
+    "on_cpu",
     "Runtime",
     "active_runtime",
     "install_runtime",
@@ -96,6 +99,7 @@ class Runtime(Protocol):
 
 class _Slot(threading.local):
     runtime: Runtime | None = None
+    cpu: int = 0
 
 
 _SLOT = _Slot()
@@ -347,8 +351,22 @@ def spin_loop() -> None:
 
 
 def current_cpu() -> int:
-    """The index of the running CPU: the explored thread's index, or 0 in direct mode."""
+    """The index of the running CPU: the explored thread's index, or the :func:`on_cpu` CPU in direct mode."""
     rt = _SLOT.runtime
     if rt is None:
-        return 0
+        return _SLOT.cpu
     return rt.current_thread()
+
+
+@contextlib.contextmanager
+def on_cpu(cpu: int) -> Iterator[None]:
+    """In direct mode, run the body as CPU ``cpu`` (default CPU is 0); explorers pick CPUs themselves."""
+    if not isinstance(cpu, int) or isinstance(cpu, bool) or cpu < 0:
+        raise UsageError(f"on_cpu: CPU must be a non-negative int, got {cpu!r}")
+    if _SLOT.runtime is not None:
+        raise UsageError("on_cpu is for direct mode; under an explorer the thread index is the CPU")
+    previous, _SLOT.cpu = _SLOT.cpu, cpu
+    try:
+        yield
+    finally:
+        _SLOT.cpu = previous

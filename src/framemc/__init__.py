@@ -1,1 +1,20 @@
+"""framemc: a formal-model checker for the physical frame allocators of Rust kernels.
 
+The public API is the explorer's: write a scenario ``setup()`` returning
+threads built on the atomics stand-ins below, then call :func:`explore`
+(or :func:`replay` a counterexample).  ``Atomic``, ``Cell``, ``Mutex``,
+``Ordering`` and ``fence`` are the very objects of ``framemc.impl.atomics``.
+"""
+
+from framemc.errors import CheckerBug, FramemcError, UsageError
+from framemc.explore import (BoundKind, Bounds, CheckFailure, Counterexample, ExploreResult, ExploreStats,
+                             MemoryModel, Reduction, Status, TraceEvent, ViolationKind, explore, replay,
+                             watch)
+from framemc.impl.atomics import Atomic, Cell, Mutex, Ordering, SpinLock, current_cpu, fence, spin_loop
+
+__all__ = [
+    "Atomic", "Cell", "Mutex", "SpinLock", "Ordering", "fence", "spin_loop", "current_cpu",
+    "explore", "replay", "watch", "CheckFailure", "Bounds", "BoundKind", "MemoryModel", "Reduction",
+    "ExploreResult", "ExploreStats", "Status", "Counterexample", "TraceEvent", "ViolationKind",
+    "FramemcError", "UsageError", "CheckerBug",
+]

@@ -1,1 +1,20 @@
-"""placeholder"""
+"""The bounded interleaving explorer: controlled scheduling of plain Python threads with optimal DPOR.
+
+Design: ``execution`` runs one interleaving as the atomics layer's runtime;
+``dpor`` (optimal DPOR with wakeup trees) and ``plain`` (no reduction) are
+search strategies over executions; ``search`` is the loop they share;
+``trace`` turns a failing execution into a readable, replayable
+counterexample; ``watch`` is the frame-agnostic state-check hook.
+"""
+
+from framemc.explore.api import explore, replay
+from framemc.explore.bounds import BoundKind, Bounds, MemoryModel, Reduction
+from framemc.explore.result import ExploreResult, ExploreStats, Status
+from framemc.explore.trace import Counterexample, TraceEvent
+from framemc.explore.violation import ViolationKind
+from framemc.explore.watch import CheckFailure, watch
+
+__all__ = [
+    "explore", "replay", "watch", "CheckFailure", "Bounds", "BoundKind", "MemoryModel", "Reduction",
+    "ExploreResult", "ExploreStats", "Status", "Counterexample", "TraceEvent", "ViolationKind",
+]

@@ -1,0 +1,219 @@
+"""Events of one execution, the locations they touch, and where in the source they come from.
+
+Design: an :class:`Event` is one scheduling point that ran: a thread, an
+operation, the location (by a key that is stable across executions, so the
+DPOR can compare events of different runs), the values read and written, and
+two vector clocks: ``clock`` orders dependent events (what the DPOR reasons
+about) and ``sync`` is happens-before from program order plus
+synchronisation (what data races and the HB graph use).  Keeping both, plus
+reads-from edges, is what a C11 model would extend later.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from framemc.impl.atomics import Atomic, AtomicOp, Cell, Location, Mutex
+
+__all__ = ["OpKind", "Event", "LocationInfo", "dependent", "SourceLocator", "creation_hook", "location_kind"]
+
+
+class OpKind(enum.Enum):
+    """The operation an event performs (the trace spelling is the value)."""
+
+    LOAD = AtomicOp.LOAD.value
+    STORE = AtomicOp.STORE.value
+    CAS = AtomicOp.CAS.value
+    FETCH_ADD = AtomicOp.FETCH_ADD.value
+    FETCH_SUB = AtomicOp.FETCH_SUB.value
+    SWAP = AtomicOp.SWAP.value
+    READ = "read"
+    WRITE = "write"
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    FENCE = "fence"
+    SPIN = "spin_loop"
+
+
+class LocationInfo:
+    """Per-execution state of one location: its stable key, trace name and clocks."""
+
+    __slots__ = ("key", "name", "kind", "last_write", "w_clock", "r_clock", "store_sync",
+                 "cell_write", "cell_reads", "version")
+
+    def __init__(self, key: Any, name: str, kind: str, nthreads: int) -> None:
+        #: identity stable across executions of one scenario
+        self.key = key
+        #: the name traces show
+        self.name = name
+        #: "atomic", "cell", "location" or "mutex"
+        self.kind = kind
+        #: index of the event that wrote the current value (None: the initial value)
+        self.last_write: int | None = None
+        #: dependence clock of the last write
+        self.w_clock: tuple[int, ...] = (0,) * nthreads
+        #: join of the dependence clocks of reads since the last write
+        self.r_clock: list[int] = [0] * nthreads
+        #: happens-before clock a read of the current value (or a lock) acquires
+        self.store_sync: tuple[int, ...] | None = None
+        #: last non-atomic write as (thread, per-thread index, event index)
+        self.cell_write: tuple[int, int, int] | None = None
+        #: non-atomic reads since that write: thread -> (per-thread index, event index)
+        self.cell_reads: dict[int, tuple[int, int]] = {}
+        #: count of writes so far (a spinning thread waits for it to change)
+        self.version = 0
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    """One operation that ran in an execution."""
+
+    #: position in the execution
+    index: int
+    #: explored thread index
+    thread: int
+    #: 1-based count of this thread's events (its own clock component)
+    tidx: int
+    #: the operation
+    op: OpKind
+    #: the location touched, or None (fence, spin_loop)
+    loc: LocationInfo | None
+    #: True when the event modifies its location (a failed CAS does not)
+    is_write: bool
+    #: memory ordering given, or None
+    order: str | None
+    #: value read, or None
+    read: Any
+    #: value written, or None
+    written: Any
+    #: ``file:line`` of the first frame outside the atomics layer and the explorer
+    source: str
+    #: dependence clock (the DPOR's happens-before)
+    clock: tuple[int, ...] = ()
+    #: program order + synchronisation clock (data races, HB graph)
+    sync: tuple[int, ...] = ()
+    #: event index this event read from or synchronised with (rf / unlock->lock), or None
+    rf: int | None = None
+    #: True when scheduling this event preempted a thread that could have continued
+    preemption: bool = False
+    #: extra operands for the trace, e.g. a CAS's expected and new values
+    args: tuple[Any, ...] = ()
+
+    @property
+    def sig(self) -> tuple[Any, bool] | None:
+        """What the DPOR compares: (location key, writes?) or None for location-free events."""
+        return None if self.loc is None else (self.loc.key, self.is_write)
+
+
+def location_kind(obj: object) -> str:
+    """The trace's word for a location object: atomic, mutex, cell or location."""
+    return "atomic" if isinstance(obj, Atomic) else "mutex" if isinstance(obj, Mutex) \
+        else "cell" if isinstance(obj, Cell) else "location"
+
+
+def dependent(a: tuple[Any, bool] | None, b: tuple[Any, bool] | None) -> bool:
+    """True when two event signatures touch the same location and at least one writes."""
+    return a is not None and b is not None and a[0] == b[0] and (a[1] or b[1])
+
+
+#: modules whose frames are plumbing, never the source of an operation
+_SKIPPED_MODULES = frozenset({"framemc.impl.atomics", "framemc.explore.execution", "framemc.explore.events"})
+
+
+class SourceLocator:
+    """Finds the ``file:line`` of the user or impl code behind an operation, cheaply."""
+
+    def __init__(self) -> None:
+        #: code object -> printable file name, or None when the frame is to be skipped
+        self._names: dict[Any, str | None] = {}
+
+    def _name(self, frame: Any) -> str | None:
+        code = frame.f_code
+        if code in self._names:
+            return self._names[code]
+        module = frame.f_globals.get("__name__", "")
+        path = os.path.abspath(code.co_filename)
+        if module in _SKIPPED_MODULES or module.startswith("greenlet"):
+            name = None
+        elif module.startswith("framemc."):
+            # module-relative path: stable whatever the checkout or install location
+            suffix = "/__init__.py" if path.endswith("__init__.py") else ".py"
+            name = module.replace(".", "/") + suffix
+        else:
+            name = os.path.basename(path)
+        self._names[code] = name
+        return name
+
+    def locate(self, depth: int = 2) -> str:
+        """``file:line`` of the first frame, ``depth`` frames up or more, outside the skipped code."""
+        frame = sys._getframe(depth)
+        while frame is not None:
+            name = self._name(frame)
+            if name is not None:
+                return f"{name}:{frame.f_lineno}"
+            frame = frame.f_back
+        return "?"
+
+    def locate_traceback(self, tb: Any) -> str:
+        """``file:line`` of the innermost traceback entry outside the skipped code."""
+        found = "?"
+        while tb is not None:
+            name = self._name(tb.tb_frame)
+            if name is not None:
+                found = f"{name}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        return found
+
+
+class _CreationSlot(threading.local):
+    callback: Any = None
+
+
+_CREATION = _CreationSlot()
+_PATCH_LOCK = threading.Lock()
+_PATCH_USERS = [0]
+_ORIGINAL_INITS: dict[type, Any] = {}
+
+
+def _wrap_init(original: Any) -> Any:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        callback = _CREATION.callback
+        if callback is not None:
+            callback(self)
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    return __init__
+
+
+@contextmanager
+def creation_hook(callback: Any) -> Iterator[None]:
+    """Call ``callback(obj)`` for every Atomic, Cell, Location and Mutex this OS thread creates.
+
+    Location keys must be stable across executions for the DPOR to compare
+    events of different runs; creation order (within setup, or within one
+    thread) is.  The constructors are wrapped only while a search runs.
+    """
+    with _PATCH_LOCK:
+        if _PATCH_USERS[0] == 0:
+            for cls in (Atomic, Location, Cell, Mutex):
+                _ORIGINAL_INITS[cls] = cls.__dict__["__init__"]
+                setattr(cls, "__init__", _wrap_init(_ORIGINAL_INITS[cls]))
+        _PATCH_USERS[0] += 1
+    previous = _CREATION.callback
+    _CREATION.callback = callback
+    try:
+        yield
+    finally:
+        _CREATION.callback = previous
+        with _PATCH_LOCK:
+            _PATCH_USERS[0] -= 1
+            if _PATCH_USERS[0] == 0:
+                for cls, original in _ORIGINAL_INITS.items():
+                    setattr(cls, "__init__", original)
+                _ORIGINAL_INITS.clear()

@@ -1,0 +1,79 @@
+"""The typed result of an exploration.
+
+Design: a verdict is PASS, VIOLATION or INCONCLUSIVE; a search cut by a
+bound, or a check that could not decide, is INCONCLUSIVE, never a pass.
+Statistics (including the state-check cache hit rate) travel alongside.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from framemc.explore.bounds import BoundKind, Bounds
+from framemc.explore.trace import Counterexample
+
+__all__ = ["Status", "ExploreStats", "ExploreResult"]
+
+
+class Status(enum.Enum):
+    """The verdict of an exploration."""
+
+    #: every execution was explored and every check held
+    PASS = "pass"
+    #: a counterexample was found
+    VIOLATION = "violation"
+    #: no violation found, but a bound cut the search or a check could not decide
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class ExploreStats:
+    """Counters of one exploration."""
+
+    #: events performed over all executions
+    events: int
+    #: wall time of the search in seconds (not part of any trace)
+    elapsed: float
+    #: state checks actually run (cache misses)
+    states_checked: int
+    #: state checks answered from the cache
+    cache_hits: int
+    #: DPOR executions abandoned because every enabled thread was asleep
+    sleep_blocked: int = 0
+    #: executions the minimal-preemption search ran after the first counterexample
+    minimization_executions: int = 0
+
+    @property
+    def cache_hit_rate(self) -> float:
+        """Fraction of state checks answered from the cache (0.0 when none ran)."""
+        total = self.states_checked + self.cache_hits
+        return self.cache_hits / total if total else 0.0
+
+    @property
+    def us_per_event(self) -> float:
+        """Microseconds of search time per event."""
+        return self.elapsed * 1e6 / self.events if self.events else 0.0
+
+
+@dataclass(frozen=True)
+class ExploreResult:
+    """What :func:`framemc.explore` found."""
+
+    #: complete executions explored
+    executions: int
+    #: True when the whole space was explored: no bound cut it and no violation stopped it
+    exhaustive: bool
+    #: the first counterexample, or None
+    violation: Counterexample | None
+    #: PASS / VIOLATION / INCONCLUSIVE
+    status: Status
+    #: counters
+    stats: ExploreStats
+    #: the bounds the search ran under
+    bounds: Bounds
+    #: the bound that cut the search, or None
+    bound_hit: BoundKind | None = None
+    #: checks that could not decide (objects with .name, .message, .witness), by name then message
+    inconclusive: tuple[Any, ...] = field(default=())

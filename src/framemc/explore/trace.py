@@ -1,0 +1,310 @@
+"""Counterexamples a reviewer can read: JSON, a swimlane table and a happens-before graph.
+
+Design: a :class:`Counterexample` is plain data (no live objects), built once
+from the failing execution's events.  Its JSON form is versioned and holds
+the schedule (the thread choices, which is all :func:`framemc.replay` needs)
+plus each event for checking the replay did not diverge and for reading.
+Every rendering is deterministic: no ids, addresses, times or absolute
+paths, and dicts are written with sorted keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from framemc.errors import UsageError
+from framemc.explore.bounds import DEFAULT_MAX_STEPS
+from framemc.explore.events import Event, OpKind
+from framemc.explore.execution import ExecutionRecord, plain_value
+from framemc.explore.violation import Violation, ViolationKind
+
+__all__ = ["TraceEvent", "Counterexample", "SCHEMA", "SCHEMA_VERSION"]
+
+#: the ``schema`` field of every counterexample document
+SCHEMA = "framemc-counterexample"
+#: bumped whenever the document's shape changes
+SCHEMA_VERSION = 1
+
+_MARK_LEGEND = {
+    ViolationKind.DATA_RACE: "the racing pair",
+    ViolationKind.ASSERTION: "the failing thread's last step",
+    ViolationKind.INVARIANT: "the step after which the invariant is false",
+    ViolationKind.DEADLOCK: "the last step before no thread can run",
+    ViolationKind.BOUND: "the step that exceeded the bound",
+}
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One event of a counterexample, as plain values."""
+
+    #: position in the execution
+    step: int
+    #: thread index
+    thread: int
+    #: operation name (``load``, ``store``, ``compare_exchange``, ``read``, ``lock``...)
+    op: str
+    #: location name, or None
+    location: str | None
+    #: memory ordering, or None
+    ordering: str | None
+    #: value read, or None
+    read: Any
+    #: value written, or None
+    written: Any
+    #: extra operands (CAS expected/new, RMW operand)
+    args: tuple[Any, ...]
+    #: ``file:line`` in the impl or scenario
+    source: str
+    #: step this one read from or synchronised with, or None
+    rf: int | None
+    #: True when this step preempted a thread that could have continued
+    preemption: bool
+
+    @classmethod
+    def of(cls, ev: Event) -> "TraceEvent":
+        """The plain form of an engine event."""
+        return cls(ev.index, ev.thread, ev.op.value, None if ev.loc is None else ev.loc.name, ev.order,
+                   plain_value(ev.read), plain_value(ev.written), tuple(plain_value(a) for a in ev.args),
+                   ev.source, ev.rf, ev.preemption)
+
+    def identity(self) -> tuple[Any, ...]:
+        """What a replay must reproduce: thread, operation, location and values."""
+        return (self.thread, self.op, self.location, self.read, self.written)
+
+    def describe(self) -> str:
+        """The operation as a short call, e.g. ``x.compare_exchange(0, 1) -> (True, 0)``."""
+        op = self.op
+        order = [] if self.ordering in (None, "SeqCst") else [self.ordering]
+        if op == OpKind.FENCE.value:
+            return f"fence({self.ordering})"
+        if op == OpKind.SPIN.value:
+            return "spin_loop()"
+        loc = self.location
+        read = _show(self.read)
+        args = [_show(a) for a in self.args]
+        if op == OpKind.LOAD.value:
+            return f"{loc}.load({', '.join(order)}) -> {read}"
+        if op == OpKind.STORE.value:
+            return f"{loc}.store({', '.join([_show(self.written)] + order)})"
+        if op == OpKind.CAS.value:
+            ok = self.written is not None
+            return f"{loc}.compare_exchange({', '.join(args + order)}) -> ({ok}, {read})"
+        if op in (OpKind.FETCH_ADD.value, OpKind.FETCH_SUB.value, OpKind.SWAP.value):
+            return f"{loc}.{op}({', '.join(args + order)}) -> {read}"
+        if op == OpKind.READ.value:
+            return f"{loc}.read()" + ("" if self.read is None else f" -> {read}")
+        if op == OpKind.WRITE.value:
+            return f"{loc}.write({'' if self.written is None else _show(self.written)})"
+        return f"{loc}.{op}()"
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A trace plus the violated property and its witness."""
+
+    #: what kind of violation
+    kind: ViolationKind
+    #: one line saying what is wrong
+    message: str
+    #: the violated invariant's name (kind "invariant"), else None
+    invariant: str | None
+    #: values that show the violation
+    witness: dict[str, Any]
+    #: the steps involved (the racing pair, the failing step)
+    marked: tuple[int, ...]
+    #: the thread chosen at each step: all a replay needs
+    schedule: tuple[int, ...]
+    #: the events, step by step
+    events: tuple[TraceEvent, ...]
+    #: each thread callable's name, by thread index
+    threads: tuple[str, ...]
+    #: memory model the execution followed
+    memory_model: str = "sc"
+    #: preemptive context switches in the schedule
+    preemptions: int = field(default=0)
+    #: the per-thread step bound the execution ran under (a replay needs it)
+    max_steps: int = DEFAULT_MAX_STEPS
+
+    @property
+    def trace(self) -> tuple[TraceEvent, ...]:
+        """The events, step by step (the reviewer's view of the schedule)."""
+        return self.events
+
+    @classmethod
+    def from_record(cls, record: ExecutionRecord, memory_model: str,
+                    max_steps: int = DEFAULT_MAX_STEPS) -> "Counterexample":
+        """Build the counterexample of a failing execution."""
+        v: Violation | None = record.violation
+        if v is None:
+            raise UsageError("this execution has no violation to report")
+        events = tuple(TraceEvent.of(e) for e in record.events)
+        return cls(v.kind, v.message, v.invariant, {k: plain_value(x) for k, x in v.witness.items()},
+                   v.events, tuple(e.thread for e in events), events, record.thread_names, memory_model,
+                   sum(e.preemption for e in events), max_steps)
+
+    # ------------------------------------------------------------- JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        """The versioned JSON document as a dict."""
+        return {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "memory_model": self.memory_model,
+            "threads": list(self.threads),
+            "schedule": list(self.schedule),
+            "preemptions": self.preemptions,
+            "max_steps": self.max_steps,
+            "violation": {"kind": self.kind.value, "message": self.message, "invariant": self.invariant,
+                          "witness": dict(self.witness), "steps": list(self.marked)},
+            "events": [dict(asdict(e), args=list(e.args)) for e in self.events],
+        }
+
+    def to_json(self) -> str:
+        """The versioned JSON document (sorted keys: byte-identical for equal traces)."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=2)
+
+    @classmethod
+    def from_json(cls, doc: "str | dict[str, Any] | Counterexample") -> "Counterexample":
+        """Parse a document from :meth:`to_json` (or its dict); UsageError when malformed."""
+        if isinstance(doc, Counterexample):
+            return doc
+        if isinstance(doc, str):
+            try:
+                doc = json.loads(doc)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"counterexample is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise UsageError(f"counterexample must be a JSON object, got {type(doc).__name__}")
+        if doc.get("schema") != SCHEMA:
+            raise UsageError(f"not a framemc counterexample: schema is {doc.get('schema')!r}, expected {SCHEMA!r}")
+        if doc.get("version") != SCHEMA_VERSION:
+            raise UsageError(f"counterexample schema version {doc.get('version')!r} is not supported "
+                             f"(this framemc reads version {SCHEMA_VERSION})")
+        try:
+            return cls._parse(doc)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UsageError(f"malformed counterexample: {type(exc).__name__}: {exc}") from None
+
+    @classmethod
+    def _parse(cls, doc: dict[str, Any]) -> "Counterexample":
+        viol = doc["violation"]
+        names = [f.name for f in TraceEvent.__dataclass_fields__.values()]
+        events = []
+        for i, raw in enumerate(doc["events"]):
+            missing = [n for n in names if n not in raw]
+            if missing:
+                raise ValueError(f"event {i} lacks {', '.join(missing)}")
+            events.append(TraceEvent(**{n: tuple(raw[n]) if n == "args" else raw[n] for n in names}))
+        schedule = tuple(int(t) for t in doc["schedule"])
+        if len(schedule) != len(events) or any(e.step != i or e.thread != t
+                                               for i, (e, t) in enumerate(zip(events, schedule))):
+            raise ValueError("schedule and events disagree")
+        threads = tuple(str(t) for t in doc["threads"])
+        if any(not 0 <= t < len(threads) for t in schedule):
+            raise ValueError("schedule names a thread that does not exist")
+        witness = viol["witness"]
+        if not isinstance(witness, dict):
+            raise TypeError("violation.witness must be an object")
+        return cls(ViolationKind(viol["kind"]), str(viol["message"]), viol["invariant"], witness,
+                   tuple(int(s) for s in viol["steps"]), schedule, tuple(events), threads,
+                   str(doc["memory_model"]), int(doc["preemptions"]), int(doc["max_steps"]))
+
+    # ------------------------------------------------------------- text
+
+    def to_text(self) -> str:
+        """A swimlane table: one column per thread, one row per step, involved steps starred."""
+        n = len(self.threads)
+        header = ["step"] + [f"T{i} {name}" for i, name in enumerate(self.threads)] + ["source"]
+        rows = []
+        for e in self.events:
+            cells = [""] * n
+            mark = " *" if e.step in self.marked else ""
+            pre = "^" if e.preemption else ""
+            cells[e.thread] = f"{pre}{e.describe()}{mark}"
+            rows.append([str(e.step)] + cells + [e.source])
+        widths = [max(len(r[c]) for r in [header] + rows) for c in range(len(header))]
+
+        def line(cells: list[str]) -> str:
+            parts = [cells[0].rjust(widths[0])] + [c.ljust(w) for c, w in zip(cells[1:], widths[1:])]
+            return " | ".join(parts).rstrip()
+        out = [f"{self.kind.value}: {self.message}", line(header),
+               "-+-".join("-" * w for w in widths)]
+        out += [line(r) for r in rows]
+        legend = [f"* {_MARK_LEGEND[self.kind]}"] if self.marked else []
+        if any(e.preemption for e in self.events):
+            legend.append(f"^ a preemption ({self.preemptions} in all)")
+        out += legend
+        if self.invariant is not None:
+            out.append(f"invariant: {self.invariant}")
+        if self.witness:
+            out.append("witness: " + ", ".join(f"{k}={self.witness[k]!r}" for k in sorted(self.witness)))
+        return "\n".join(out) + "\n"
+
+    # ------------------------------------------------------------- graph
+
+    def hb_graph(self) -> nx.DiGraph:
+        """The happens-before graph: program order, reads-from and synchronises-with edges."""
+        g = nx.DiGraph()
+        last: dict[int, int] = {}
+        for e in self.events:
+            g.add_node(e.step, label=f"{e.step}: T{e.thread} {e.describe()}", thread=e.thread,
+                       marked=e.step in self.marked)
+            if e.thread in last:
+                g.add_edge(last[e.thread], e.step, kind="po")
+            last[e.thread] = e.step
+        for e in self.events:
+            if e.rf is not None and self.events[e.rf].thread != e.thread:
+                g.add_edge(e.rf, e.step, kind="sw" if e.op == OpKind.LOCK.value else "rf")
+        if self.kind is ViolationKind.DATA_RACE and len(self.marked) == 2:
+            g.add_edge(self.marked[0], self.marked[1], kind="race")
+        return g
+
+    def to_dot(self) -> str:
+        """The happens-before graph in Graphviz DOT (po solid, rf/sw dashed, the race red)."""
+        g = self.hb_graph()
+        style = {"po": "solid", "rf": "dashed", "sw": "dashed", "race": "dotted"}
+        out = ["digraph hb {", '  node [shape=box, fontname="monospace"];']
+        for node in sorted(g.nodes):
+            attrs = g.nodes[node]
+            color = ", color=red" if attrs["marked"] else ""
+            out.append(f'  e{node} [label="{_dot_escape(attrs["label"])}"{color}];')
+        for a, b in sorted(g.edges):
+            kind = g.edges[a, b]["kind"]
+            color = ", color=red" if kind == "race" else ""
+            out.append(f'  e{a} -> e{b} [label="{kind}", style={style[kind]}{color}];')
+        out.append("}")
+        return "\n".join(out) + "\n"
+
+
+    def to_mermaid(self) -> str:
+        """A Mermaid sequence diagram: one lane per thread, a note per step, rf/sw as arrows."""
+        out = ["sequenceDiagram"]
+        out += [f"  participant T{i} as T{i} {name}" for i, name in enumerate(self.threads)]
+        for e in self.events:
+            if e.rf is not None and self.events[e.rf].thread != e.thread:
+                kind = "sw" if e.op == OpKind.LOCK.value else "rf"
+                out.append(f"  T{self.events[e.rf].thread}-->>T{e.thread}: {kind} {e.rf} -> {e.step}")
+            mark = " *" if e.step in self.marked else ""
+            out.append(f"  Note over T{e.thread}: {e.step}: {_mermaid_escape(e.describe())}{mark}")
+        return "\n".join(out) + "\n"
+
+
+def _mermaid_escape(text: str) -> str:
+    # Mermaid reads ';' as a statement end and '#' as an entity start
+    return "".join({"#": "#35;", ";": "#59;"}.get(c, c) for c in text)
+
+
+def _show(value: Any) -> str:
+    # sentinels like REFCOUNT_UNUSED (2**64 - 1) read better in hex
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1 << 32:
+        return hex(value)
+    return str(value)
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -14,7 +14,7 @@ import time
 
 import framemc
 from framemc import Atomic, Cell, Mutex, spin_loop
-from framemc.explore.litmus import EXPECTED, PROGRAMS
+from framemc.explorer.litmus import EXPECTED, PROGRAMS
 
 #: rows left out by --quick
 _QUICK_SKIP = {("lastzero", 9), ("lastzero", 10), ("casrot", 7), ("ainc", 6)}

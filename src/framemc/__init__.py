@@ -7,7 +7,7 @@ threads built on the atomics stand-ins below, then call :func:`explore`
 """
 
 from framemc.errors import CheckerBug, FramemcError, UsageError
-from framemc.explore import (BoundKind, Bounds, CheckFailure, Counterexample, ExploreResult, ExploreStats,
+from framemc.explorer import (BoundKind, Bounds, CheckFailure, Counterexample, ExploreResult, ExploreStats,
                              MemoryModel, Reduction, Status, TraceEvent, ViolationKind, explore, replay,
                              watch)
 from framemc.impl.atomics import Atomic, Cell, Mutex, Ordering, SpinLock, current_cpu, fence, spin_loop

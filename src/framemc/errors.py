@@ -5,7 +5,7 @@ Three parties can be at fault when framemc stops:
 * the user: a malformed scenario, trace or configuration, or impossible bounds
   (:class:`UsageError`, exit code 2 on the command line);
 * the code under check: an invariant or assertion does not hold (reported as a
-  typed verdict or :class:`~framemc.explore` counterexample, never raised
+  typed verdict or :class:`~framemc.explorer.trace.Counterexample`, never raised
   through this module);
 * framemc itself (:class:`CheckerBug`, whose message starts with
   ``[framemc internal bug]``).

@@ -4,7 +4,7 @@ import pytest
 
 import framemc
 from framemc import Atomic, Bounds
-from framemc.explore.litmus import PROGRAMS
+from framemc.explorer.litmus import PROGRAMS
 
 
 def test_max_executions_cut_is_not_exhaustive():

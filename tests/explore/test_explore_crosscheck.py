@@ -5,7 +5,7 @@ import pytest
 import explore_trace_scenarios
 import framemc
 from framemc import Atomic, Cell, Mutex, spin_loop
-from framemc.explore.litmus import PROGRAMS
+from framemc.explorer.litmus import PROGRAMS
 
 SMALL = [("lastzero", 2), ("lastzero", 3), ("readers", 3), ("ainc", 3), ("casrot", 4), ("claim", 3)]
 

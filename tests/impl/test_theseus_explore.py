@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from framemc.explore.api import explore
-from framemc.explore.result import Status
+from framemc.explorer.api import explore
+from framemc.explorer.result import Status
 from framemc.impl.theseus import AllocationError, TheseusFrameAllocator
 from framemc.snapshot import PAGE_SIZE
 

@@ -7,12 +7,12 @@ search strategies over executions; ``search`` is the loop they share;
 counterexample; ``watch`` is the frame-agnostic state-check hook.
 """
 
-from framemc.explore.api import explore, replay
-from framemc.explore.bounds import BoundKind, Bounds, MemoryModel, Reduction
-from framemc.explore.result import ExploreResult, ExploreStats, Status
-from framemc.explore.trace import Counterexample, TraceEvent
-from framemc.explore.violation import ViolationKind
-from framemc.explore.watch import CheckFailure, watch
+from framemc.explorer.api import explore, replay
+from framemc.explorer.bounds import BoundKind, Bounds, MemoryModel, Reduction
+from framemc.explorer.result import ExploreResult, ExploreStats, Status
+from framemc.explorer.trace import Counterexample, TraceEvent
+from framemc.explorer.violation import ViolationKind
+from framemc.explorer.watch import CheckFailure, watch
 
 __all__ = [
     "explore", "replay", "watch", "CheckFailure", "Bounds", "BoundKind", "MemoryModel", "Reduction",

@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from framemc.errors import UsageError
-from framemc.explore.bounds import DEFAULT_MAX_STEPS, Bounds, MemoryModel, Reduction
-from framemc.explore.events import Event, SourceLocator, creation_hook
-from framemc.explore.execution import Execution
-from framemc.explore.result import ExploreResult, ExploreStats, Status
-from framemc.explore.search import SearchOutcome, run_search
-from framemc.explore.trace import Counterexample, TraceEvent
-from framemc.explore.watch import StateChecker
+from framemc.explorer.bounds import DEFAULT_MAX_STEPS, Bounds, MemoryModel, Reduction
+from framemc.explorer.events import Event, SourceLocator, creation_hook
+from framemc.explorer.execution import Execution
+from framemc.explorer.result import ExploreResult, ExploreStats, Status
+from framemc.explorer.search import SearchOutcome, run_search
+from framemc.explorer.trace import Counterexample, TraceEvent
+from framemc.explorer.watch import StateChecker
 
 __all__ = ["explore", "replay", "MINIMIZE_BUDGET", "MINIMIZE_SECONDS"]
 

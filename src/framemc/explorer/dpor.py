@@ -23,9 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from framemc.errors import CheckerBug, UsageError
-from framemc.explore.bounds import BoundKind, Bounds
-from framemc.explore.events import Event, OpKind, dependent
-from framemc.explore.execution import ExecutionRecord
+from framemc.explorer.bounds import BoundKind, Bounds
+from framemc.explorer.events import Event, OpKind, dependent
+from framemc.explorer.execution import ExecutionRecord
 
 __all__ = ["OptimalDPOR"]
 

@@ -123,7 +123,7 @@ def dependent(a: tuple[Any, bool] | None, b: tuple[Any, bool] | None) -> bool:
 
 
 #: modules whose frames are plumbing, never the source of an operation
-_SKIPPED_MODULES = frozenset({"framemc.impl.atomics", "framemc.explore.execution", "framemc.explore.events"})
+_SKIPPED_MODULES = frozenset({"framemc.impl.atomics", "framemc.explorer.execution", "framemc.explorer.events"})
 
 
 class SourceLocator:

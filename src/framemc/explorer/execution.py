@@ -33,10 +33,10 @@ from greenlet import GreenletExit, greenlet, getcurrent
 from framemc.errors import CheckerBug, UsageError
 from framemc.impl.atomics import (Atomic, AtomicOp, Cell, Location, Mutex, Ordering, apply_rmw,
                                   install_runtime, uninstall_runtime)
-from framemc.explore.bounds import Bounds
-from framemc.explore.events import Event, LocationInfo, OpKind, SourceLocator, location_kind
-from framemc.explore.violation import Violation, ViolationKind
-from framemc.explore.watch import StateChecker, close_context, open_context
+from framemc.explorer.bounds import Bounds
+from framemc.explorer.events import Event, LocationInfo, OpKind, SourceLocator, location_kind
+from framemc.explorer.violation import Violation, ViolationKind
+from framemc.explorer.watch import StateChecker, close_context, open_context
 
 __all__ = ["Chooser", "Execution", "ExecutionRecord", "Outcome", "parse_setup_result", "plain_value"]
 

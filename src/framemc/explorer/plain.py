@@ -10,9 +10,9 @@ it visits every schedule within the bound, which the DPOR does not promise.
 from __future__ import annotations
 
 from framemc.errors import UsageError
-from framemc.explore.bounds import BoundKind, Bounds
-from framemc.explore.events import Event
-from framemc.explore.execution import ExecutionRecord
+from framemc.explorer.bounds import BoundKind, Bounds
+from framemc.explorer.events import Event
+from framemc.explorer.execution import ExecutionRecord
 
 __all__ = ["PlainDFS"]
 

@@ -11,8 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from framemc.explore.bounds import BoundKind, Bounds
-from framemc.explore.trace import Counterexample
+from framemc.explorer.bounds import BoundKind, Bounds
+from framemc.explorer.trace import Counterexample
 
 __all__ = ["Status", "ExploreStats", "ExploreResult"]
 

@@ -1,7 +1,7 @@
 """The search loop shared by every strategy: run, backtrack, count, stop at a bound.
 
-Design (stateright's split): a strategy (:class:`~framemc.explore.dpor.OptimalDPOR`
-or :class:`~framemc.explore.plain.PlainDFS`) only chooses threads and plans
+Design (stateright's split): a strategy (:class:`~framemc.explorer.dpor.OptimalDPOR`
+or :class:`~framemc.explorer.plain.PlainDFS`) only chooses threads and plans
 the next execution; this loop owns the executions, the statistics and the
 bounds on the whole search.
 """
@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from framemc.explore.bounds import BoundKind, Bounds, Reduction
-from framemc.explore.dpor import OptimalDPOR
-from framemc.explore.events import SourceLocator, creation_hook
-from framemc.explore.execution import Execution, ExecutionRecord, Outcome
-from framemc.explore.plain import PlainDFS
-from framemc.explore.watch import StateChecker
+from framemc.explorer.bounds import BoundKind, Bounds, Reduction
+from framemc.explorer.dpor import OptimalDPOR
+from framemc.explorer.events import SourceLocator, creation_hook
+from framemc.explorer.execution import Execution, ExecutionRecord, Outcome
+from framemc.explorer.plain import PlainDFS
+from framemc.explorer.watch import StateChecker
 
 __all__ = ["SearchOutcome", "run_search"]
 

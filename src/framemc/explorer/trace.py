@@ -17,10 +17,10 @@ from typing import Any
 import networkx as nx
 
 from framemc.errors import UsageError
-from framemc.explore.bounds import DEFAULT_MAX_STEPS
-from framemc.explore.events import Event, OpKind
-from framemc.explore.execution import ExecutionRecord, plain_value
-from framemc.explore.violation import Violation, ViolationKind
+from framemc.explorer.bounds import DEFAULT_MAX_STEPS
+from framemc.explorer.events import Event, OpKind
+from framemc.explorer.execution import ExecutionRecord, plain_value
+from framemc.explorer.violation import Violation, ViolationKind
 
 __all__ = ["TraceEvent", "Counterexample", "SCHEMA", "SCHEMA_VERSION"]
 

@@ -2,7 +2,7 @@
 
 Design: the execution engine fills a :class:`Violation` at the moment it
 sees the problem; the trace layer later turns it plus the events into a
-:class:`~framemc.explore.trace.Counterexample`.  ``ViolationKind`` is a
+:class:`~framemc.explorer.trace.Counterexample`.  ``ViolationKind`` is a
 ``str`` enum so ``cx.kind == "data-race"`` reads naturally in scenarios.
 """
 

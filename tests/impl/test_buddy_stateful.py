@@ -216,7 +216,8 @@ class BuddySystemMachine(RuleBasedStateMachine):
 SETTINGS = settings(max_examples=40, stateful_step_count=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 #: for the planted-bug runs: finding the failure is the point, shrinking it only costs time
-FIND_ONLY = settings(SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate], report_multiple_bugs=False)
+FIND_ONLY = settings(SETTINGS, max_examples=400, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                     report_multiple_bugs=False)
 
 
 def test_buddy_system_against_oracle(recorder):

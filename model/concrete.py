@@ -1,0 +1,289 @@
+"""Concrete checks: the model's invariants evaluated on impl snapshots.
+
+Design: a snapshot becomes plain per-frame values (:class:`FrameValues`).  To
+evaluate an invariant, its per-frame body is applied to a *symbolic* state at
+each concrete frame number ``0 .. U-1`` (U covers every frame the snapshot
+mentions), simplified once, and cached per ``(invariant, max_order, U)``: a
+*template* whose only free terms are field lookups at numeral frames.  A
+check substitutes the snapshot's values into the template and simplifies to
+``True`` / ``False``; anything else goes to a solver, and an ``unknown`` is
+INCONCLUSIVE.  So the check runs the very predicate the proofs use, at the
+cost of one substitution per invariant.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import z3
+
+from framemc.errors import UsageError
+from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, STEP_INVARIANTS, Invariant
+from framemc.model.render import render_value
+from framemc.model.state import (
+    FRAME_BITS,
+    FRAME_FIELDS,
+    NO_HEAD,
+    SMALL_BITS,
+    ZERO_DIGEST,
+    Field,
+    FrameSort,
+    ModelConfig,
+    State,
+    frame,
+    symbolic_state,
+    update,
+)
+from framemc.snapshot import U64_MAX, REFCOUNT_UNUSED, AllocatorSnapshot
+
+#: per-query timeout of the solver fallback
+CHECK_TIMEOUT_MS = 2_000
+
+
+class CheckVerdict(enum.Enum):
+    """The outcome of a concrete check."""
+
+    PASS = "PASS"
+    VIOLATION = "VIOLATION"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+@dataclass(frozen=True, slots=True)
+class InvariantResult:
+    """One invariant (or relation) checked on concrete states: its verdict and, on VIOLATION, a witness."""
+
+    #: the invariant's name (or ``relates:<op>``)
+    name: str
+    #: PASS / VIOLATION / INCONCLUSIVE
+    verdict: CheckVerdict
+    #: plain values showing the violation: the frame and its fields; empty unless VIOLATION
+    witness: dict = field(default_factory=dict)
+    #: why the result is INCONCLUSIVE or how the relation failed, else ``""``
+    detail: str = ""
+
+
+#: values of a frame no snapshot mentions: reserved, unused, untouched
+DEFAULTS: dict[str, int | bool] = {
+    "rc": REFCOUNT_UNUSED, "purpose": 0, "flags": 0, "guard": 0, "gen": 0, "pz": True, "pay": ZERO_DIGEST,
+    "hord": NO_HEAD, "nalloc": 0, "ncache": 0, "ccpu": 0, "added": False, "pool": 0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FrameValues:
+    """A snapshot as plain per-frame field values (frame number -> value), plus the grounding bound."""
+
+    #: field name -> {frame: value}; frames not listed have the :data:`DEFAULTS` value
+    values: dict[str, dict[int, int | bool]]
+    #: frames ``0 .. bound-1`` cover every frame the snapshot mentions
+    bound: int
+    #: the model bounds the snapshot was taken under
+    cfg: ModelConfig
+    #: problems the per-frame encoding cannot represent, as ``(frame, reason)``: reported as I2 violations
+    clashes: tuple[tuple[int, str], ...] = ()
+
+    def get(self, name: str, f: int) -> int | bool:
+        """Field ``name`` of frame ``f``."""
+        return self.values[name].get(f, DEFAULTS[name])
+
+
+def _need(cond: bool, message: str) -> None:
+    """Raise a one-line UsageError unless ``cond``."""
+    if not cond:
+        raise UsageError(f"bad snapshot: {message}")
+
+
+def _check_frame_number(what: str, value: object) -> int:
+    """``value`` as a frame number, or a UsageError naming ``what``."""
+    _need(isinstance(value, int) and not isinstance(value, bool) and 0 <= value < (1 << FRAME_BITS),
+          f"{what} {value!r} is not a frame number")
+    return value  # type: ignore[return-value]
+
+
+def snapshot_values(snap: AllocatorSnapshot, *, ncpus: int | None = None) -> FrameValues:
+    """Validate ``snap`` and turn it into per-frame values; UsageError names the first problem."""
+    _need(isinstance(snap, AllocatorSnapshot), f"expected an AllocatorSnapshot, got {type(snap).__name__}")
+    _need(isinstance(snap.nframes, int) and snap.nframes >= 1, f"nframes {snap.nframes!r} must be at least 1")
+    _need(len(snap.frames) == snap.nframes, f"{len(snap.frames)} frame entries for nframes={snap.nframes}")
+    _need(isinstance(snap.max_order, int) and 0 <= snap.max_order < SMALL_BITS * 4,
+          f"max_order {snap.max_order!r} is out of range")
+    cfg = ModelConfig(max_order=snap.max_order, ncpus=ncpus or max(1, len(snap.cached)))
+    values: dict[str, dict[int, int | bool]] = {name: {} for name, _ in FRAME_FIELDS}
+    for i, fs in enumerate(snap.frames):
+        for name, limit in (("refcount", U64_MAX), ("generation", U64_MAX), ("purpose", 255), ("flags", 255),
+                            ("guard", 255), ("payload_crc", (1 << 32) - 1)):
+            v = getattr(fs, name)
+            _need(isinstance(v, int) and 0 <= v <= limit, f"frame {i}: {name} {v!r} is out of range")
+        values["rc"][i], values["gen"][i] = fs.refcount, fs.generation
+        values["purpose"][i], values["flags"][i], values["guard"][i] = fs.purpose, fs.flags, fs.guard
+        values["pz"][i], values["pay"][i] = bool(fs.payload_zero), fs.payload_crc
+    top = snap.nframes
+    clashes: list[tuple[int, str]] = []
+    for first, order in snap.free_blocks:
+        _check_frame_number("free block start", first)
+        _need(isinstance(order, int) and 0 <= order < NO_HEAD, f"free block order {order!r} is out of range")
+        if first in values["hord"]:
+            clashes.append((first, f"two free blocks start at frame {first}"))
+        values["hord"][first] = order
+        top = max(top, first + (1 << min(order, snap.max_order + 1)))
+    for cpu, stack in enumerate(snap.cached):
+        for f in stack:
+            _check_frame_number(f"cached frame of CPU {cpu}", f)
+            values["ncache"][f] = values["ncache"].get(f, 0) + 1
+            values["ccpu"][f] = cpu
+            top = max(top, f + 1)
+    for what, ranges in (("allocated", snap.allocated), ("added", snap.added)):
+        for first, count in ranges:
+            _check_frame_number(f"{what} range start", first)
+            _need(isinstance(count, int) and count >= 1, f"{what} range ({first}, {count!r}) is empty")
+            top = max(top, first + count)
+            for f in range(first, first + count):
+                if what == "allocated":
+                    values["nalloc"][f] = values["nalloc"].get(f, 0) + 1
+                elif values["added"].get(f):
+                    clashes.append((f, f"frame {f} was added twice"))
+                else:
+                    values["added"][f], values["pool"][f] = True, first
+    for name in ("nalloc", "ncache"):
+        for f, count in values[name].items():
+            values[name][f] = min(count, (1 << SMALL_BITS) - 1)
+    return FrameValues(values=values, bound=top, cfg=cfg, clashes=tuple(sorted(clashes)))
+
+
+def z3_value(name: str, value: int | bool) -> z3.ExprRef:
+    """``value`` of field ``name`` as a z3 numeral of the field's sort."""
+    sort = dict(FRAME_FIELDS)[name]
+    return z3.BoolVal(bool(value)) if sort == z3.BoolSort() else z3.BitVecVal(int(value), sort.size())
+
+
+def concrete_state(fv: FrameValues) -> State:
+    """A :class:`State` whose fields look the values up (ite chains at non-numeral frames)."""
+
+    def field_of(name: str) -> Field:
+        table = {f: z3_value(name, v) for f, v in sorted(fv.values[name].items())}
+        default = z3_value(name, DEFAULTS[name])
+
+        def lookup(g: z3.BitVecRef) -> z3.ExprRef:
+            if z3.is_bv_value(g):
+                return table.get(g.as_long(), default)
+            result = default
+            for f, v in table.items():
+                result = z3.If(g == frame(f), v, result)
+            return result
+
+        return Field(lookup)
+
+    state = {name: field_of(name) for name, _ in FRAME_FIELDS}
+    # the early allocator is not in snapshots: an empty, retired one
+    state.update(early_lo=frame(0), early_end=frame(0), early_hi=frame(0), booted=z3.BoolVal(True))
+    return State(**state)
+
+
+class _Template:
+    """An invariant grounded over frames ``0 .. bound-1`` of symbolic (uninterpreted-function) states."""
+
+    def __init__(self, inv: Invariant, cfg: ModelConfig, bound: int) -> None:
+        """Apply the body at every frame and simplify."""
+        prefixes = ["pre", "post"] if inv in STEP_INVARIANTS else ["pre"]
+        # snapshots do not show the early allocator: ground it as empty and retired
+        self.states = [update(symbolic_state(p), early_lo=frame(0), early_end=frame(0), early_hi=frame(0),
+                              booted=z3.BoolVal(True)) for p in prefixes]
+        self.per_frame = [z3.simplify(inv.body(cfg, *self.states, frame(i))) for i in range(bound)]
+        self.whole = z3.simplify(z3.And(self.per_frame))
+
+
+@lru_cache(maxsize=256)
+def _template(name: str, max_order: int, bound: int) -> _Template:
+    """The cached template of invariant ``name`` for these bounds."""
+    inv = next(i for i in INVARIANTS if i.name == name)
+    return _Template(inv, ModelConfig(max_order=max_order), bound)
+
+
+def _definitions(prefix: str, fv: FrameValues) -> list[tuple[z3.FuncDeclRef, z3.ExprRef]]:
+    """Each uninterpreted field function ``prefix.field`` defined as a lookup table over ``Var(0)``."""
+    x = z3.Var(0, FrameSort)
+    result = []
+    for name, sort in FRAME_FIELDS:
+        body = z3_value(name, DEFAULTS[name])
+        for f, v in sorted(fv.values[name].items(), reverse=True):
+            body = z3.If(x == frame(f), z3_value(name, v), body)
+        result.append((z3.Function(f"{prefix}.{name}", FrameSort, sort), body))
+    return result
+
+
+def _decide(formula: z3.ExprRef) -> CheckVerdict:
+    """PASS / VIOLATION for a closed formula; a solver decides what simplification leaves open."""
+    formula = z3.simplify(formula)
+    if z3.is_true(formula):
+        return CheckVerdict.PASS
+    if z3.is_false(formula):
+        return CheckVerdict.VIOLATION
+    solver = z3.Solver()
+    solver.set("timeout", CHECK_TIMEOUT_MS)
+    solver.add(z3.Not(formula))
+    answer = solver.check()
+    if answer == z3.unsat:
+        return CheckVerdict.PASS
+    return CheckVerdict.VIOLATION if answer == z3.sat else CheckVerdict.INCONCLUSIVE
+
+
+def _witness(inv: Invariant, f: int, states: list[FrameValues]) -> dict:
+    """Plain values of frame ``f`` in each state: the evidence for a violation."""
+    labels = ["pre", "post"] if len(states) == 2 else [""]
+    witness: dict = {"invariant": inv.name, "frame": f}
+    for label, fv in zip(labels, states):
+        fields = {name: render_value(name, fv.get(name, f)) for name, _ in FRAME_FIELDS}
+        witness.update({f"{label}.{k}" if label else k: v for k, v in fields.items()})
+    return witness
+
+
+def _check(inv: Invariant, states: list[FrameValues], defs: list) -> InvariantResult:
+    """Evaluate one invariant's grounded template on concrete per-frame values."""
+    cfg = states[0].cfg
+    bound = max(fv.bound for fv in states)
+    template = _template(inv.name, cfg.max_order, bound)
+    verdict = _decide(z3.substitute_funs(template.whole, *defs))
+    if verdict is not CheckVerdict.VIOLATION:
+        detail = "z3 could not decide the grounded invariant" if verdict is CheckVerdict.INCONCLUSIVE else ""
+        return InvariantResult(inv.name, verdict, detail=detail)
+    for f, body in enumerate(template.per_frame):
+        if _decide(z3.substitute_funs(body, *defs)) is CheckVerdict.VIOLATION:
+            return InvariantResult(inv.name, verdict, witness=_witness(inv, f, states))
+    raise AssertionError("[framemc internal bug] a violated conjunction has no violated frame")
+
+
+def _clash_result(fv: FrameValues) -> InvariantResult:
+    """The I2 violation for a snapshot whose ranges clash in a way the encoding cannot hold."""
+    f, reason = fv.clashes[0]
+    return InvariantResult("I2-non-overlapping-ranges", CheckVerdict.VIOLATION,
+                           witness={"invariant": "I2-non-overlapping-ranges", "frame": f, "reason": reason})
+
+
+def check_snapshot(snap: AllocatorSnapshot) -> tuple[InvariantResult, ...]:
+    """Every state invariant evaluated on ``snap``: one result each, in registry order."""
+    fv = snapshot_values(snap)
+    defs = _definitions("pre", fv)
+    return tuple(
+        _clash_result(fv) if fv.clashes and inv.name == "I2-non-overlapping-ranges" else _check(inv, [fv], defs)
+        for inv in STATE_INVARIANTS
+    )
+
+
+def check_step(pre: AllocatorSnapshot, post: AllocatorSnapshot) -> tuple[InvariantResult, ...]:
+    """Every step invariant evaluated between consecutive snapshots ``pre`` and ``post``."""
+    before, after = snapshot_values(pre), snapshot_values(post)
+    if pre.nframes != post.nframes or pre.max_order != post.max_order:
+        raise UsageError(f"check_step: snapshots disagree on nframes/max_order "
+                         f"({pre.nframes}/{pre.max_order} vs {post.nframes}/{post.max_order})")
+    if before.cfg != after.cfg:
+        after = FrameValues(after.values, after.bound, before.cfg, after.clashes)
+    defs = _definitions("pre", before) + _definitions("post", after)
+    return tuple(_check(inv, [before, after], defs) for inv in STEP_INVARIANTS)
+
+
+__all__ = [
+    "CheckVerdict", "InvariantResult", "FrameValues", "snapshot_values", "concrete_state", "check_snapshot",
+    "check_step", "DEFAULTS", "z3_value",
+]

@@ -1,0 +1,326 @@
+"""Macro-operations matching the impl's public API, and ``relates``: is a concrete step one of them?
+
+Design: a public operation (``alloc_frame``, ``drop``, ``dealloc`` ...) is a
+short sequence of the single-step model operations of :mod:`framemc.model.ops`
+with *hidden parameters* (which free block, which cached frame, which CPU's
+cache a freed frame went to).  Each macro lists its candidate sequences; the
+hidden parameters are fresh z3 constants.  ``relates(pre, post, op, **args)``
+asks z3 whether some candidate and some choice of hidden parameters has a
+true guard on ``pre`` and produces exactly ``post`` on every
+snapshot-visible field.  Cache refill/flush batch sizes are not visible in
+the API, so they are read off the snapshots (how many frames entered or left
+the caches) and the frames moved stay hidden: the macros are existential
+over the impl's cache policy, and over "lowest suitable block".
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Iterator
+
+import z3
+
+from framemc.errors import UsageError
+from framemc.model.concrete import (
+    CheckVerdict,
+    InvariantResult,
+    concrete_state,
+    snapshot_values,
+    z3_value,
+)
+from framemc.model.ops import (
+    Step,
+    buddy_alloc,
+    buddy_free,
+    cache_alloc,
+    cache_flush,
+    cache_free,
+    cache_refill,
+    claim,
+    clone,
+    drop,
+    drop_last,
+    from_in_use,
+    from_in_use_refused,
+    init_region,
+    mark_poisoned,
+    publish,
+    release,
+    retire_poisoned,
+    zero,
+    add_free_memory,
+)
+from framemc.model.state import FRAME_FIELDS, FrameSort, ModelConfig, SmallSort, State, frame, small
+from framemc.snapshot import FLAG_POISONED, GUARD_POISONED, PURPOSE_PAGE_TABLE, AllocatorSnapshot
+
+#: per-query timeout of relates
+RELATES_TIMEOUT_MS = 5_000
+
+_Op = Callable[[State], Step]
+
+
+class _Hidden:
+    """A source of fresh hidden-parameter constants, remembered so they can be bounded."""
+
+    def __init__(self) -> None:
+        """No hidden parameters yet."""
+        self.frames: list[z3.BitVecRef] = []
+        self.cpus: list[z3.BitVecRef] = []
+        self.others: list[z3.ExprRef] = []
+
+    def frame(self) -> z3.BitVecRef:
+        """A fresh hidden frame number."""
+        self.frames.append(z3.Const(f"hidden.frame{len(self.frames)}", FrameSort))
+        return self.frames[-1]
+
+    def cpu(self) -> z3.BitVecRef:
+        """A fresh hidden CPU id."""
+        self.cpus.append(z3.Const(f"hidden.cpu{len(self.cpus)}", SmallSort))
+        return self.cpus[-1]
+
+    def purpose(self) -> z3.BitVecRef:
+        """A fresh hidden purpose code."""
+        self.others.append(z3.Const(f"hidden.purpose{len(self.others)}", SmallSort))
+        return self.others[-1]
+
+
+def _run(state: State, ops: list[_Op]) -> Step:
+    """The composition of ``ops`` starting from ``state``."""
+    step = Step(guard=z3.BoolVal(True), post=state)
+    for op in ops:
+        step = step.then(op)
+    return step
+
+
+def greedy_blocks(first: int, count: int, max_order: int) -> list[tuple[int, int]]:
+    """``[first, first + count)`` cut into maximal aligned blocks of order <= max_order, lowest first."""
+    blocks = []
+    while count > 0:
+        order = max_order
+        while order > 0 and (first % (1 << order) or (1 << order) > count):
+            order -= 1
+        blocks.append((first, order))
+        first, count = first + (1 << order), count - (1 << order)
+    return blocks
+
+
+def init_pieces(first: int, count: int, early: tuple[int, int]) -> list[tuple[int, int]]:
+    """The pieces ``init`` adds for a usable region: the region minus the early range ``[lo, end)``."""
+    lo, end = early
+    pieces = [(first, min(first + count, lo) - first), (max(first, end), first + count - max(first, end))]
+    return [(a, n) for a, n in pieces if n > 0]
+
+
+def _poisoned(snap: AllocatorSnapshot, f: int) -> bool:
+    """Frame ``f`` of ``snap`` carries the POISONED flag or guard bit."""
+    return bool(snap.frames[f].flags & FLAG_POISONED or snap.frames[f].guard & GUARD_POISONED)
+
+
+def _cache_moves(pre: AllocatorSnapshot, post: AllocatorSnapshot) -> tuple[int, int]:
+    """How many frames entered and how many left the per-CPU caches between the snapshots."""
+    before = {f for stack in pre.cached for f in stack}
+    after = {f for stack in post.cached for f in stack}
+    return len(after - before), len(before - after)
+
+
+def _frame_setup(cfg: ModelConfig, f: z3.BitVecRef, purpose: z3.BitVecRef, zeroed: bool, pt: bool) -> list[_Op]:
+    """Claim, zero when asked or for a page table, and publish frame ``f``."""
+    ops: list[_Op] = [lambda s: claim(cfg, s, f)]
+    if zeroed or pt:
+        ops.append(lambda s: zero(cfg, s, f))
+    ops.append(lambda s: publish(cfg, s, f, purpose, z3.BoolVal(zeroed)))
+    return ops
+
+
+def _refills(cfg: ModelConfig, hidden: _Hidden, cpu: z3.BitVecRef, count: int) -> list[_Op]:
+    """``count`` single-frame refills of ``cpu``'s cache, each from a hidden block."""
+    return [(lambda h: lambda s: cache_refill(cfg, s, cpu, h))(hidden.frame()) for _ in range(count)]
+
+
+def _flushes(cfg: ModelConfig, hidden: _Hidden, cpu: z3.BitVecRef, count: int) -> list[_Op]:
+    """``count`` single-frame flushes from ``cpu``'s cache, each of a hidden frame."""
+    return [(lambda f: lambda s: cache_flush(cfg, s, cpu, f))(hidden.frame()) for _ in range(count)]
+
+
+def _alloc_frame(cfg, hidden, pre, post, *, cpu: int, purpose: int | None,
+                 zeroed: bool = True) -> Iterator[list[_Op]]:
+    """alloc_frame: optional refills, then a frame from the cache or the pool, then claim/zero/publish."""
+    entered, _ = _cache_moves(pre, post)
+    c = small(cpu)
+    code = hidden.purpose() if purpose is None else small(purpose)
+    for refills in sorted({entered, entered + 1}):
+        for from_cache in (True, False):
+            f = hidden.frame()
+            take = (lambda s, f=f: cache_alloc(cfg, s, c, f)) if from_cache else (
+                lambda s, f=f: buddy_alloc(cfg, s, f, small(0)))
+            yield _refills(cfg, hidden, c, refills) + [take] + _frame_setup(
+                cfg, f, code, zeroed, purpose == PURPOSE_PAGE_TABLE)
+
+
+def _alloc_segment(cfg, hidden, pre, post, *, cpu: int, n: int, zeroed: bool = True) -> Iterator[list[_Op]]:
+    """alloc_segment: a 2**k block from the pool, its tail beyond n frames returned, each frame set up."""
+    if n < 1:
+        raise UsageError(f"alloc_segment: n must be at least 1, got {n}")
+    if n == 1:
+        yield from _alloc_frame(cfg, hidden, pre, post, cpu=cpu, purpose=None, zeroed=zeroed)
+    order = max(0, (n - 1).bit_length())
+    if order > cfg.max_order:
+        return
+    h, purpose = hidden.frame(), hidden.purpose()
+    ops: list[_Op] = [lambda s: buddy_alloc(cfg, s, h, small(order))]
+    for off, k in greedy_blocks(n, (1 << order) - n, cfg.max_order):
+        ops.append(lambda s, off=off, k=k: buddy_free(cfg, s, h + off, small(k)))
+    for i in range(n):
+        ops += _frame_setup(cfg, h + i, purpose, zeroed, False)
+    yield ops
+
+
+def _to_cache_or_pool(cfg, hidden, pre, post, f: z3.BitVecRef, poisoned: bool) -> Iterator[list[_Op]]:
+    """A torn-down order-0 frame goes back: retired if poisoned, else to the pool or a cache (+ flushes)."""
+    if poisoned:
+        yield [lambda s: retire_poisoned(cfg, s, f)]
+        return
+    yield [lambda s: buddy_free(cfg, s, f, small(0))]
+    _, left = _cache_moves(pre, post)
+    for flushes in sorted({left, left + 1}):
+        cpu = hidden.cpu()
+        yield [lambda s, cpu=cpu: cache_free(cfg, s, cpu, f)] + _flushes(cfg, hidden, cpu, flushes)
+
+
+def _drop(cfg, hidden, pre, post, *, frame_no: int) -> Iterator[list[_Op]]:
+    """drop: a non-last handle, or the last one (fetch_sub, teardown, and back to a cache or the pool)."""
+    f = frame(frame_no)
+    yield [lambda s: drop(cfg, s, f)]
+    poisoned = frame_no < pre.nframes and _poisoned(pre, frame_no)
+    for back in _to_cache_or_pool(cfg, hidden, pre, post, f, poisoned):
+        yield [lambda s: drop_last(cfg, s, f), lambda s: release(cfg, s, f)] + back
+
+
+def _dealloc(cfg, hidden, pre, post, *, first: int, n: int) -> Iterator[list[_Op]]:
+    """dealloc(first, n): poisoned frames retired, the rest freed as maximal aligned blocks."""
+    if n < 1:
+        raise UsageError(f"dealloc: n must be at least 1, got {n}")
+    poisoned = {f for f in range(first, min(first + n, pre.nframes)) if _poisoned(pre, f)}
+    if n == 1:
+        yield from _to_cache_or_pool(cfg, hidden, pre, post, frame(first), first in poisoned)
+        return
+    ops: list[_Op] = []
+    runs = itertools.groupby(range(first, first + n), key=lambda f: f in poisoned)
+    for is_poisoned, run in runs:
+        run = list(run)
+        if is_poisoned:
+            ops += [lambda s, f=f: retire_poisoned(cfg, s, frame(f)) for f in run]
+        else:
+            ops += [lambda s, b=b, k=k: buddy_free(cfg, s, frame(b), small(k))
+                    for b, k in greedy_blocks(run[0], len(run), cfg.max_order)]
+    yield ops
+
+
+def _single(fn) -> Callable[..., Iterator[list[_Op]]]:
+    """A macro that is one model operation on ``frame``."""
+    def macro(cfg, hidden, pre, post, *, frame_no: int) -> Iterator[list[_Op]]:
+        yield [lambda s: fn(cfg, s, frame(frame_no))]
+    return macro
+
+
+def _from_in_use(cfg, hidden, pre, post, *, frame_no: int) -> Iterator[list[_Op]]:
+    """from_in_use: a new handle, or refused (nothing changes)."""
+    yield [lambda s: from_in_use(cfg, s, frame(frame_no))]
+    yield [lambda s: from_in_use_refused(cfg, s, frame(frame_no))]
+
+
+def _add(cfg, hidden, pre, post, *, first: int, n: int) -> Iterator[list[_Op]]:
+    """add_free_memory(first, n)."""
+    yield [lambda s: add_free_memory(cfg, s, frame(first), frame(n))]
+
+
+def _init(cfg, hidden, pre, post, *, first: int, n: int, early: tuple[int, int] = (0, 0)) -> Iterator[list[_Op]]:
+    """init for one usable region: each piece outside the early range added as its own pool."""
+    yield [lambda s, a=a, m=m: init_region(cfg, s, frame(a), frame(m)) for a, m in init_pieces(first, n, early)]
+
+
+def _refill(cfg, hidden, pre, post, *, cpu: int) -> Iterator[list[_Op]]:
+    """cache_refill(cpu): as many single-frame refills as frames entered the caches."""
+    entered, _ = _cache_moves(pre, post)
+    yield _refills(cfg, hidden, small(cpu), entered)
+
+
+def _flush(cfg, hidden, pre, post, *, cpu: int) -> Iterator[list[_Op]]:
+    """cache_flush(cpu): as many single-frame flushes as frames left the caches."""
+    _, left = _cache_moves(pre, post)
+    yield _flushes(cfg, hidden, small(cpu), left)
+
+
+#: macro-operations by the impl API name; keyword arguments as in the impl (``frame`` is ``frame_no``)
+MACROS: dict[str, Callable[..., Iterator[list[_Op]]]] = {
+    "alloc_frame": _alloc_frame,
+    "alloc_segment": _alloc_segment,
+    "clone": _single(clone),
+    "drop": _drop,
+    "from_in_use": _from_in_use,
+    "mark_poisoned": _single(mark_poisoned),
+    "add_free_memory": _add,
+    "dealloc": _dealloc,
+    "init": _init,
+    "cache_refill": _refill,
+    "cache_flush": _flush,
+}
+
+
+def _visible_equal(step: Step, fv_post, bound: int) -> list[z3.BoolRef]:
+    """The step's post-state equals the snapshot on every visible field of frames ``0 .. bound-1``."""
+    post = step.post
+    result = []
+    for i in range(bound):
+        g = frame(i)
+        for name, _ in FRAME_FIELDS:
+            got = getattr(post, name)[g]
+            want = z3_value(name, fv_post.get(name, i))
+            if name == "ccpu":
+                got = z3.If(post.ncache[g] != small(0), got, small(0))
+                want = z3_value(name, fv_post.get(name, i) if fv_post.get("ncache", i) else 0)
+            if name == "pool":
+                got = z3.If(post.added[g], got, frame(0))
+                want = z3_value(name, fv_post.get(name, i) if fv_post.get("added", i) else 0)
+            result.append(got == want)
+    return result
+
+
+def relates(pre: AllocatorSnapshot, post: AllocatorSnapshot, op_name: str, *,
+            timeout_ms: int = RELATES_TIMEOUT_MS, **args) -> InvariantResult:
+    """PASS when some choice of hidden parameters makes ``op_name(**args)`` take ``pre`` to ``post``."""
+    if op_name not in MACROS:
+        raise UsageError(f"relates: unknown operation {op_name!r}; known: {', '.join(sorted(MACROS))}")
+    if "frame" in args:
+        args["frame_no"] = args.pop("frame")
+    fv_pre, fv_post = snapshot_values(pre), snapshot_values(post)
+    if pre.nframes != post.nframes or pre.max_order != post.max_order:
+        raise UsageError("relates: snapshots disagree on nframes/max_order")
+    cfg = ModelConfig(max_order=pre.max_order, ncpus=max(len(pre.cached), len(post.cached), 1))
+    bound = max(fv_pre.bound, fv_post.bound)
+    start = concrete_state(fv_pre)
+    hidden = _Hidden()
+    try:
+        candidates = list(MACROS[op_name](cfg, hidden, pre, post, **args))
+    except TypeError as exc:
+        raise UsageError(f"relates: bad arguments for {op_name}: {exc}") from None
+    name = f"relates:{op_name}"
+    unknown = False
+    for ops in candidates:
+        step = _run(start, ops)
+        solver = z3.Solver()
+        solver.set("timeout", timeout_ms)
+        solver.add(step.guard)
+        for r in step.ranged:
+            solver.add([r.at(frame(i)) for i in range(bound + 1)] + [r.at(r.first)])
+        solver.add([z3.ULT(h, frame(pre.nframes)) for h in hidden.frames])
+        solver.add([z3.ULT(c, small(cfg.ncpus)) for c in hidden.cpus])
+        solver.add(_visible_equal(step, fv_post, bound))
+        answer = solver.check()
+        if answer == z3.sat:
+            return InvariantResult(name, CheckVerdict.PASS)
+        unknown = unknown or answer == z3.unknown
+    if unknown:
+        return InvariantResult(name, CheckVerdict.INCONCLUSIVE, detail="z3 could not decide some candidate")
+    return InvariantResult(name, CheckVerdict.VIOLATION, witness={"op": op_name, **args},
+                           detail=f"no choice of hidden parameters makes {op_name} produce the post-state")

@@ -1,0 +1,611 @@
+"""The allocator's operations as pure functions ``(cfg, state, *args) -> Step``.
+
+Design (Hyperkernel / TLA+ style): an operation is a guard plus an effect.
+:class:`Step` carries the guard (a quantifier-free part and *ranged* parts
+"for every frame g in [first, first + count): pred(g)"), the post-state, and
+the frames the operation touches, which the proofs use to instantiate the
+invariants.  Every operation is one atomic step of the design: buddy
+operations run under the pool lock, so a split-and-take or an
+insert-and-merge-cascade is one step; the frame protocol (claim, zero,
+publish, drop, teardown) is one step per atomic access.
+
+:data:`OPERATIONS` registers the correct operations and :data:`VARIANTS`
+the deliberately broken ones (for non-vacuity and the mutants command); a
+variant names the operation it replaces.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Callable
+
+import z3
+
+from framemc.errors import UsageError
+from framemc.model.state import (
+    BUSY,
+    FRAME_BITS,
+    NOHEAD,
+    ONE,
+    PAGE_TABLE,
+    PURPOSES,
+    RC_MAX,
+    UNIQUE,
+    UNUSED,
+    ZERO_PAYLOAD,
+    DigestSort,
+    Field,
+    FrameSort,
+    ModelConfig,
+    SmallSort,
+    State,
+    align,
+    align_sym,
+    block_len,
+    buddy,
+    early_allocated,
+    frame,
+    in_range,
+    is_cached,
+    is_free,
+    is_poisoned,
+    constant_field,
+    small,
+    store,
+    symbolic_state,
+    update,
+    widen,
+)
+from framemc.snapshot import FLAG_POISONED, GUARD_POISONED
+
+
+@dataclass(frozen=True, slots=True)
+class RangeGuard:
+    """A guard conjunct over a range of frames: ``pred(g)`` for every g in ``[first, first + count)``."""
+
+    #: first frame of the range
+    first: z3.BitVecRef
+    #: number of frames in the range
+    count: z3.BitVecRef
+    #: the condition each frame of the range must meet
+    pred: Callable[[z3.BitVecRef], z3.BoolRef]
+
+    def at(self, g: z3.BitVecRef) -> z3.BoolRef:
+        """This guard instantiated at frame ``g``."""
+        return z3.Implies(in_range(g, self.first, self.count), self.pred(g))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One operation applied to one state: its guard, its post-state, and the frames it touches."""
+
+    #: quantifier-free part of the guard
+    guard: z3.BoolRef
+    #: the state after the operation
+    post: State
+    #: per-frame parts of the guard, over ranges of frames
+    ranged: tuple[RangeGuard, ...] = ()
+    #: frames the operation reads or writes (instantiation points for proofs)
+    seeds: tuple[z3.BitVecRef, ...] = ()
+    #: arithmetic lemmas about the step, valid at every frame; proofs assume them at their
+    #: instantiation points and prove them separately (obligation ``op/lemmas``)
+    lemmas: tuple[Callable[[z3.BitVecRef], z3.BoolRef], ...] = ()
+    #: proof hints: for the arbitrary frame g, ``(key, predicate)`` to case-split on whenever the goal
+    #: mentions the frame term ``key`` (any split is sound: both cases are proved)
+    splits: tuple[Callable[[z3.BitVecRef], tuple[z3.BitVecRef, z3.BoolRef]], ...] = ()
+
+    def then(self, nxt: Callable[[State], "Step"]) -> "Step":
+        """Sequential composition: this step, then ``nxt`` applied to this step's post-state."""
+        second = nxt(self.post)
+        return Step(
+            guard=z3.And(self.guard, second.guard),
+            post=second.post,
+            ranged=self.ranged + second.ranged,
+            seeds=self.seeds + second.seeds,
+            lemmas=self.lemmas + second.lemmas,
+            splits=self.splits + second.splits,
+        )
+
+
+class ParamKind(enum.Enum):
+    """What an operation parameter denotes, which fixes its z3 sort."""
+
+    FRAME = "frame"
+    COUNT = "count"
+    ORDER = "order"
+    CPU = "cpu"
+    PURPOSE = "purpose"
+    FLAG = "flag"
+    DIGEST = "digest"
+
+    def sort(self) -> z3.SortRef:
+        """The z3 sort of a parameter of this kind."""
+        if self in (ParamKind.FRAME, ParamKind.COUNT):
+            return FrameSort
+        if self is ParamKind.FLAG:
+            return z3.BoolSort()
+        if self is ParamKind.DIGEST:
+            return DigestSort
+        return SmallSort
+
+
+@dataclass(frozen=True, slots=True)
+class OpSpec:
+    """A registered operation: its name, what it models, its parameters and its function."""
+
+    #: registry name
+    name: str
+    #: one-line summary (the function's docstring)
+    summary: str
+    #: ``(parameter name, kind)`` in call order
+    params: tuple[tuple[str, ParamKind], ...]
+    #: ``(cfg, state, *args) -> Step``
+    fn: Callable[..., Step]
+
+    def symbolic_args(self, prefix: str) -> tuple[z3.ExprRef, ...]:
+        """Fresh z3 constants for the parameters, named ``prefix.param``."""
+        return tuple(z3.Const(f"{prefix}.{name}", kind.sort()) for name, kind in self.params)
+
+
+# ---- helpers shared by several operations -------------------------------------------------------
+
+
+def _in_block(g: z3.BitVecRef, first: z3.BitVecRef, order: z3.BitVecRef, max_order: int) -> z3.BoolRef:
+    """``g`` lies in the aligned block of ``2**order`` frames starting at ``first``."""
+    return align_sym(g, order, max_order) == first
+
+
+def _inc_where(arr: Field, cond: Callable[[z3.BitVecRef], z3.BoolRef], delta: int) -> Field:
+    """``arr`` with ``delta`` added to every element where ``cond`` holds."""
+    # small(-1) is 255, so adding it subtracts one modulo 2**8
+    return Field(lambda g: z3.If(cond(g), arr[g] + small(delta), arr[g]))
+
+
+def _take_block(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef) -> tuple[z3.BoolRef, Field]:
+    """Take the free block at ``h`` and split it down to order ``k``: guard and new heads.
+
+    The low ``2**k`` frames are handed out; the upper halves split off on the
+    way down stay free as blocks of orders ``k .. j-1`` at ``h + 2**i``.
+    """
+    j = s.hord[h]
+    guard = z3.And(j != NOHEAD, z3.ULE(k, j), z3.ULE(j, small(cfg.max_order)))
+
+    def new_head(g: z3.BitVecRef) -> z3.ExprRef:
+        value = z3.If(g == h, NOHEAD, s.hord[g])
+        for i in range(cfg.max_order):
+            piece = z3.And(z3.ULE(k, small(i)), z3.ULT(small(i), j), g == h + frame(1 << i))
+            value = z3.If(piece, small(i), value)
+        return value
+
+    return guard, Field(new_head)
+
+
+def _insert_merge(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, *, partner=buddy, merge=True) -> Field:
+    """Insert the block ``(h, k)`` into the free lists and merge it eagerly with free buddies in its pool.
+
+    At each order ``i >= k`` the current block ``align(h, i)`` merges with its
+    buddy when that is a free head of order ``i`` in the same pool as ``h``;
+    the cascade stops at the first order where it cannot, or at MAX_ORDER.
+    """
+    merged: list[tuple[z3.BoolRef, z3.BitVecRef]] = []
+    previous = z3.BoolVal(True)
+    for i in range(cfg.max_order if merge else 0):
+        other = partner(align(h, i), i)
+        step = z3.And(
+            z3.ULE(k, small(i)),
+            z3.Or(k == small(i), previous),
+            s.hord[other] == small(i),
+            s.pool[other] == s.pool[h],
+        )
+        merged.append((step, other))
+        previous = step
+    final_order = k + z3.Sum([z3.If(m, small(1), small(0)) for m, _ in merged]) if merged else k
+    head = align_sym(h, final_order, cfg.max_order) if partner is buddy else h
+
+    def new_head(g: z3.BitVecRef) -> z3.ExprRef:
+        value = s.hord[g]
+        for m, other in merged:
+            value = z3.If(z3.And(m, g == other), NOHEAD, value)
+        return z3.If(g == head, final_order, value)
+
+    return Field(new_head)
+
+
+def _allocated_torn_down(s: State, g: z3.BitVecRef, *, busy_is_unused: bool = False) -> z3.BoolRef:
+    """Frame ``g`` is allocated, torn down (refcount UNUSED) and not poisoned: it may go back."""
+    unused = z3.Or(s.rc[g] == UNUSED, s.rc[g] == BUSY) if busy_is_unused else s.rc[g] == UNUSED
+    return z3.And(s.nalloc[g] == small(1), unused, z3.Not(is_poisoned(s, g)))
+
+
+# ---- buddy pool ----------------------------------------------------------------------------------
+
+
+def buddy_alloc(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef) -> Step:
+    """Buddy alloc: take the free block at ``h`` (order >= k), split it, hand out its first 2**k frames."""
+    guard, hord = _take_block(cfg, s, h, k)
+    nalloc = _inc_where(s.nalloc, lambda g: _in_block(g, h, k, cfg.max_order), 1)
+    return Step(guard=guard, post=update(s, hord=hord, nalloc=nalloc), seeds=(h,), splits=_split_block(cfg, s, h))
+
+
+def _split_block(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> tuple[Callable[[z3.BitVecRef], z3.BoolRef], ...]:
+    """Proof hint: case-split on whether the frame lies in the free block taken at ``h``."""
+    return (lambda g: (g, _in_block(g, h, s.hord[h], cfg.max_order)),)
+
+
+def _buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, *, partner=buddy, merge=True,
+                checked=True, busy_is_unused=False, link: z3.BitVecRef | None = None) -> Step:
+    """Shared body of :func:`buddy_free` and its broken variants."""
+    guard = z3.And(z3.ULE(k, small(cfg.max_order)), align_sym(h, k, cfg.max_order) == h)
+    ranged = ()
+    if checked:
+        ranged = (
+            RangeGuard(h, block_len(k, cfg.max_order), lambda g: z3.And(
+                _allocated_torn_down(s, g, busy_is_unused=busy_is_unused), s.pool[g] == s.pool[h])),
+        )
+    hord = _insert_merge(cfg, s, h, k, partner=partner, merge=merge)
+    nalloc = _inc_where(s.nalloc, lambda g: z3.And(_in_block(g, h, k, cfg.max_order), s.nalloc[g] != small(0)), -1)
+    post = update(s, hord=hord, nalloc=nalloc)
+    if link is not None:
+        post = update(post, pay=store(s.pay, h, link), pz=store(s.pz, h, link == ZERO_PAYLOAD))
+    return Step(guard=guard, post=post, ranged=ranged, seeds=(h,))
+
+
+def buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef) -> Step:
+    """Buddy free (dealloc of one aligned block of torn-down frames): insert it and merge eagerly."""
+    return _buddy_free(cfg, s, h, k)
+
+
+def retire_poisoned(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """Dealloc of a poisoned frame: it leaves the allocated set but is kept out of the free lists."""
+    guard = z3.And(s.nalloc[f] == small(1), s.rc[f] == UNUSED, is_poisoned(s, f))
+    return Step(guard=guard, post=update(s, nalloc=store(s.nalloc, f, small(0))), seeds=(f,))
+
+
+# ---- per-CPU order-0 caches ----------------------------------------------------------------------
+
+
+def _cpu_ok(cfg: ModelConfig, cpu: z3.BitVecRef) -> z3.BoolRef:
+    """``cpu`` names a CPU of the model."""
+    return z3.ULT(cpu, small(cfg.ncpus))
+
+
+def cache_refill(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, h: z3.BitVecRef) -> Step:
+    """Cache refill, one frame: take an order-0 frame from the pool (splitting ``h``) into ``cpu``'s cache."""
+    guard, hord = _take_block(cfg, s, h, small(0))
+    post = update(s, hord=hord, ncache=store(s.ncache, h, s.ncache[h] + 1), ccpu=store(s.ccpu, h, cpu))
+    return Step(guard=z3.And(guard, _cpu_ok(cfg, cpu)), post=post, seeds=(h,), splits=_split_block(cfg, s, h))
+
+
+def cache_flush(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef) -> Step:
+    """Cache flush, one frame: move ``f`` from ``cpu``'s cache back to the pool, merging eagerly."""
+    guard = z3.And(s.ncache[f] == small(1), s.ccpu[f] == cpu, _cpu_ok(cfg, cpu))
+    hord = _insert_merge(cfg, s, f, small(0))
+    return Step(guard=guard, post=update(s, hord=hord, ncache=store(s.ncache, f, small(0))), seeds=(f,))
+
+
+def cache_alloc(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef) -> Step:
+    """Order-0 alloc from the cache: pop ``f`` from ``cpu``'s cache and hand it out."""
+    guard = z3.And(s.ncache[f] == small(1), s.ccpu[f] == cpu, _cpu_ok(cfg, cpu))
+    post = update(s, ncache=store(s.ncache, f, small(0)), nalloc=store(s.nalloc, f, s.nalloc[f] + 1))
+    return Step(guard=guard, post=post, seeds=(f,))
+
+
+def _cache_free(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef, *, check_poison=True) -> Step:
+    """Shared body of :func:`cache_free` and its poison-blind variant."""
+    ok = _allocated_torn_down(s, f) if check_poison else z3.And(s.nalloc[f] == small(1), s.rc[f] == UNUSED)
+    post = update(
+        s,
+        nalloc=store(s.nalloc, f, small(0)),
+        ncache=store(s.ncache, f, s.ncache[f] + 1),
+        ccpu=store(s.ccpu, f, cpu),
+    )
+    return Step(guard=z3.And(ok, _cpu_ok(cfg, cpu)), post=post, seeds=(f,))
+
+
+def cache_free(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef) -> Step:
+    """Order-0 dealloc into the cache: push the torn-down, unpoisoned frame ``f`` on ``cpu``'s cache."""
+    return _cache_free(cfg, s, cpu, f)
+
+
+# ---- the frame protocol on the MetaSlot ----------------------------------------------------------
+
+
+def _claim(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, cas: bool = True) -> Step:
+    """Shared body of :func:`claim` and its non-CAS variant."""
+    guard = z3.And(s.nalloc[f] == small(1), s.rc[f] == UNUSED) if cas else s.nalloc[f] == small(1)
+    post = update(s, rc=store(s.rc, f, BUSY), gen=store(s.gen, f, s.gen[f] + 1))
+    return Step(guard=guard, post=post, seeds=(f,))
+
+
+def claim(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """CAS claim (Acquire) UNUSED -> 0 of a frame the buddy handed out, then generation += 1."""
+    return _claim(cfg, s, f)
+
+
+def claim_failed(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """A failed CAS claim: the refcount was not UNUSED, and nothing changes."""
+    return Step(guard=s.rc[f] != UNUSED, post=s, seeds=(f,))
+
+
+def zero(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """Zero the payload of a claimed (busy) allocated frame."""
+    guard = z3.And(s.nalloc[f] == small(1), s.rc[f] == BUSY)
+    post = update(s, pz=store(s.pz, f, z3.BoolVal(True)), pay=store(s.pay, f, ZERO_PAYLOAD))
+    return Step(guard=guard, post=post, seeds=(f,))
+
+
+def _publish(cfg: ModelConfig, s: State, f: z3.BitVecRef, purpose: z3.BitVecRef, zeroed: z3.BoolRef,
+             *, zero_first: bool = True) -> Step:
+    """Shared body of :func:`publish` and its publish-before-zero variant."""
+    guard = z3.And(s.nalloc[f] == small(1), s.rc[f] == BUSY, z3.ULE(purpose, small(PURPOSES[-1])))
+    if zero_first:
+        # program order: the zeroing step precedes publication when zeroing was asked or required
+        guard = z3.And(guard, z3.Implies(z3.Or(zeroed, purpose == PAGE_TABLE), s.pz[f]))
+    post = update(s, purpose=store(s.purpose, f, purpose), rc=store(s.rc, f, ONE))
+    return Step(guard=guard, post=post, seeds=(f,))
+
+
+def publish(cfg: ModelConfig, s: State, f: z3.BitVecRef, purpose: z3.BitVecRef, zeroed: z3.BoolRef) -> Step:
+    """Set the purpose (Release) and publish refcount = 1 (Release), after zeroing when required."""
+    return _publish(cfg, s, f, purpose, zeroed)
+
+
+def clone(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """Clone a shared handle: refcount += 1, refused (abort) past REFCOUNT_MAX."""
+    guard = z3.And(z3.UGE(s.rc[f], ONE), z3.ULT(s.rc[f], RC_MAX))
+    return Step(guard=guard, post=update(s, rc=store(s.rc, f, s.rc[f] + 1)), seeds=(f,))
+
+
+def from_in_use(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """``from_in_use``: a new shared handle to a frame whose refcount is neither 0 nor UNUSED."""
+    guard = z3.And(s.rc[f] != BUSY, s.rc[f] != UNUSED, z3.ULT(s.rc[f], RC_MAX))
+    return Step(guard=guard, post=update(s, rc=store(s.rc, f, s.rc[f] + 1)), seeds=(f,))
+
+
+def from_in_use_refused(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """``from_in_use`` refused: the frame is busy, unused, unique or at MAX; nothing changes."""
+    guard = z3.Or(s.rc[f] == BUSY, s.rc[f] == UNUSED, z3.UGE(s.rc[f], RC_MAX))
+    return Step(guard=guard, post=s, seeds=(f,))
+
+
+def drop(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """Drop a handle that is not the last: refcount -= 1."""
+    guard = z3.And(z3.UGT(s.rc[f], ONE), z3.ULE(s.rc[f], RC_MAX))
+    return Step(guard=guard, post=update(s, rc=store(s.rc, f, s.rc[f] - 1)), seeds=(f,))
+
+
+def _drop_last(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, atomic: bool = True) -> Step:
+    """Shared body of :func:`drop_last` and its check-then-decrement variant."""
+    guard = z3.Or(s.rc[f] == ONE, s.rc[f] == UNIQUE) if atomic else z3.BoolVal(True)
+    return Step(guard=guard, post=update(s, rc=store(s.rc, f, BUSY)), seeds=(f,))
+
+
+def drop_last(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """Last drop: fetch_sub (Release) 1 -> 0, then fence(Acquire) and on_last_ref."""
+    return _drop_last(cfg, s, f)
+
+
+def release(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """Teardown: a busy frame (after the last drop or a failed setup) stores refcount = UNUSED."""
+    return Step(guard=s.rc[f] == BUSY, post=update(s, rc=store(s.rc, f, UNUSED)), seeds=(f,))
+
+
+def mark_poisoned(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """``mark_poisoned``: set both guard POISONED and flag POISONED on a frame outside the free lists."""
+    guard = z3.And(z3.Not(is_free(s, f, cfg)), z3.Not(is_cached(s, f)))
+    post = update(
+        s,
+        guard=store(s.guard, f, s.guard[f] | small(GUARD_POISONED)),
+        flags=store(s.flags, f, s.flags[f] | small(FLAG_POISONED)),
+    )
+    return Step(guard=guard, post=post, seeds=(f,))
+
+
+# ---- memory entering the allocator ---------------------------------------------------------------
+
+
+def _fits(g: z3.BitVecRef, order: int, first: z3.BitVecRef, count: z3.BitVecRef) -> z3.BoolRef:
+    """The order-``order`` aligned block containing ``g`` lies inside ``[first, first + count)``."""
+    start = align(g, order)
+    return z3.And(z3.ULE(first, start), z3.ULE(widen(start) + (1 << order), widen(first) + widen(count)))
+
+
+def add_free_memory(cfg: ModelConfig, s: State, a: z3.BitVecRef, n: z3.BitVecRef) -> Step:
+    """``add_free_memory(a, n)``: a new pool of n frames, cut into maximal aligned free blocks."""
+    no_wrap = z3.ULE(widen(a) + widen(n), z3.BitVecVal(1 << FRAME_BITS, FRAME_BITS + 1))
+    fresh = RangeGuard(a, n, lambda g: z3.And(
+        z3.Not(s.added[g]),
+        s.rc[g] == UNUSED,
+        z3.Not(is_poisoned(s, g)),
+        z3.Not(early_allocated(s, g)),
+    ))
+
+    def new_head(g: z3.BitVecRef) -> z3.ExprRef:
+        # the largest fitting aligned block containing g; g heads it when it is its first frame
+        value = NOHEAD
+        for k in range(cfg.max_order + 1):
+            value = z3.If(_fits(g, k, a, n), z3.If(align(g, k) == g, small(k), NOHEAD), value)
+        return z3.If(in_range(g, a, n), value, s.hord[g])
+
+    hord = Field(new_head)
+    post = update(
+        s,
+        hord=hord,
+        added=Field(lambda g: z3.Or(s.added[g], in_range(g, a, n))),
+        pool=Field(lambda g: z3.If(in_range(g, a, n), a, s.pool[g])),
+    )
+
+    def in_new_range(term: Callable[[z3.BitVecRef], z3.BitVecRef]):
+        return lambda g: (term(g), in_range(term(g), a, n))
+
+    # hints for the merge proofs: is the frame, or its buddy at order k, in the new range?
+    splits = (in_new_range(lambda g: g),) + tuple(
+        in_new_range(lambda g, k=k: buddy(g, k)) for k in range(cfg.max_order))
+    return Step(guard=no_wrap, post=post, ranged=(fresh,), seeds=(a,),
+                lemmas=(lambda g: _fits_union(cfg, g, a, n),), splits=splits)
+
+
+def _fits_union(cfg: ModelConfig, g: z3.BitVecRef, a: z3.BitVecRef, n: z3.BitVecRef) -> z3.BoolRef:
+    """If the order-k block of ``g`` and its buddy both fit in the range, so does their order-(k+1) union."""
+    return z3.And([
+        z3.Implies(z3.And(_fits(g, k, a, n), _fits(buddy(align(g, k), k), k, a, n)), _fits(g, k + 1, a, n))
+        for k in range(cfg.max_order)
+    ])
+
+
+def early_alloc(cfg: ModelConfig, s: State, n: z3.BitVecRef) -> Step:
+    """EarlyFrameAllocator::alloc: bump the early pointer by n frames, before init only."""
+    guard = z3.And(z3.Not(s.booted), z3.ULE(widen(s.early_end) + widen(n), widen(s.early_hi)))
+    unadded = RangeGuard(s.early_end, n, lambda g: z3.Not(s.added[g]))
+    return Step(guard=guard, post=update(s, early_end=s.early_end + n), ranged=(unadded,), seeds=(s.early_end,))
+
+
+def init_region(cfg: ModelConfig, s: State, a: z3.BitVecRef, n: z3.BitVecRef) -> Step:
+    """``init`` for one piece of a usable region: retire the early allocator and add the piece.
+
+    ``init`` adds each usable region minus the early-allocated range, one
+    ``add_free_memory`` per piece of the range difference; the difference is
+    plain arithmetic done by the caller (:func:`framemc.model.macros.init_pieces`),
+    and the guard inherited from :func:`add_free_memory` requires each piece to
+    avoid the early-allocated frames.
+    """
+    retired = Step(guard=z3.BoolVal(True), post=update(s, booted=z3.BoolVal(True)), seeds=(a,))
+    return retired.then(lambda t: add_free_memory(cfg, t, a, n))
+
+
+def stutter(cfg: ModelConfig, s: State) -> Step:
+    """Stutter: nothing happens."""
+    return Step(guard=z3.BoolVal(True), post=s)
+
+
+# ---- the registries ------------------------------------------------------------------------------
+
+_F, _N, _K, _C, _P, _B, _D = (ParamKind.FRAME, ParamKind.COUNT, ParamKind.ORDER, ParamKind.CPU,
+                              ParamKind.PURPOSE, ParamKind.FLAG, ParamKind.DIGEST)
+
+
+def _spec(name: str, fn: Callable[..., Step], *params: tuple[str, ParamKind]) -> OpSpec:
+    """A registry entry whose summary is ``fn``'s docstring."""
+    return OpSpec(name=name, summary=(fn.__doc__ or "").strip().splitlines()[0], params=params, fn=fn)
+
+
+#: every correct single-step operation, in report order
+OPERATIONS: dict[str, OpSpec] = {
+    spec.name: spec
+    for spec in (
+        _spec("buddy_alloc", buddy_alloc, ("h", _F), ("k", _K)),
+        _spec("buddy_free", buddy_free, ("h", _F), ("k", _K)),
+        _spec("retire_poisoned", retire_poisoned, ("f", _F)),
+        _spec("cache_refill", cache_refill, ("cpu", _C), ("h", _F)),
+        _spec("cache_flush", cache_flush, ("cpu", _C), ("f", _F)),
+        _spec("cache_alloc", cache_alloc, ("cpu", _C), ("f", _F)),
+        _spec("cache_free", cache_free, ("cpu", _C), ("f", _F)),
+        _spec("claim", claim, ("f", _F)),
+        _spec("claim_failed", claim_failed, ("f", _F)),
+        _spec("zero", zero, ("f", _F)),
+        _spec("publish", publish, ("f", _F), ("purpose", _P), ("zeroed", _B)),
+        _spec("clone", clone, ("f", _F)),
+        _spec("from_in_use", from_in_use, ("f", _F)),
+        _spec("from_in_use_refused", from_in_use_refused, ("f", _F)),
+        _spec("drop", drop, ("f", _F)),
+        _spec("drop_last", drop_last, ("f", _F)),
+        _spec("release", release, ("f", _F)),
+        _spec("mark_poisoned", mark_poisoned, ("f", _F)),
+        _spec("add_free_memory", add_free_memory, ("a", _F), ("n", _N)),
+        _spec("early_alloc", early_alloc, ("n", _N)),
+        _spec("init_region", init_region, ("a", _F), ("n", _N)),
+        _spec("stutter", stutter),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A deliberately broken operation that replaces a correct one, for non-vacuity and mutants."""
+
+    #: variant name, e.g. ``non-cas-claim``
+    name: str
+    #: the operation it replaces
+    replaces: str
+    #: what is wrong with it, one line
+    summary: str
+    #: the broken operation
+    spec: OpSpec
+    #: invariants whose obligations the proofs are expected to refute
+    breaks: tuple[str, ...]
+
+
+def _variant(name: str, replaces: str, summary: str, fn: Callable[..., Step], breaks: tuple[str, ...],
+             extra: tuple[tuple[str, ParamKind], ...] = ()) -> Variant:
+    """A registry entry for a broken operation with the parameters of the one it replaces (plus ``extra``)."""
+    params = OPERATIONS[replaces].params + extra
+    return Variant(name=name, replaces=replaces, summary=summary,
+                   spec=OpSpec(name=f"{replaces}[{name}]", summary=summary, params=params, fn=fn), breaks=breaks)
+
+
+#: broken operations by variant name
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        _variant("non-cas-claim", "claim", "claim by plain load and store: the stale load saw UNUSED",
+                 lambda cfg, s, f: _claim(cfg, s, f, cas=False), ("I3-generation",)),
+        _variant("link-in-payload", "buddy_free", "free writes the free-list link into the frame's payload",
+                 lambda cfg, s, h, k, link: _buddy_free(cfg, s, h, k, link=link), ("I1-no-metadata-in-payload",),
+                 extra=(("link", _D),)),
+        _variant("publish-before-zero", "publish", "refcount = 1 is published before the payload is zeroed",
+                 lambda cfg, s, f, p, z: _publish(cfg, s, f, p, z, zero_first=False), ("I4-page-table-zeroed",)),
+        _variant("unchecked-overlapping-dealloc", "buddy_free", "dealloc skips the overlap (still allocated) check",
+                 lambda cfg, s, h, k: _buddy_free(cfg, s, h, k, checked=False), ("I2-non-overlapping-ranges",)),
+        _variant("merge-non-buddy", "buddy_free", "merge with the next block (first + 2**k), not the buddy",
+                 lambda cfg, s, h, k: _buddy_free(cfg, s, h, k, partner=lambda x, i: x + frame(1 << i)),
+                 ("S-buddy-aligned",)),
+        _variant("insert-before-merge", "buddy_free", "the block is inserted and published before merging",
+                 lambda cfg, s, h, k: _buddy_free(cfg, s, h, k, merge=False), ("S-buddies-merged",)),
+        _variant("generation-before-cas", "claim_failed", "generation += 1 before the CAS, kept when it fails",
+                 lambda cfg, s, f: Step(guard=s.rc[f] != UNUSED, post=update(s, gen=store(s.gen, f, s.gen[f] + 1)),
+                                        seeds=(f,)), ("I3-generation",)),
+        _variant("cache-ignores-poison", "cache_free", "the order-0 cache takes a poisoned frame back",
+                 lambda cfg, s, cpu, f: _cache_free(cfg, s, cpu, f, check_poison=False), ("S-poisoned-never-free",)),
+        _variant("unused-equals-busy", "buddy_free", "0 (busy) is taken for UNUSED: a busy frame goes back free",
+                 lambda cfg, s, h, k: _buddy_free(cfg, s, h, k, busy_is_unused=True), ("I3-refcount-sentinels",)),
+        _variant("check-then-decrement", "drop_last", "last drop by load-check-store: a stale load saw 1",
+                 lambda cfg, s, f: _drop_last(cfg, s, f, atomic=False), ("I3-refcount-transitions",)),
+    )
+}
+
+
+def resolve(name: str, variant: str | None = None) -> OpSpec:
+    """The operation ``name``, or the broken one when ``variant`` replaces it; UsageError if unknown."""
+    if variant is not None and variant not in VARIANTS:
+        raise UsageError(f"unknown variant {variant!r}; known: {', '.join(sorted(VARIANTS))}")
+    if name not in OPERATIONS:
+        raise UsageError(f"unknown operation {name!r}; known: {', '.join(OPERATIONS)}")
+    if variant is not None and VARIANTS[variant].replaces == name:
+        return VARIANTS[variant].spec
+    return OPERATIONS[name]
+
+
+def initial_state(cfg: ModelConfig, prefix: str) -> tuple[State, z3.BoolRef]:
+    """Init: a symbolic boot-time state and the condition that makes it initial.
+
+    Before boot nothing is added, free, cached or allocated, every MetaSlot is
+    UNUSED and unpoisoned, and the early allocator has handed out nothing;
+    payloads, purposes and generations are arbitrary (memory is uninitialised).
+    """
+
+
+    base = symbolic_state(prefix)
+    s = update(
+        base,
+        rc=constant_field(UNUSED),
+        hord=constant_field(NOHEAD),
+        nalloc=constant_field(small(0)),
+        ncache=constant_field(small(0)),
+        added=constant_field(z3.BoolVal(False)),
+        guard=constant_field(small(0)),
+        flags=constant_field(small(0)),
+        booted=z3.BoolVal(False),
+        early_end=base.early_lo,
+    )
+    return s, z3.ULE(base.early_lo, base.early_hi)

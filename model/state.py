@@ -1,0 +1,298 @@
+"""The z3 state of the buddy + MetaSlot allocator, and the vocabulary over it.
+
+Design: the state is a bundle of per-frame fields indexed by a 64-bit frame
+number (``paddr // PAGE_SIZE``), one per MetaSlot field plus the bookkeeping
+the snapshot shows (free-block heads, allocation and cache coverage counts,
+added ranges).  Frame numbers are bit-vectors, so alignment, buddy
+computation (``first ^ 2**k``) and end-of-range overflow are exact.
+
+The buddy free lists are encoded by their *heads*: ``hord[f]`` is the order
+of the free block whose first frame is ``f`` (``NO_HEAD`` otherwise).  Frame
+``g`` is covered by a free block of order ``k`` exactly when
+``hord[align(g, k)] == k``, so the number of free blocks covering a frame is a
+sum of ``max_order + 1`` terms: overlapping free blocks show up as a count of
+two, which is what makes the non-overlap invariants non-trivial.  Allocation
+and the per-CPU caches are per-frame counts for the same reason.
+
+The same :class:`State` type holds symbolic fields (uninterpreted functions,
+for proofs) and concrete lookup tables built from a snapshot (checks);
+predicates never know which.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import z3
+
+from framemc.errors import UsageError
+from framemc.snapshot import (
+    FLAG_POISONED,
+    GUARD_POISONED,
+    PAGE_SIZE,
+    PURPOSE_DMA,
+    PURPOSE_NONE,
+    PURPOSE_PAGE_TABLE,
+    REFCOUNT_BUSY,
+    REFCOUNT_MAX,
+    REFCOUNT_UNIQUE,
+    REFCOUNT_UNUSED,
+)
+
+#: bits of a frame number (a 64-bit ``Paddr`` divided by ``PAGE_SIZE`` fits; 64 keeps it simple)
+FRAME_BITS = 64
+#: bits of a small per-frame field (purpose, flags, guard, orders, counts, CPU ids)
+SMALL_BITS = 8
+#: bits of the payload digest (``zlib.crc32``)
+DIGEST_BITS = 32
+#: ``hord`` value of a frame that is not the first frame of a free block
+NO_HEAD = (1 << SMALL_BITS) - 1
+#: digest of an all-zero payload: what zeroing a frame leaves behind
+ZERO_DIGEST = zlib.crc32(bytes(PAGE_SIZE))
+
+FrameSort = z3.BitVecSort(FRAME_BITS)
+SmallSort = z3.BitVecSort(SMALL_BITS)
+WordSort = z3.BitVecSort(64)
+DigestSort = z3.BitVecSort(DIGEST_BITS)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """The bounds of the model: a frozen value passed to everything that builds formulas."""
+
+    #: highest buddy order; free blocks hold at most ``2**max_order`` frames
+    max_order: int = 3
+    #: number of CPUs with an order-0 cache
+    ncpus: int = 2
+
+    def __post_init__(self) -> None:
+        """Reject bounds the encoding cannot represent."""
+        if not 0 <= self.max_order < min(NO_HEAD, FRAME_BITS - 1):
+            raise UsageError(f"max_order must be in 0..{FRAME_BITS - 2}, got {self.max_order}")
+        if not 1 <= self.ncpus < NO_HEAD:
+            raise UsageError(f"ncpus must be in 1..{NO_HEAD - 1}, got {self.ncpus}")
+
+
+class Field:
+    """A per-frame field: maps a frame-number term to a value term.
+
+    Symbolic states back a field by an uninterpreted function, so proofs are
+    quantifier-free bit-vector problems with uninterpreted functions (which z3
+    solves by Ackermann reduction and bit-blasting, much faster than arrays);
+    an operation's effect wraps the old field in a new lookup function, and a
+    concrete state backs it by a dictionary.
+    """
+
+    __slots__ = ("_lookup",)
+
+    def __init__(self, lookup: Callable[[z3.BitVecRef], z3.ExprRef]) -> None:
+        """A field whose value at frame ``g`` is ``lookup(g)``."""
+        self._lookup = lookup
+
+    def __getitem__(self, g: z3.BitVecRef) -> z3.ExprRef:
+        """The field's value at frame ``g``."""
+        return self._lookup(g)
+
+
+def store(field: Field, at: z3.BitVecRef, value: z3.ExprRef) -> Field:
+    """``field`` with frame ``at`` set to ``value``."""
+    return Field(lambda g: z3.If(g == at, value, field[g]))
+
+
+def constant_field(value: z3.ExprRef) -> Field:
+    """A field that is ``value`` at every frame."""
+    return Field(lambda g: value)
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """One allocator state as z3 terms: per-frame arrays plus the early allocator's scalars."""
+
+    #: ``MetaSlot.refcount`` (64-bit)
+    rc: Field
+    #: ``MetaSlot.purpose`` code
+    purpose: Field
+    #: ``MetaSlot.flags`` bits
+    flags: Field
+    #: ``MetaSlot.guard`` bits
+    guard: Field
+    #: ``MetaSlot.generation`` (64-bit)
+    gen: Field
+    #: True when the frame's payload is all zero
+    pz: Field
+    #: digest of the frame's payload; equal digests mean an unchanged payload
+    pay: Field
+    #: order of the free block starting at this frame, or ``NO_HEAD``
+    hord: Field
+    #: number of allocated ranges covering the frame
+    nalloc: Field
+    #: number of per-CPU cache entries holding the frame
+    ncache: Field
+    #: CPU whose cache holds the frame (meaningful when ``ncache > 0``)
+    ccpu: Field
+    #: True once the frame was given to ``add_free_memory``
+    added: Field
+    #: first frame of the ``add_free_memory`` range that added the frame (its pool)
+    pool: Field
+    #: first frame of the early allocator's bump range
+    early_lo: z3.BitVecRef
+    #: bump pointer: frames in ``[early_lo, early_end)`` were handed out early
+    early_end: z3.BitVecRef
+    #: end of the early allocator's bump range
+    early_hi: z3.BitVecRef
+    #: True once ``init`` retired the early allocator
+    booted: z3.BoolRef
+
+
+#: the per-frame array fields, in display order, and their value sorts
+FRAME_FIELDS: tuple[tuple[str, z3.SortRef], ...] = (
+    ("rc", WordSort),
+    ("purpose", SmallSort),
+    ("flags", SmallSort),
+    ("guard", SmallSort),
+    ("gen", WordSort),
+    ("pz", z3.BoolSort()),
+    ("pay", DigestSort),
+    ("hord", SmallSort),
+    ("nalloc", SmallSort),
+    ("ncache", SmallSort),
+    ("ccpu", SmallSort),
+    ("added", z3.BoolSort()),
+    ("pool", FrameSort),
+)
+#: the scalar fields
+SCALAR_FIELDS: tuple[tuple[str, z3.SortRef], ...] = (
+    ("early_lo", FrameSort),
+    ("early_end", FrameSort),
+    ("early_hi", FrameSort),
+    ("booted", z3.BoolSort()),
+)
+
+
+def symbolic_state(prefix: str) -> State:
+    """A state whose every field is a fresh z3 constant named ``prefix.field``."""
+    values: dict[str, object] = {
+        name: Field(z3.Function(f"{prefix}.{name}", FrameSort, sort)) for name, sort in FRAME_FIELDS
+    }
+    values.update({name: z3.Const(f"{prefix}.{name}", sort) for name, sort in SCALAR_FIELDS})
+    return State(**values)
+
+
+def update(state: State, **changes: z3.ExprRef) -> State:
+    """``state`` with the given fields replaced (the frame condition of an operation)."""
+    return replace(state, **changes)
+
+
+def frame(value: int) -> z3.BitVecRef:
+    """The frame number ``value`` as a z3 numeral."""
+    return z3.BitVecVal(value, FRAME_BITS)
+
+
+def small(value: int) -> z3.BitVecRef:
+    """``value`` as a small-field numeral (orders, counts, codes, CPU ids)."""
+    return z3.BitVecVal(value, SMALL_BITS)
+
+
+def word(value: int) -> z3.BitVecRef:
+    """``value`` as a 64-bit numeral (refcounts, generations)."""
+    return z3.BitVecVal(value, 64)
+
+
+UNUSED = word(REFCOUNT_UNUSED)
+UNIQUE = word(REFCOUNT_UNIQUE)
+RC_MAX = word(REFCOUNT_MAX)
+BUSY = word(REFCOUNT_BUSY)
+ONE = word(1)
+PAGE_TABLE = small(PURPOSE_PAGE_TABLE)
+NOHEAD = small(NO_HEAD)
+ZERO_PAYLOAD = z3.BitVecVal(ZERO_DIGEST, DIGEST_BITS)
+#: the purpose codes a frame may be published with
+PURPOSES = tuple(range(PURPOSE_NONE, PURPOSE_DMA + 1))
+
+
+def low_mask(order: int) -> int:
+    """The bits below ``2**order``."""
+    return (1 << order) - 1
+
+
+def align(f: z3.BitVecRef, order: int) -> z3.BitVecRef:
+    """First frame of the order-``order`` aligned block containing ``f``."""
+    if order == 0:
+        return f
+    return f & frame(~low_mask(order) & ((1 << FRAME_BITS) - 1))
+
+
+def align_sym(f: z3.BitVecRef, order: z3.BitVecRef, max_order: int) -> z3.BitVecRef:
+    """:func:`align` for a symbolic order in ``0..max_order`` (an ite over constant masks, no shifter)."""
+    value = align(f, max_order)
+    for k in range(max_order - 1, -1, -1):
+        value = z3.If(order == small(k), align(f, k), value)
+    return value
+
+
+def block_len(order: z3.BitVecRef, max_order: int) -> z3.BitVecRef:
+    """``2**order`` frames for a symbolic order in ``0..max_order`` (an ite over constants)."""
+    value = frame(1 << max_order)
+    for k in range(max_order - 1, -1, -1):
+        value = z3.If(order == small(k), frame(1 << k), value)
+    return value
+
+
+def buddy(first: z3.BitVecRef, order: int) -> z3.BitVecRef:
+    """The buddy of the order-``order`` block starting at ``first``: ``first ^ 2**order``."""
+    return first ^ frame(1 << order)
+
+
+def in_range(f: z3.BitVecRef, first: z3.BitVecRef, count: z3.BitVecRef) -> z3.BoolRef:
+    """``first <= f < first + count`` without wrap-around (computed on 65 bits)."""
+    return z3.And(z3.ULE(first, f), z3.ULT(widen(f), widen(first) + widen(count)))
+
+
+def widen(x: z3.BitVecRef) -> z3.BitVecRef:
+    """``x`` zero-extended by one bit, so that sums of two frame numbers cannot wrap."""
+    return z3.ZeroExt(1, x)
+
+
+def covers(s: State, f: z3.BitVecRef, order: int) -> z3.BoolRef:
+    """A free block of order ``order`` covers frame ``f``."""
+    return s.hord[align(f, order)] == small(order)
+
+
+def free_count(s: State, f: z3.BitVecRef, cfg: ModelConfig) -> z3.BitVecRef:
+    """How many free blocks cover ``f`` (aligned blocks nest, so one per order at most)."""
+    return z3.Sum([z3.If(covers(s, f, k), small(1), small(0)) for k in range(cfg.max_order + 1)])
+
+
+def is_free(s: State, f: z3.BitVecRef, cfg: ModelConfig) -> z3.BoolRef:
+    """Frame ``f`` lies in some free block of the global pool."""
+    return z3.Or([covers(s, f, k) for k in range(cfg.max_order + 1)])
+
+
+def is_cached(s: State, f: z3.BitVecRef) -> z3.BoolRef:
+    """Frame ``f`` sits in some per-CPU cache."""
+    return s.ncache[f] != small(0)
+
+
+def is_allocated(s: State, f: z3.BitVecRef) -> z3.BoolRef:
+    """Frame ``f`` lies in a range handed out by ``alloc`` and not yet returned."""
+    return s.nalloc[f] != small(0)
+
+
+def is_poisoned(s: State, f: z3.BitVecRef) -> z3.BoolRef:
+    """Frame ``f`` carries the POISONED guard bit or flag."""
+    return z3.Or(
+        s.guard[f] & small(GUARD_POISONED) != small(0),
+        s.flags[f] & small(FLAG_POISONED) != small(0),
+    )
+
+
+def is_published(rc: z3.BitVecRef) -> z3.BoolRef:
+    """A refcount that stands for live handles (shared 1..MAX, or UNIQUE)."""
+    return z3.Or(z3.And(z3.UGE(rc, ONE), z3.ULE(rc, RC_MAX)), rc == UNIQUE)
+
+
+def early_allocated(s: State, f: z3.BitVecRef) -> z3.BoolRef:
+    """Frame ``f`` was handed out by the early (boot) allocator."""
+    return z3.And(z3.ULE(s.early_lo, f), z3.ULT(f, s.early_end))

@@ -1,0 +1,454 @@
+"""Proof obligations for the allocator model, discharged one by one with z3.
+
+Design: one obligation per (operation, invariant) pair, plus ``Init => Inv``
+per state invariant and one guard-satisfiability check per operation.  An
+obligation ``Inv(s) and guard(s) => body(op(s), f)`` is proved for an
+*arbitrary* 64-bit frame number ``f``, so it holds for any number of frames.
+The universally quantified hypothesis ``Inv(s)`` is instantiated by hand at
+the frames the argument needs: ``f``, the operation's frames, and their
+aligned block starts and buddies at every order (a finite set, because
+``max_order`` is a fixed bound).  Weakening a hypothesis is sound, so an
+``unsat`` answer is a proof for every state; a ``sat`` answer is reported as
+REFUTED with a before/after diff of the frames involved.  Any ``unknown``
+(including a timeout) is UNKNOWN, never PROVED.
+
+Guard satisfiability is shown on concrete witness states that the concrete
+checker confirms satisfy every state invariant, so a witness is real, not an
+artefact of the instantiation.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import enum
+import functools
+import multiprocessing
+import time
+from dataclasses import dataclass
+from typing import Iterable
+
+import z3
+
+from framemc.errors import CheckerBug, UsageError
+from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, Invariant, InvariantKind
+from framemc.model.ops import OPERATIONS, VARIANTS, OpSpec, Step, initial_state, resolve
+from framemc.model.state import FRAME_FIELDS, FrameSort, ModelConfig, State, align, buddy, frame, symbolic_state, update
+from framemc.model.concrete import CheckVerdict, check_snapshot, concrete_state, snapshot_values
+from framemc.model.examples import empty_snapshot, rich_snapshot
+from framemc.model.render import render_value
+
+#: default per-query z3 timeout
+DEFAULT_TIMEOUT_MS = 30_000
+
+
+class Verdict(enum.Enum):
+    """The outcome of one proof obligation."""
+
+    PROVED = "PROVED"
+    REFUTED = "REFUTED"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    """One thing to prove: an operation (or Init, or a guard) against one invariant."""
+
+    #: ``op/invariant``, ``init/invariant`` or ``guard/op``
+    name: str
+    #: the operation name, ``init`` for the initial-state obligations
+    op: str
+    #: the invariant name, or ``guard-satisfiable``
+    invariant: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationResult:
+    """The verdict on one obligation, its time, and on REFUTED a readable counterexample."""
+
+    #: the obligation's name
+    name: str
+    #: PROVED / REFUTED / UNKNOWN
+    verdict: Verdict
+    #: wall-clock seconds spent (building and solving)
+    seconds: float
+    #: before/after diff of the counterexample (REFUTED only), else ``""``
+    counterexample: str = ""
+    #: why the result is UNKNOWN (z3's reason), else ``""``
+    reason: str = ""
+
+
+GUARD = "guard-satisfiable"
+LEMMAS = "lemmas"
+
+
+def obligations(*, variant: str | None = None) -> list[Obligation]:
+    """Every obligation, in a fixed order: Init, then each operation's guard and invariants."""
+    if variant is not None:
+        resolve(next(iter(OPERATIONS)), variant)
+    result = [Obligation(f"init/{inv.name}", "init", inv.name) for inv in STATE_INVARIANTS]
+    for op in OPERATIONS:
+        result.append(Obligation(f"guard/{op}", op, GUARD))
+        spec = resolve(op, variant)
+        if spec.fn(ModelConfig(), symbolic_state("probe"), *spec.symbolic_args("probe")).lemmas:
+            result.append(Obligation(f"{op}/{LEMMAS}", op, LEMMAS))
+        result.extend(Obligation(f"{op}/{inv.name}", op, inv.name) for inv in INVARIANTS)
+    return result
+
+
+def select(selection: Iterable[str] | None, *, variant: str | None = None) -> list[Obligation]:
+    """The obligations whose name, operation or invariant is in ``selection`` (all when None)."""
+    every = obligations(variant=variant)
+    if selection is None:
+        return every
+    wanted = set(selection)
+    chosen = [ob for ob in every if wanted & {ob.name, ob.op, ob.invariant}]
+    unknown = sorted(w for w in wanted if not any(w in (ob.name, ob.op, ob.invariant) for ob in every))
+    if unknown:
+        raise UsageError(f"no obligation matches {', '.join(unknown)}")
+    return chosen
+
+
+class _OpContext:
+    """The symbolic pre-state, arguments and step of one operation, with its instantiation levels."""
+
+    def __init__(self, cfg: ModelConfig, spec: OpSpec) -> None:
+        """Build everything the operation's obligations share, once."""
+        self.cfg = cfg
+        self.spec = spec
+        self.pre = symbolic_state("pre")
+        self.args = spec.symbolic_args("arg")
+        self.step: Step = spec.fn(cfg, self.pre, *self.args)
+        self.f = z3.Const("f", FrameSort)
+        self.seeds = (self.f,) + self.step.seeds
+        # pool ids name frames too: the pool-id invariant is needed where they point
+        # the buddy invariants read f ^ 2**k itself: giving z3 that very term saves it from
+        # discovering that differently written frame numbers are equal
+        own_buddies = tuple(buddy(self.f, k) for k in range(cfg.max_order))
+        self.closure = _instantiation_points(
+            cfg, self.seeds + tuple(self.pre.pool[t] for t in self.seeds)) + list(own_buddies)
+        self._hypotheses: dict[tuple[int, str], list[z3.BoolRef]] = {}
+
+    def hypotheses(self, level: int, goal: Invariant) -> list[z3.BoolRef]:
+        """The guard and the invariants instantiated at the points of ``level`` (0 weakest).
+
+        Level 0 assumes the goal's own invariant and the core structural ones
+        at the operation's frames; level 1 the same plus the pool-id invariant
+        at the closure (aligned starts, buddies, pool ids); level 2 every state
+        invariant at the operation's frames; level 3 every state invariant at
+        the closure.  Fewer hypotheses make z3 much faster, and a proof from
+        weaker hypotheses is still a proof.
+        """
+        key = (level, goal.name if level in (0, 1) else "")
+        if key not in self._hypotheses:
+            self._hypotheses[key] = self._build_hypotheses(level, goal)
+        return self._hypotheses[key]
+
+    def _build_hypotheses(self, level: int, goal: Invariant) -> list[z3.BoolRef]:
+        """Build the hypotheses of :meth:`hypotheses` (cached there)."""
+        invariants = list(STATE_INVARIANTS)
+        if level in (0, 1):
+            wanted = _CORE | {goal.name} | ({"S-pool-ids"} if level == 1 else set())
+            invariants = [inv for inv in STATE_INVARIANTS if inv.name in wanted]
+        points = self.closure if level in (1, 3) else self.seeds
+        result = [self.step.guard]
+        for t in points:
+            result.extend(lemma(t) for lemma in self.step.lemmas)
+            result.extend(inv.body(self.cfg, self.pre, t) for inv in invariants)
+            result.extend(g.at(t) for g in self.step.ranged)
+        return result
+
+
+#: invariants every level assumes: the shape of the free lists
+_CORE = frozenset({"I2-non-overlapping-ranges", "S-buddy-aligned"})
+#: number of hypothesis levels; only the last may refute
+LEVELS = 4
+
+
+def _instantiation_points(cfg: ModelConfig, seeds: tuple[z3.BitVecRef, ...]) -> list[z3.BitVecRef]:
+    """The seeds, their aligned block starts and those blocks' buddies at every order, deduplicated."""
+    points: dict[int, z3.BitVecRef] = {}
+    for seed in seeds:
+        for k in range(cfg.max_order + 1):
+            start = align(seed, k)
+            terms = (start, buddy(start, k)) if k < cfg.max_order else (start,)
+            for t in terms:
+                t = z3.simplify(t)
+                points.setdefault(t.get_id(), t)
+    return list(points.values())
+
+
+def _solve(assertions: list[z3.BoolRef], timeout_ms: int) -> tuple[z3.CheckSatResult, z3.Solver]:
+    """Check ``assertions`` with a fresh solver and the per-query timeout."""
+    solver = z3.Solver()
+    solver.set("timeout", timeout_ms)
+    solver.add(*assertions)
+    return solver.check(), solver
+
+
+def _frame_rows(model: z3.ModelRef, pre: State, post: State, f: z3.ExprRef) -> list[str]:
+    """One line per field of frame ``f``: its value before, and after when it changed."""
+    rows = []
+    for name, _ in FRAME_FIELDS:
+        before = render_value(name, model.eval(getattr(pre, name)[f], model_completion=True))
+        after = render_value(name, model.eval(getattr(post, name)[f], model_completion=True))
+        rows.append(f"    {name:<8} {before}" + (f"  ->  {after}" if after != before else ""))
+    return rows
+
+
+def counterexample_diff(model: z3.ModelRef, ctx: "_OpContext | None", pre: State, post: State,
+                        f: z3.ExprRef, extra: tuple[z3.ExprRef, ...] = (),
+                        related: tuple[z3.ExprRef, ...] = ()) -> str:
+    """A readable before/after diff of a counterexample: arguments, then the frames involved.
+
+    Shown are the failing frame, the frames the operation names (``extra``),
+    and any ``related`` frame (e.g. the failing frame's block starts) whose
+    fields changed.
+    """
+    lines = []
+    if ctx is not None and ctx.args:
+        shown = ", ".join(
+            f"{name}={render_value(kind.value, model.eval(a, model_completion=True))}"
+            for (name, kind), a in zip(ctx.spec.params, ctx.args)
+        )
+        lines.append(f"  arguments: {shown}")
+    failing = model.eval(f, model_completion=True)
+    seen = {failing.as_long()}
+    lines.append(f"  frame {failing.as_long()} (where the invariant fails):")
+    lines.extend(_frame_rows(model, pre, post, failing))
+    for term, label, always in [(t, "touched by the operation", True) for t in extra] + [
+            (t, "changed, near the failing frame", False) for t in related]:
+        value = model.eval(term, model_completion=True)
+        if value.as_long() in seen:
+            continue
+        rows = _frame_rows(model, pre, post, value)
+        if not always and not any("->" in row for row in rows):
+            continue
+        seen.add(value.as_long())
+        lines.append(f"  frame {value.as_long()} ({label}):")
+        lines.extend(rows)
+    for name in ("early_lo", "early_end", "early_hi", "booted"):
+        before = model.eval(getattr(pre, name), model_completion=True)
+        after = model.eval(getattr(post, name), model_completion=True)
+        if not before.eq(after):
+            lines.append(f"  {name}: {before}  ->  {after}")
+    return "\n".join(lines)
+
+
+def _verdict(result: z3.CheckSatResult, *, unsat_means: Verdict, sat_means: Verdict) -> Verdict:
+    """Map a z3 answer to a verdict; ``unknown`` is always UNKNOWN."""
+    if result == z3.unsat:
+        return unsat_means
+    if result == z3.sat:
+        return sat_means
+    return Verdict.UNKNOWN
+
+
+def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, timeout_ms: int) -> tuple[Verdict, str, str]:
+    """``Inv(pre) and guard => inv(pre, op(pre)) at f``: verdict, diff, reason.
+
+    The goal is split into its conjuncts (one per commented line of the
+    invariant) and into the operation's cases on ``f``; every piece must be
+    proved.  Each piece tries the hypothesis levels from weakest to
+    strongest: ``unsat`` at any level proves it; only the strongest level's
+    ``sat`` refutes it, and its ``unknown`` is UNKNOWN.
+    """
+    post = ctx.step.post
+    if inv.kind is InvariantKind.STATE:
+        goal = inv.body(cfg, post, ctx.f)
+    else:
+        goal = inv.body(cfg, ctx.pre, post, ctx.f)
+    conjuncts = goal.children() if z3.is_and(goal) else [goal]
+    hints = [split(ctx.f) for split in ctx.step.splits]
+    reasons = []
+    for conjunct in conjuncts:
+        mentioned = _subterm_ids(conjunct)
+        splits = [predicate for key, predicate in hints if key.get_id() in mentioned]
+        verdict, detail = _prove_piece(ctx, inv, [z3.Not(conjunct)], splits, timeout_ms)
+        if verdict is Verdict.REFUTED:
+            return verdict, detail, ""
+        if verdict is Verdict.UNKNOWN:
+            reasons.append(detail)
+    if reasons:
+        return Verdict.UNKNOWN, "", reasons[0]
+    return Verdict.PROVED, "", ""
+
+
+def _subterm_ids(term: z3.ExprRef) -> set[int]:
+    """The ids of every subterm of ``term``."""
+    seen: set[int] = set()
+    todo = [term]
+    while todo:
+        t = todo.pop()
+        if t.get_id() not in seen:
+            seen.add(t.get_id())
+            todo.extend(t.children())
+    return seen
+
+
+def _satisfies_strongest(model: z3.ModelRef, ctx: _OpContext, inv: Invariant, negated: list[z3.BoolRef]) -> bool:
+    """``model`` (completed) satisfies every hypothesis of the strongest level and the negated goal."""
+    strongest = ctx.hypotheses(LEVELS - 1, inv) + negated
+    return z3.is_true(model.eval(z3.And(strongest), model_completion=True))
+
+
+def _prove_piece(ctx: _OpContext, inv: Invariant, negated: list[z3.BoolRef], splits: list[z3.BoolRef],
+                 timeout_ms: int) -> tuple[Verdict, str]:
+    """One piece of an obligation: verdict and diff (or unknown reason).
+
+    The piece is first split on every case hint of the operation (both
+    polarities, so the cases are exhaustive); each case goes through the
+    hypothesis levels.
+    """
+    if splits:
+        reason = ""
+        for literal in (splits[0], z3.Not(splits[0])):
+            verdict, detail = _prove_piece(ctx, inv, negated + [literal], splits[1:], timeout_ms)
+            if verdict is Verdict.REFUTED:
+                return verdict, detail
+            if verdict is Verdict.UNKNOWN:
+                reason = detail
+        return (Verdict.UNKNOWN, reason) if reason else (Verdict.PROVED, "")
+    for level in range(LEVELS):
+        last = level == LEVELS - 1
+        budget = timeout_ms if last else min(timeout_ms, _WEAK_LEVEL_MS)
+        result, solver = _solve(ctx.hypotheses(level, inv) + negated, budget)
+        if result == z3.unsat:
+            return Verdict.PROVED, ""
+        if result == z3.sat and (last or _satisfies_strongest(solver.model(), ctx, inv, negated)):
+            # a model of a weaker level that also satisfies the strongest level is a real counterexample
+            diff = counterexample_diff(solver.model(), ctx, ctx.pre, ctx.step.post, ctx.f, ctx.step.seeds,
+                                       ctx.closure)
+            return Verdict.REFUTED, diff
+    return Verdict.UNKNOWN, solver.reason_unknown() or "timeout"
+
+
+#: time slice of the weaker hypothesis levels
+_WEAK_LEVEL_MS = 4_000
+
+
+def _witness_states(cfg: ModelConfig) -> list[tuple[str, State, int]]:
+    """Concrete states that satisfy every state invariant (checked), as (label, state, frame bound)."""
+    rich, empty = rich_snapshot(cfg), empty_snapshot(cfg)
+    for snap in (rich, empty):
+        bad = [r.name for r in check_snapshot(snap) if r.verdict is not CheckVerdict.PASS]
+        if bad:
+            raise CheckerBug(f"guard witness violates {', '.join(bad)}")
+    booted = concrete_state(snapshot_values(rich))
+    # before boot: nothing added, an early allocator with room for 4 frames
+    unbooted = update(concrete_state(snapshot_values(empty)), booted=z3.BoolVal(False), early_hi=frame(4))
+    return [("rich", booted, rich.nframes), ("boot", unbooted, empty.nframes)]
+
+
+def _guard_satisfiable(cfg: ModelConfig, spec: OpSpec, timeout_ms: int) -> tuple[Verdict, str, str]:
+    """Some concrete state satisfying every state invariant enables the operation (a witness exists).
+
+    The witness states are checked against the invariants with the concrete
+    checker; the operation's arguments are left to z3, and ranged guards are
+    grounded over every frame of the witness (all later frames look alike).
+    """
+    unknown = ""
+    for label, state, bound in _witness_states(cfg):
+        args = spec.symbolic_args("arg")
+        step = spec.fn(cfg, state, *args)
+        assertions = [step.guard]
+        for r in step.ranged:
+            assertions += [r.at(frame(i)) for i in range(bound + 1)] + [r.at(r.first)]
+        result, solver = _solve(assertions, timeout_ms)
+        if result == z3.sat:
+            model = solver.model()
+            shown = ", ".join(f"{name}={render_value(kind.value, model.eval(a, model_completion=True))}"
+                              for (name, kind), a in zip(spec.params, args))
+            return Verdict.PROVED, f"  witness: the {label} state with {shown or 'no arguments'}", ""
+        if result == z3.unknown:
+            unknown = solver.reason_unknown()
+    if unknown:
+        return Verdict.UNKNOWN, "", unknown
+    return Verdict.REFUTED, "  no witness state enables the operation: its guard may be vacuous", ""
+
+
+def _prove_lemmas(cfg: ModelConfig, spec: OpSpec, timeout_ms: int) -> tuple[Verdict, str, str]:
+    """Each lemma of the operation holds at an arbitrary frame, for arbitrary arguments and state."""
+    pre, args = symbolic_state("pre"), spec.symbolic_args("arg")
+    step = spec.fn(cfg, pre, *args)
+    g = z3.Const("g", FrameSort)
+    result, solver = _solve([z3.Not(z3.And([lemma(g) for lemma in step.lemmas]))], timeout_ms)
+    verdict = _verdict(result, unsat_means=Verdict.PROVED, sat_means=Verdict.REFUTED)
+    diff = f"  lemma fails at frame {solver.model().eval(g, model_completion=True)}" if result == z3.sat else ""
+    return verdict, diff, solver.reason_unknown() if verdict is Verdict.UNKNOWN else ""
+
+
+def _prove_init(cfg: ModelConfig, inv: Invariant, timeout_ms: int) -> tuple[Verdict, str, str]:
+    """``Init(s) => inv(s) at an arbitrary frame``."""
+    s, condition = initial_state(cfg, "init")
+    f = z3.Const("f", FrameSort)
+    result, solver = _solve([condition, z3.Not(inv.body(cfg, s, f))], timeout_ms)
+    verdict = _verdict(result, unsat_means=Verdict.PROVED, sat_means=Verdict.REFUTED)
+    diff = counterexample_diff(solver.model(), None, s, s, f) if result == z3.sat else ""
+    return verdict, diff, solver.reason_unknown() if verdict is Verdict.UNKNOWN else ""
+
+
+def run_obligations(selection: Iterable[str] | None = None, *, variant: str | None = None,
+                    timeout_ms: int = DEFAULT_TIMEOUT_MS, cfg: ModelConfig | None = None,
+                    jobs: int = 1) -> list[ObligationResult]:
+    """Discharge the selected obligations (all by default), with ``variant`` substituted if given.
+
+    With ``jobs > 1`` the operations are shared out among worker processes;
+    the results come back in the same order either way.
+    """
+    if timeout_ms <= 0:
+        raise UsageError(f"timeout_ms must be positive, got {timeout_ms}")
+    if jobs < 1:
+        raise UsageError(f"jobs must be at least 1, got {jobs}")
+    cfg = cfg or ModelConfig()
+    chosen = select(selection, variant=variant)
+    if jobs == 1:
+        return _run_group([ob.name for ob in chosen], variant, timeout_ms, cfg)
+    groups: dict[str, list[str]] = {}
+    for ob in chosen:
+        groups.setdefault(ob.op, []).append(ob.name)
+    # the boot-path operations carry the slowest obligations: start them first
+    order = sorted(groups, key=lambda op: (op not in _SLOW_OPS, list(groups).index(op)))
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_run_group, groups[op], variant, timeout_ms, cfg) for op in order]
+        by_name = {r.name: r for fut in futures for r in fut.result()}
+    return [by_name[ob.name] for ob in chosen]
+
+
+@functools.lru_cache(maxsize=64)
+def _context(cfg: ModelConfig, op: str, variant: str | None) -> _OpContext:
+    """The shared symbolic context of an operation (cached: building hypotheses costs more than many proofs)."""
+    return _OpContext(cfg, resolve(op, variant))
+
+
+#: operations whose obligations take longest (started first when running in parallel)
+_SLOW_OPS = ("init_region", "add_free_memory", "buddy_free", "buddy_alloc")
+
+
+def _run_group(names: list[str], variant: str | None, timeout_ms: int, cfg: ModelConfig) -> list[ObligationResult]:
+    """Discharge the named obligations in order, sharing each operation's context."""
+    by_name = {ob.name: ob for ob in obligations(variant=variant)}
+    results = []
+    for name in names:
+        ob = by_name[name]
+        started = time.perf_counter()
+        if ob.op == "init":
+            verdict, diff, reason = _prove_init(cfg, _invariant(ob.invariant), timeout_ms)
+        elif ob.invariant == LEMMAS:
+            verdict, diff, reason = _prove_lemmas(cfg, resolve(ob.op, variant), timeout_ms)
+        elif ob.invariant == GUARD:
+            verdict, diff, reason = _guard_satisfiable(cfg, resolve(ob.op, variant), timeout_ms)
+        else:
+            verdict, diff, reason = _prove_invariant(cfg, _context(cfg, ob.op, variant), _invariant(ob.invariant),
+                                                     timeout_ms)
+        results.append(ObligationResult(ob.name, verdict, time.perf_counter() - started, diff, reason))
+    return results
+
+
+def _invariant(name: str) -> Invariant:
+    """The registered invariant called ``name``."""
+    return next(inv for inv in INVARIANTS if inv.name == name)
+
+
+def variant_names() -> list[str]:
+    """The registered broken-operation variants, sorted."""
+    return sorted(VARIANTS)

@@ -1,0 +1,99 @@
+"""check_snapshot: valid snapshots pass, and each state invariant rejects a snapshot that breaks it."""
+
+from dataclasses import replace
+import time
+
+import pytest
+import z3
+
+from framemc.errors import UsageError
+from framemc.model import INVARIANTS_BY_NAME, CheckVerdict, ModelConfig, check_snapshot
+from framemc.model.concrete import FrameValues, concrete_state, snapshot_values
+from framemc.model.examples import empty_snapshot, frame_snapshot, rich_snapshot
+from framemc.model.state import frame, update
+
+CFG = ModelConfig()
+RICH = rich_snapshot(CFG)
+
+
+def _with_frame(snap, i, fs):
+    """``snap`` with frame ``i`` replaced."""
+    frames = list(snap.frames)
+    frames[i] = fs
+    return replace(snap, frames=tuple(frames))
+
+
+def _verdicts(snap):
+    """Invariant name -> result for ``snap``."""
+    return {r.name: r for r in check_snapshot(snap)}
+
+
+@pytest.mark.parametrize("snap", [RICH, empty_snapshot(CFG)], ids=["rich", "empty"])
+def test_valid_snapshots_pass(snap):
+    assert all(r.verdict is CheckVerdict.PASS for r in check_snapshot(snap))
+
+
+BROKEN = {
+    "I2-non-overlapping-ranges": (replace(RICH, allocated=RICH.allocated + ((8, 1),)), 8),
+    "I3-refcount-sentinels": (_with_frame(RICH, 9, frame_snapshot(0)), 9),
+    "S-conservation": (replace(RICH, cached=((), (7,))), 4),
+    "S-buddy-aligned": (replace(RICH, free_blocks=((8, 0), (9, 2))), 9),
+    "S-buddies-merged": (replace(RICH, free_blocks=((8, 2), (12, 2))), 8),
+    "S-blocks-within-pool": (replace(RICH, added=((0, 12), (12, 4))), 12),
+    "S-poisoned-never-free": (_with_frame(RICH, 10, frame_snapshot(poisoned=True)), 10),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_each_state_invariant_rejects_a_violating_snapshot(name):
+    snap, frame_no = BROKEN[name]
+    result = _verdicts(snap)[name]
+    assert result.verdict is CheckVerdict.VIOLATION
+    assert result.witness["frame"] == frame_no
+
+
+def test_duplicate_free_block_is_an_overlap():
+    result = _verdicts(replace(RICH, free_blocks=((8, 3), (8, 2))))["I2-non-overlapping-ranges"]
+    assert result.verdict is CheckVerdict.VIOLATION and "two free blocks" in result.witness["reason"]
+
+
+def test_pool_ids_rejects_a_pool_named_after_a_later_frame():
+    # snapshots always name a pool by its first frame, so break the per-frame values directly
+    fv = snapshot_values(RICH)
+    values = {k: dict(v) for k, v in fv.values.items()}
+    values["pool"][5] = 7
+    state = concrete_state(FrameValues(values, fv.bound, fv.cfg))
+    body = INVARIANTS_BY_NAME["S-pool-ids"].body
+    assert z3.is_false(z3.simplify(body(CFG, state, frame(5))))
+    assert z3.is_true(z3.simplify(body(CFG, concrete_state(fv), frame(5))))
+
+
+def test_early_frames_reserved_rejects_an_added_early_frame():
+    state = concrete_state(snapshot_values(RICH))
+    body = INVARIANTS_BY_NAME["S-early-frames-reserved"].body
+    early = update(state, early_lo=frame(0), early_end=frame(2), early_hi=frame(4))
+    assert z3.is_false(z3.simplify(body(CFG, early, frame(1))))
+    assert z3.is_true(z3.simplify(body(CFG, early, frame(2))))
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda s: replace(s, frames=s.frames[:-1]), "frame entries"),
+    (lambda s: replace(s, free_blocks=((-1, 0),)), "free block start"),
+    (lambda s: replace(s, allocated=((0, 0),)), "is empty"),
+    (lambda s: _with_frame(s, 0, replace(s.frames[0], refcount=1 << 64)), "refcount"),
+])
+def test_bad_snapshot_is_a_usage_error(mutate, message):
+    with pytest.raises(UsageError, match=message):
+        check_snapshot(mutate(RICH))
+
+
+def test_check_snapshot_is_fast_for_eight_frames():
+    snap = replace(RICH, nframes=8, frames=RICH.frames[:8], free_blocks=(), allocated=((0, 4), (5, 2)),
+                   added=((0, 8),))
+    assert all(r.verdict is CheckVerdict.PASS for r in check_snapshot(snap))
+    # CPU time, so that other processes on a shared machine do not count
+    started = time.process_time()
+    for _ in range(20):
+        check_snapshot(snap)
+    per_call_ms = (time.process_time() - started) * 1000 / 20
+    assert per_call_ms < 20, f"{per_call_ms:.1f} ms per call"

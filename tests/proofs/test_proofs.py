@@ -1,0 +1,80 @@
+"""The proof obligations: all PROVED, guards satisfiable, broken variants REFUTED, UNKNOWN never a pass."""
+
+import subprocess
+import sys
+
+import pytest
+
+from framemc.errors import UsageError
+from framemc.model import VARIANTS
+from framemc.proofs import Verdict, exit_code, format_table, main, obligations, run_obligations
+
+#: operations whose obligations take seconds each: the full run is marked slow
+SLOW_OPS = {"add_free_memory", "init_region"}
+ALL = obligations()
+
+
+def _param(ob):
+    """A pytest param for an obligation, marked slow for the boot-path operations."""
+    marks = [pytest.mark.slow] if ob.op in SLOW_OPS else []
+    return pytest.param(ob.name, marks=marks, id=ob.name)
+
+
+@pytest.mark.parametrize("name", [_param(ob) for ob in ALL])
+def test_obligation_is_proved(name):
+    (result,) = run_obligations([name])
+    assert result.verdict is Verdict.PROVED, result.counterexample or result.reason
+
+
+def test_every_operation_has_a_guard_obligation_and_every_pair_is_listed():
+    names = {ob.name for ob in ALL}
+    ops = {ob.op for ob in ALL} - {"init"}
+    assert all(f"guard/{op}" in names for op in ops)
+    assert len([ob for ob in ALL if ob.op == "claim"]) == 1 + 13
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_broken_variant_is_refuted_with_a_diff(variant):
+    v = VARIANTS[variant]
+    results = run_obligations([f"{v.replaces}/{inv}" for inv in v.breaks], variant=variant)
+    refuted = [r for r in results if r.verdict is Verdict.REFUTED]
+    assert refuted, [r.verdict for r in results]
+    assert "where the invariant fails" in refuted[0].counterexample
+    assert "  ->  " in refuted[0].counterexample
+    assert "REFUTED" in format_table(results)
+
+
+def test_a_timeout_is_unknown_and_fails():
+    results = run_obligations(["buddy_free/S-buddies-merged"], timeout_ms=1)
+    assert results[0].verdict is Verdict.UNKNOWN
+    assert exit_code(results) == 1
+    assert "not a proof" in format_table(results)
+
+
+def test_main_exit_codes(capsys):
+    assert main(argv=["claim/I3-generation"]) == 0
+    assert main(argv=["--variant", "non-cas-claim", "claim/I3-generation"]) == 1
+    assert "REFUTED claim/I3-generation" in capsys.readouterr().out
+    assert main(argv=["no-such-obligation"]) == 2
+
+
+def test_bad_selection_and_variant_are_usage_errors():
+    with pytest.raises(UsageError, match="no obligation matches"):
+        run_obligations(["nope"])
+    with pytest.raises(UsageError, match="unknown variant"):
+        run_obligations(["claim"], variant="nope")
+
+
+def test_parallel_run_matches_sequential_order():
+    names = ["claim/I3-generation", "zero/I1-no-metadata-in-payload", "guard/clone"]
+    assert [r.name for r in run_obligations(names, jobs=2)] == names
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["-m", "framemc.proofs.page_tables"], 0),
+    (["-m", "framemc.proofs", "--variant", "publish-before-zero", "publish/I4-page-table-zeroed"], 1),
+])
+def test_python_m_entry_points(argv, code):
+    done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "obligations:" in done.stdout

@@ -75,7 +75,7 @@ def _left_unused(pre: State, post: State, f: z3.BitVecRef) -> z3.BoolRef:
 
 
 def no_metadata_in_payload(cfg: ModelConfig, pre: State, post: State, f: z3.BitVecRef) -> z3.BoolRef:
-    """Allocator steps never change a frame's payload, except zeroing a frame being allocated."""
+    """Allocator steps never change the payload of a frame the allocator owns, except zeroing a frame being allocated."""
     unchanged = z3.And(post.pay[f] == pre.pay[f], post.pz[f] == pre.pz[f])
     return z3.Or(
         # free-list links and all other metadata live in the MetaSlot, so the payload stays
@@ -88,6 +88,14 @@ def no_metadata_in_payload(cfg: ModelConfig, pre: State, post: State, f: z3.BitV
             is_allocated(post, f),
             # ... and claimed: busy before the step, or claimed during it
             z3.Or(pre.rc[f] == BUSY, _left_unused(pre, post, f)),
+        ),
+        z3.And(
+            # a frame that is claimed before and after the step belongs to its holder, not to the
+            # allocator: the holder's writes (and its on_last_ref teardown) are not allocator steps
+            is_allocated(pre, f),
+            is_allocated(post, f),
+            pre.rc[f] != UNUSED,
+            post.rc[f] != UNUSED,
         ),
     )
 
@@ -150,11 +158,17 @@ def refcount_transitions(cfg: ModelConfig, pre: State, post: State, f: z3.BitVec
 
 
 def generation_counts_claims(cfg: ModelConfig, pre: State, post: State, f: z3.BitVecRef) -> z3.BoolRef:
-    """The generation grows by exactly one when a frame's refcount leaves UNUSED (a claim), and never otherwise."""
-    bump = z3.If(_left_unused(pre, post, f), z3.BitVecVal(1, 64), z3.BitVecVal(0, 64))
+    """The generation grows by exactly one per successful claim, and never otherwise."""
+    delta = post.gen[f] - pre.gen[f]
+    claimed_now = _left_unused(pre, post, f)
     return z3.And(
-        # exactly one epoch per successful claim, none for anything else
-        post.gen[f] == pre.gen[f] + bump,
+        # at most one epoch per step
+        z3.Or(delta == 0, delta == 1),
+        # an epoch comes only with a claim: in the step that leaves UNUSED, or (seed 001: "after a
+        # successful CAS", one atomic step later) while the claimed frame is still busy
+        z3.Implies(delta == 1, z3.Or(claimed_now, z3.And(pre.rc[f] == BUSY, post.rc[f] != UNUSED))),
+        # a claim seen whole in one step (UNUSED -> published) has bumped the epoch
+        z3.Implies(z3.And(claimed_now, post.rc[f] != BUSY), delta == 1),
     )
 
 

@@ -194,6 +194,10 @@ class _Template:
         self.whole = z3.simplify(z3.And(self.per_frame))
 
 
+#: the z3 sort of each per-frame field
+_FIELD_SORTS = dict(FRAME_FIELDS)
+
+
 @lru_cache(maxsize=256)
 def _template(name: str, max_order: int, bound: int) -> _Template:
     """The cached template of invariant ``name`` for these bounds."""
@@ -203,14 +207,18 @@ def _template(name: str, max_order: int, bound: int) -> _Template:
 
 def _definitions(prefix: str, fv: FrameValues) -> list[tuple[z3.FuncDeclRef, z3.ExprRef]]:
     """Each uninterpreted field function ``prefix.field`` defined as a lookup table over ``Var(0)``."""
+    return [_field_definition(prefix, name, tuple(sorted(fv.values[name].items()))) for name, _ in FRAME_FIELDS]
+
+
+@lru_cache(maxsize=4096)
+def _field_definition(prefix: str, name: str, items: tuple[tuple[int, int | bool], ...]
+                      ) -> tuple[z3.FuncDeclRef, z3.ExprRef]:
+    """One field's lookup table; cached, because consecutive snapshots share most field values."""
     x = z3.Var(0, FrameSort)
-    result = []
-    for name, sort in FRAME_FIELDS:
-        body = z3_value(name, DEFAULTS[name])
-        for f, v in sorted(fv.values[name].items(), reverse=True):
-            body = z3.If(x == frame(f), z3_value(name, v), body)
-        result.append((z3.Function(f"{prefix}.{name}", FrameSort, sort), body))
-    return result
+    body = z3_value(name, DEFAULTS[name])
+    for f, v in reversed(items):
+        body = z3.If(x == frame(f), z3_value(name, v), body)
+    return z3.Function(f"{prefix}.{name}", FrameSort, _FIELD_SORTS[name]), body
 
 
 def _decide(formula: z3.ExprRef) -> CheckVerdict:

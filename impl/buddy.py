@@ -51,8 +51,7 @@ from framemc.impl.errors import (
     OverlapsFreeMemory,
     ZeroSize,
 )
-from framemc.impl.machine import PhysMemory
-from framemc.impl.machine import Layout
+from framemc.impl.machine import Layout, PhysMemory
 from framemc.impl.meta import MetaArray, check_frame_range
 from framemc.snapshot import PAGE_SIZE, U64_MAX
 
@@ -88,6 +87,9 @@ class FrameState(enum.IntEnum):
     FREE = 1
     ALLOCATED = 2
     RETIRED = 3
+    #: a dealloc has passed its contract check and is putting the frame back; still allocated to
+    #: every view until it is on a free list, but a racing dealloc of it is a double free
+    RETURNING = 4
 
 
 def order_for(nframes: int) -> int:
@@ -151,7 +153,8 @@ class BuddyFrameAllocator:
         """Return ``[addr, addr+size)``; it must be allocated and not yet returned (seed 002)."""
         frames = check_frame_range("dealloc", addr, size, self._nframes)
         if "unchecked-overlapping-dealloc" not in self._bugs:
-            self._check_dealloc(addr, size, frames)
+            with self.lock:
+                self._check_dealloc(addr, size, frames)
         to_cache = len(frames) == 1 and self.cache_capacity > 0
         if to_cache and "cache-ignores-poison" in self._bugs:
             poisoned: list[int] = []
@@ -171,10 +174,11 @@ class BuddyFrameAllocator:
     def add_free_memory(self, addr: int, size: int) -> None:
         """Add ``[addr, addr+size)``, which must not overlap memory added before (seed 002)."""
         frames = check_frame_range("add_free_memory", addr, size, self._nframes)
-        for f in frames:
-            if self._region[f] >= 0:
-                raise OverlapsAddedMemory("add_free_memory", addr, size, f"frame {f:#x} was added before")
         with self.lock:
+            # checked under the lock, so two racing adds of overlapping ranges cannot both pass
+            for f in frames:
+                if self._region[f] >= 0:
+                    raise OverlapsAddedMemory("add_free_memory", addr, size, f"frame {f:#x} was added before")
             region = len(self._added)
             self._added.append((frames.start, len(frames)))
             for f in frames:
@@ -232,11 +236,16 @@ class BuddyFrameAllocator:
         for f, state in zip(frames, states):
             if state == FrameState.RESERVED:
                 raise NotAddedMemory("dealloc", addr, size, f"frame {f:#x}")
-        returned = [f for f, s in zip(frames, states) if s in (FrameState.FREE, FrameState.RETIRED)]
+        returned = [f for f, s in zip(frames, states)
+                    if s in (FrameState.FREE, FrameState.RETIRED, FrameState.RETURNING)]
         if len(returned) == len(frames):
             raise DoubleFree("dealloc", addr, size)
         if returned:
             raise OverlapsFreeMemory("dealloc", addr, size, f"frame {returned[0]:#x} is free")
+        # Claim the frames for this dealloc together with the check, under the pool lock: checking
+        # outside it let two racing deallocs of one frame both pass, which the explorer found.
+        for f in frames:
+            self._state[f] = FrameState.RETURNING
 
     # ----------------------------------------------------------------- per-CPU cache
 

@@ -16,6 +16,11 @@ def test_reference_impl_passes_every_interleaving(name):
     assert result.status is framemc.Status.PASS
     assert result.exhaustive
     assert result.executions >= 2
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if not n.startswith("theseus")])
+def test_model_invariants_are_checked_on_buddy_scenarios(name):
+    result = framemc.explore(SCENARIOS[name].setup(), max_executions=1)
     assert result.stats.states_checked > 0
 
 

@@ -18,11 +18,12 @@ from typing import Any
 
 from framemc.errors import UsageError
 from framemc.impl.atomics import Cell, Ordering
-from framemc.impl.errors import ClaimFailed, GetFrameError, NoMemory
+from framemc.impl.errors import ClaimFailed, ContractError, GetFrameError, NoMemory
 from framemc.impl.frame import FramePurpose
 from framemc.impl.machine import Layout
 from framemc.impl.meta import FrameMetaVtable
 from framemc.impl.system import FrameSystem
+from framemc.impl.theseus import AllocationError, TheseusFrameAllocator
 from framemc.impl.variants import validate_bugs
 from framemc.scenarios.checks import watch_allocator
 from framemc.snapshot import PAGE_SIZE, REFCOUNT_MAX
@@ -183,6 +184,103 @@ def _segment_pieces(bugs: frozenset[str]) -> Setup:
     return setup
 
 
+def _concurrent_last_drops(bugs: frozenset[str]) -> Setup:
+    def setup() -> Any:
+        system = FrameSystem(1, ncpus=2, bugs=bugs)
+        watch_allocator(system)
+        first = system.alloc_frame()
+        second = first.clone()
+
+        def final() -> None:
+            assert system.allocator.allocated() == (), (
+                f"both handles were dropped but frame {first.paddr:#x} never went back to the allocator (leak)")
+
+        return [first.drop, second.drop], final
+    return setup
+
+
+def _poisoned_frame_retired(bugs: frozenset[str]) -> Setup:
+    def setup() -> Any:
+        system = FrameSystem(2, ncpus=2, bugs=bugs)
+        watch_allocator(system)
+        bad = system.alloc_frame()
+        bad_paddr = bad.paddr
+
+        def retire() -> None:
+            bad.mark_poisoned()
+            bad.drop()
+
+        def allocate_twice() -> None:
+            held = []
+            for _ in range(2):
+                try:
+                    frame = system.alloc_frame()
+                except NoMemory:
+                    continue
+                assert frame.paddr != bad_paddr, f"poisoned frame {bad_paddr:#x} was handed out again"
+                held.append(frame)
+            for frame in held:
+                frame.drop()
+
+        return [retire, allocate_twice]
+    return setup
+
+
+def _double_dealloc_rejected(bugs: frozenset[str]) -> Setup:
+    def setup() -> Any:
+        system = FrameSystem(2, ncpus=2, cache_capacity=0, bugs=bugs)
+        watch_allocator(system)
+        allocator = system.allocator
+        paddr = allocator.alloc(Layout(PAGE_SIZE))
+        accepted = [Cell(False, name=f"accepted[{cpu}]") for cpu in range(2)]
+
+        def dealloc(cpu: int) -> Callable[[], None]:
+            # A kernel bug frees the same frame on two CPUs; seed 002 forbids the overlap and the
+            # allocator must refuse whichever comes second rather than free the frame twice.
+            def run() -> None:
+                try:
+                    allocator.dealloc(paddr, PAGE_SIZE)
+                except ContractError:
+                    return
+                accepted[cpu].write(True)
+            return run
+
+        def final() -> None:
+            winners = [cpu for cpu in range(2) if accepted[cpu].read()]
+            assert len(winners) == 1, f"dealloc of frame {paddr:#x} accepted on CPUs {winners}; exactly one may be"
+            handed = [allocator.alloc(Layout(PAGE_SIZE)) for _ in range(3)]
+            handed = [p for p in handed if p is not None]
+            assert len(handed) == len(set(handed)), f"frame handed out twice after a double free: {handed}"
+
+        return [dealloc(0), dealloc(1)], final
+    return setup
+
+
+def _theseus_alloc_at(bugs: frozenset[str]) -> Setup:
+    def setup() -> Any:
+        allocator = TheseusFrameAllocator(phys_frames=16, bugs=bugs)
+        allocator.add_free_memory(0, 8 * PAGE_SIZE)
+
+        def anywhere() -> None:
+            allocator.allocate_frames(2)
+
+        def at_frame_one() -> None:
+            try:
+                allocator.allocate_frames_at(PAGE_SIZE, 1)
+            except AllocationError:
+                return
+
+        def final() -> None:
+            snap = allocator.snapshot()
+            owned = [f for chunks in (snap.free_general, snap.free_reserved, snap.pending, snap.allocated)
+                     for c in chunks for f in range(c[0], c[0] + c[1])]
+            twice = sorted({f for f in owned if owned.count(f) > 1})
+            assert not twice, f"frames {twice} have two owners"
+
+        return [anywhere, at_frame_one], final
+    return setup
+
+
 #: every bundled scenario, by name, in a stable order
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("claim-race", "Two CPUs race from_unused on one frame: exactly one wins and the generation moves once.",
@@ -195,6 +293,15 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "frames are conserved and never handed out twice.", "insert-before-merge", _alloc_dealloc),
     Scenario("segment-pieces", "A segment's frames come back one by one while a neighbour is freed: "
              "buddies, and only buddies, merge.", "merge-non-buddy", _segment_pieces),
+    Scenario("concurrent-last-drops", "Two CPUs drop the last two handles of a frame at once: "
+             "exactly one of them returns it to the allocator.", "check-then-decrement", _concurrent_last_drops),
+    Scenario("poisoned-frame-retired", "A frame poisoned and dropped on one CPU is never handed out again, "
+             "through the pool or a per-CPU cache.", "cache-ignores-poison", _poisoned_frame_retired),
+    Scenario("double-dealloc-rejected", "A second dealloc of a frame racing with its first is refused "
+             "(seed 002 contract), so the frame is never handed out twice.",
+             "unchecked-overlapping-dealloc", _double_dealloc_rejected),
+    Scenario("theseus-alloc-at", "On the Theseus allocator, allocating at an address while another CPU "
+             "allocates anywhere never gives one frame two owners.", "alloc-at-skips-overlap", _theseus_alloc_at),
 )}
 
 

@@ -1,1 +1,417 @@
-def main(): print("hi")
+"""The ``framemc`` command line: check, prove, explore, replay, report.
+
+Design: each command turns its flags into typed values (a frozen
+:class:`~framemc.cli_config.CheckConfig`, explorer ``Bounds``), runs the
+library, and maps typed outcomes to the exit code through
+:func:`~framemc.cli_suite.exit_code`: 0 everything holds, 1 a violation or
+refuted obligation, 2 a usage or input error, 3 inconclusive.  Every
+:class:`~framemc.errors.UsageError` (and every click usage error) becomes one
+``framemc: error:`` line on stderr and exit 2, with no traceback; that
+happens in one place, :meth:`_Cli.main`.  Progress goes to stderr through
+rich, only when stderr is a terminal and ``--quiet`` is off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+
+from framemc.cli_config import SECTIONS, CheckConfig, find_pyproject, load_config
+from framemc.cli_suite import ExitCode, Outcome, Row, Section, SuiteResult, exit_code, run_suite
+from framemc.cli_trace import file_origin, load_user_setup, read_trace, setup_for_origin, trace_document
+from framemc.errors import CheckerBug, UsageError
+
+__all__ = ["cli", "main"]
+
+_STATUS_OUTCOME = {"pass": Outcome.PASS, "violation": Outcome.VIOLATION, "inconclusive": Outcome.INCONCLUSIVE}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _echo(text: str, *, err: bool = False) -> None:
+    # traces may carry any JSON string, lone surrogates included: never fail on printing them
+    click.echo(text.encode("utf-8", "backslashreplace"), err=err, nl=False)
+
+
+class _Cli(click.Group):
+    """The command group, with the one place that turns errors into exit codes."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Run a command; usage and input errors print one line and exit 2, never a traceback."""
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            _echo(exc.format_message() + "\n", err=True)
+            code = ExitCode.USAGE
+        except (UsageError, click.UsageError, click.BadParameter, click.FileError) as exc:
+            message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+            _echo(f"framemc: error: {_one_line(message)}\n", err=True)
+            code = ExitCode.USAGE
+        except CheckerBug as exc:
+            _echo(f"framemc: {_one_line(str(exc))}\n", err=True)
+            code = ExitCode.INCONCLUSIVE
+        except click.exceptions.Abort:
+            _echo("framemc: aborted\n", err=True)
+            code = ExitCode.INCONCLUSIVE
+        sys.exit(int(code or 0))
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="framemc")
+def cli() -> None:
+    """framemc model-checks the physical frame allocator of a Rust kernel.
+
+    It proves the allocator model's invariants with z3, explores every
+    interleaving of the reference allocator on simulated CPUs, and checks
+    that the model describes the code.  Start with `framemc check`.
+
+    Exit codes (all commands): 0 everything holds; 1 a violation or a
+    refuted proof; 2 a usage or input error; 3 inconclusive (z3 unknown,
+    a timeout or a hit bound) with nothing violated.
+    """
+
+
+# ----------------------------------------------------------------- shared pieces
+
+def _progress_enabled(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+class _RichProgress:
+    """One rich progress bar per suite section, on stderr."""
+
+    def __init__(self, bars: Any) -> None:
+        #: the rich Progress
+        self._bars = bars
+        #: section -> task id
+        self._tasks: dict[Section, Any] = {}
+
+    def start(self, section: Section, total: int) -> None:
+        """Add the section's bar."""
+        self._tasks[section] = self._bars.add_task(section.value, total=total)
+
+    def advance(self, section: Section, count: int = 1) -> None:
+        """Move the section's bar."""
+        self._bars.advance(self._tasks[section], count)
+
+
+def _with_progress(quiet: bool, run: Callable[[Any], SuiteResult]) -> SuiteResult:
+    if not _progress_enabled(quiet):
+        return run(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bars:
+        return run(_RichProgress(bars))
+
+
+def _config_from_file(config_path: str | None) -> tuple[CheckConfig, Path | None]:
+    if config_path is not None:
+        path = Path(config_path)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such configuration file (expected a pyproject.toml with [tool.framemc])")
+    else:
+        path = find_pyproject(Path.cwd())
+    return load_config(path), path
+
+
+def _ci_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--junit-xml", "junit_xml", metavar="FILE", help="Write JUnit XML: one test case per "
+                     "obligation and per scenario; failures carry the counterexample."),
+        click.option("--json", "json_out", metavar="FILE", help="Write the machine-readable summary."),
+        click.option("--sarif", "sarif_out", metavar="FILE", help="Write SARIF 2.1.0: each violation located at "
+                     "the impl source line of its violating event (for code-scanning views)."),
+        click.option("--trace-dir", metavar="DIR", help="Write the trace JSON of every scenario violation here "
+                     "(replay or render them with `framemc replay` / `framemc report`)."),
+        click.option("--time-budget", type=float, metavar="SECONDS", help="Stop after this many seconds; "
+                     "whatever was not finished is reported INCONCLUSIVE, with what was covered."),
+        click.option("--jobs", type=int, metavar="N", help="Worker processes for the proofs."),
+        click.option("--config", "config_path", metavar="FILE", help="Read [tool.framemc] from this file "
+                     "instead of the nearest pyproject.toml."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bars; print only what did not pass."),
+    ]
+    return functools.reduce(lambda f, option: option(f), reversed(options), func)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8", errors="backslashreplace")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write it: {exc.strerror}") from None
+
+
+def _write_traces(result: SuiteResult, trace_dir: str | None) -> SuiteResult:
+    if trace_dir is None:
+        return result
+    folder = Path(trace_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot create the trace folder: {exc.strerror}") from None
+    rows = []
+    for row in result.rows:
+        if row.counterexample is not None:
+            path = folder / (row.name.replace("/", "-") + ".json")
+            _write(str(path), trace_document(row.counterexample, row.origin))
+            row = dataclasses.replace(row, trace_file=path.as_posix())
+        rows.append(row)
+    return SuiteResult(tuple(rows), result.config, result.budget_exhausted, result.notes)
+
+
+def _table(rows: tuple[Row, ...], quiet: bool) -> Iterator[str]:
+    shown = [r for r in rows if not quiet or r.outcome is not Outcome.PASS]
+    if not shown:
+        return
+    header = ("section", "item", "outcome", "seconds", "detail")
+    cells = [(r.section.value, r.name, r.outcome.value.upper(), f"{r.seconds:.2f}", r.detail) for r in shown]
+    widths = [max(len(c[i]) for c in [header, *cells]) for i in range(4)]
+    for c in [header, *cells]:
+        yield "  ".join([c[0].ljust(widths[0]), c[1].ljust(widths[1]), c[2].ljust(widths[2]),
+                         c[3].rjust(widths[3]), c[4]]).rstrip() + "\n"
+
+
+def _report_suite(result: SuiteResult, wall: float, quiet: bool, outputs: dict[str, str | None]) -> ExitCode:
+    from framemc.report_ci import junit_xml, sarif_json, summary_json
+    writers = {"junit": junit_xml, "json": summary_json, "sarif": sarif_json}
+    for kind, path in outputs.items():
+        if path is not None:
+            _write(path, writers[kind](result))
+    out = list(_table(result.rows, quiet))
+    for row in result.rows:
+        if row.outcome is not Outcome.PASS and row.text:
+            out.append(f"\n{row.outcome.value.upper()} {row.section.value} {row.name}\n{row.text}")
+            if row.trace_file is not None:
+                out.append(f"trace: {row.trace_file}\n")
+    for note in result.notes:
+        out.append(f"note: {note}\n")
+    counts = result.counts()
+    code = result.exit_code
+    if result.budget_exhausted:
+        out.append(f"time budget of {result.config.time_budget:g} s ran out: {result.coverage()} to completion; "
+                   f"the rest is INCONCLUSIVE, not a pass\n")
+    out.append(f"{len(result.rows)} items: " + ", ".join(f"{counts[o]} {o.value}" for o in Outcome)
+               + f" in {wall:.1f} s; exit {int(code)} ({_meaning(code)})\n")
+    _echo("".join(out))
+    return code
+
+
+def _meaning(code: ExitCode) -> str:
+    return {ExitCode.OK: "everything holds", ExitCode.VIOLATION: "a violation was found",
+            ExitCode.INCONCLUSIVE: "inconclusive, nothing violated", ExitCode.USAGE: "usage error"}[code]
+
+
+def _run_and_report(cfg: CheckConfig, quiet: bool, trace_dir: str | None, outputs: dict[str, str | None]) -> ExitCode:
+    started = time.perf_counter()
+    result = _with_progress(quiet, lambda progress: run_suite(cfg, progress))
+    result = _write_traces(result, trace_dir)
+    return _report_suite(result, time.perf_counter() - started, quiet, outputs)
+
+
+def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    return tuple(values) if values else None
+
+
+# ----------------------------------------------------------------- check
+
+@cli.command()
+@click.option("--only", "only", multiple=True, type=click.Choice(SECTIONS),
+              help="Run only this part of the suite (repeatable).")
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
+              help="Run only this bundled scenario (repeatable).")
+@click.option("--obligation", "obligations", multiple=True, metavar="NAME",
+              help="Run only the proof obligations with this name, operation or invariant (repeatable).")
+@click.option("--memory-model", "memory_models", multiple=True, type=click.Choice(["sc", "c11"]),
+              help="Run the scenarios under this memory model only (repeatable).")
+@click.option("--bug", "bugs", multiple=True, metavar="VARIANT",
+              help="Switch on a planted bug variant in the impl (and the same-named model variant in the proofs); "
+                   "the check should then fail.")
+@click.option("--max-executions", type=int, metavar="N", help="Explore at most N executions per scenario.")
+@click.option("--preemption-bound", type=int, metavar="N", help="At most N preemptions per execution.")
+@click.option("--max-steps", type=int, metavar="N", help="Events one scenario thread may perform.")
+@click.option("--proof-timeout-ms", type=int, metavar="MS", help="z3 timeout per proof query.")
+@click.option("--conformance-steps", type=int, metavar="N", help="Operations in the conformance run.")
+@click.option("--conformance-seed", type=int, metavar="N", help="Seed of the conformance run.")
+@_ci_options
+def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[str, ...],
+          memory_models: tuple[str, ...], bugs: tuple[str, ...], max_executions: int | None,
+          preemption_bound: int | None, max_steps: int | None, proof_timeout_ms: int | None,
+          conformance_steps: int | None, conformance_seed: int | None, junit_xml: str | None, json_out: str | None,
+          sarif_out: str | None, trace_dir: str | None, time_budget: float | None, jobs: int | None,
+          config_path: str | None, quiet: bool) -> ExitCode:
+    """Run the whole built-in suite: the main job, no arguments needed.
+
+    It runs every bundled allocator scenario under every memory model that
+    has scenarios (every interleaving, with the z3 invariants checked at
+    each step), the conformance check (the z3 model describes the impl),
+    and every proof obligation (each operation preserves each invariant
+    from any state).  It prints one row per item and exits 0 when
+    everything holds, 1 on a violation or refuted obligation, 2 on a usage
+    error, 3 when something was inconclusive and nothing violated.
+
+    Defaults come from [tool.framemc] in the nearest pyproject.toml;
+    flags override them.
+    """
+    base, _ = _config_from_file(config_path)
+    cfg = base.merged(include=_names(only), scenarios=_names(scenarios), obligations=_names(obligations),
+                      memory_models=_names(memory_models), bugs=_names(bugs), max_executions=max_executions,
+                      preemption_bound=preemption_bound, max_steps=max_steps, proof_timeout_ms=proof_timeout_ms,
+                      conformance_steps=conformance_steps, conformance_seed=conformance_seed,
+                      time_budget=time_budget, jobs=jobs)
+    return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
+
+
+# ----------------------------------------------------------------- prove
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--variant", metavar="NAME", help="Substitute a deliberately broken model operation "
+              "(its obligations should then be REFUTED).")
+@click.option("--timeout-ms", type=int, metavar="MS", help="z3 timeout per query.")
+@_ci_options
+def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, junit_xml: str | None,
+          json_out: str | None, sarif_out: str | None, trace_dir: str | None, time_budget: float | None,
+          jobs: int | None, config_path: str | None, quiet: bool) -> ExitCode:
+    """Prove the allocator model's obligations with z3, as a table.
+
+    One obligation per (operation, invariant) pair, plus Init => each
+    invariant and one guard-satisfiability check per operation; each is
+    proved for an arbitrary frame, so it holds for any number of frames.
+    NAMES selects obligations by name, operation or invariant (all by
+    default).  An UNKNOWN (z3 timeout) is never a pass: exit 3.
+    """
+    from framemc.model import VARIANTS
+    if variant is not None and variant not in VARIANTS:
+        raise UsageError(f"unknown model variant {variant!r}; known variants: {', '.join(sorted(VARIANTS))}")
+    base, _ = _config_from_file(config_path)
+    cfg = base.merged(include=("proofs",), obligations=_names(names), bugs=(variant,) if variant else (),
+                      proof_timeout_ms=timeout_ms, time_budget=time_budget, jobs=jobs)
+    return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
+
+
+# ----------------------------------------------------------------- explore
+
+@cli.command()
+@click.argument("target", metavar="FILE.py[:FUNC]")
+@click.option("--memory-model", type=click.Choice(["sc", "c11"]), default="sc", show_default=True,
+              help="The memory model executions follow.")
+@click.option("--max-executions", type=int, metavar="N", help="Stop after N complete executions (then the "
+              "result is INCONCLUSIVE, not a pass).")
+@click.option("--preemption-bound", type=int, metavar="N", help="At most N preemptive context switches per "
+              "execution.")
+@click.option("--max-steps", type=int, metavar="N", help="Events one thread may perform before its loop "
+              "counts as non-terminating.")
+@click.option("--time-budget", type=float, metavar="SECONDS", help="Stop after this many seconds (INCONCLUSIVE).")
+@click.option("--trace-out", metavar="FILE.json", help="Write the counterexample here, for `framemc replay` "
+              "and `framemc report`.")
+@click.option("--config", "config_path", metavar="FILE", help="Read default bounds from [tool.framemc] in this "
+              "file instead of the nearest pyproject.toml.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+def explore(target: str, memory_model: str, max_executions: int | None, preemption_bound: int | None,
+            max_steps: int | None, time_budget: float | None, trace_out: str | None, config_path: str | None,
+            quiet: bool) -> ExitCode:
+    """Explore every interleaving of the threads of your own scenario.
+
+    FILE.py defines a setup function (FUNC, default `setup`) that builds
+    fresh shared state from framemc's stand-ins (Atomic, Cell, Mutex,
+    fence) and returns a list of thread functions, or (threads, final).
+    framemc runs it once per interleaving (optimal DPOR) and reports the
+    first assertion failure, data race, deadlock or watched invariant that
+    breaks, as a swimlane with the source line of every step.
+    """
+    from framemc.explorer import Bounds
+    from framemc.explorer import explore as run_explore
+    base, _ = _config_from_file(config_path)
+    cfg = base.merged(max_executions=max_executions, preemption_bound=preemption_bound, max_steps=max_steps,
+                      time_budget=time_budget)
+    bounds = Bounds(cfg.max_executions, cfg.preemption_bound, cfg.max_steps, cfg.time_budget)
+    user = load_user_setup(target)
+    try:
+        if _progress_enabled(quiet):
+            from rich.console import Console
+            with Console(stderr=True).status(f"exploring {user.path}:{user.func}"):
+                result = run_explore(user.setup, memory_model, bounds=bounds)
+        else:
+            result = run_explore(user.setup, memory_model, bounds=bounds)
+    except UsageError as exc:
+        raise UsageError(f"{user.where}: {user.func}(): {exc}") from None
+    code = exit_code([_STATUS_OUTCOME[result.status.value]])
+    lines = [f"{user.path}:{user.func}: {result.status.value.upper()} after {result.executions} executions"
+             + (" (exhaustive)" if result.exhaustive else "")]
+    if result.bound_hit is not None:
+        lines.append(f"the {result.bound_hit.value} bound cut the search: not every interleaving was explored")
+    for failure in result.inconclusive:
+        lines.append(f"undecided check {failure.name}: {failure.message}")
+    out = "\n".join(lines) + "\n"
+    if result.violation is not None:
+        out += result.violation.to_text()
+        if trace_out is not None:
+            _write(trace_out, trace_document(result.violation, file_origin(user, Path(trace_out))))
+            out += f"trace: {trace_out}\n"
+    _echo(out)
+    return code
+
+
+# ----------------------------------------------------------------- replay
+
+@cli.command()
+@click.argument("trace", metavar="TRACE.json")
+def replay(trace: str) -> ExitCode:
+    """Re-run a counterexample deterministically and print it.
+
+    The trace records the scenario it came from (a bundled scenario with
+    its bugs, or your file and function), so replay rebuilds that setup and
+    follows the recorded schedule step by step.  If the scenario changed
+    and no longer matches, it says at which step (exit 2).  A reproduced
+    violation exits 1.
+    """
+    from framemc.explorer import replay as run_replay
+    path = Path(trace)
+    cx, origin = read_trace(path)
+    setup = setup_for_origin(origin, path)
+    try:
+        result = run_replay(setup, cx)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    assert result.violation is not None, "a replay that does not fail raises UsageError"
+    _echo(f"{path}: replayed {len(result.violation.events)} steps; the violation reproduces\n"
+          + result.violation.to_text())
+    return exit_code([_STATUS_OUTCOME[result.status.value]])
+
+
+# ----------------------------------------------------------------- report
+
+@cli.command()
+@click.argument("trace", metavar="TRACE.json")
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "dot", "mermaid"]), default="text",
+              show_default=True, help="text: the swimlane; html: one self-contained page (swimlane, "
+              "happens-before graph, invariant and witness); dot: the happens-before graph for Graphviz; "
+              "mermaid: a sequence diagram for a design-review document.")
+@click.option("-o", "--output", metavar="FILE", help="Write here instead of standard output.")
+def report(trace: str, fmt: str, output: str | None) -> ExitCode:
+    """Render a counterexample for a reviewer (without re-running it)."""
+    cx, _ = read_trace(Path(trace))
+    if fmt == "html":
+        from framemc.report_html import to_html
+        text = to_html(cx, f"framemc: {Path(trace).name}")
+    else:
+        text = {"text": cx.to_text, "dot": cx.to_dot, "mermaid": cx.to_mermaid}[fmt]()
+    if output is not None:
+        _write(output, text)
+    else:
+        _echo(text)
+    return ExitCode.OK
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``framemc`` console script."""
+    cli.main(args=argv, prog_name="framemc")

@@ -1,0 +1,166 @@
+"""The ``[tool.framemc]`` configuration of ``framemc check``: bounds, what to include, budgets.
+
+Design: like a TLC ``.cfg`` file, bounds live apart from the code under
+check.  One frozen :class:`CheckConfig` is built from the defaults, then the
+``[tool.framemc]`` table of ``pyproject.toml``, then the command-line flags
+(each layer overrides the one before), and is validated once, so the suite
+runner never meets an impossible bound.  Every key is declared once in
+:data:`KEYS`; an unknown key is a one-line :class:`UsageError` naming the
+file and line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from framemc.errors import UsageError
+
+__all__ = ["CheckConfig", "KEYS", "SECTIONS", "MEMORY_MODELS", "find_pyproject", "load_config"]
+
+#: the parts of the default suite, in the order they run (cheapest first, so a time budget covers most)
+SECTIONS = ("scenarios", "conformance", "proofs")
+#: memory models the bundled scenarios run under
+MEMORY_MODELS = ("sc", "c11")
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """Everything ``framemc check`` runs and under which bounds; None means "all" or "unbounded"."""
+
+    #: suite parts to run (a subset of SECTIONS, in SECTIONS order)
+    include: tuple[str, ...] = SECTIONS
+    #: proof obligations, operations or invariants to run; None: every obligation
+    obligations: tuple[str, ...] | None = None
+    #: bundled scenario names to run; None: every scenario
+    scenarios: tuple[str, ...] | None = None
+    #: memory models the scenarios run under (models without scenarios are skipped)
+    memory_models: tuple[str, ...] = MEMORY_MODELS
+    #: planted bug variants switched on in the impl (and the same-named model variant in the proofs)
+    bugs: tuple[str, ...] = ()
+    #: per-scenario cap on complete executions
+    max_executions: int | None = None
+    #: per-scenario cap on preemptive context switches per execution
+    preemption_bound: int | None = None
+    #: events one scenario thread may perform
+    max_steps: int = 1000
+    #: seconds for the whole check; what is left when it runs out is INCONCLUSIVE
+    time_budget: float | None = None
+    #: z3 timeout per proof query, in milliseconds
+    proof_timeout_ms: int = 10_000
+    #: worker processes for the proofs
+    jobs: int = max(1, min(os.cpu_count() or 1, 4))
+    #: seed of the conformance run's operation choices
+    conformance_seed: int = 0
+    #: operations the conformance run applies
+    conformance_steps: int = 60
+
+    def __post_init__(self) -> None:
+        for name in ("include", "memory_models"):
+            allowed = SECTIONS if name == "include" else MEMORY_MODELS
+            value = getattr(self, name)
+            bad = [v for v in value if v not in allowed]
+            if bad or not value:
+                raise UsageError(f"{name} must be a non-empty list drawn from {', '.join(allowed)}, got {list(value)}")
+            # run order is fixed, whatever order the user listed them in
+            object.__setattr__(self, name, tuple(v for v in allowed if v in value))
+        _check_int("max_executions", self.max_executions, 1, optional=True)
+        _check_int("preemption_bound", self.preemption_bound, 0, optional=True)
+        _check_int("max_steps", self.max_steps, 1)
+        _check_int("proof_timeout_ms", self.proof_timeout_ms, 1)
+        _check_int("jobs", self.jobs, 1)
+        _check_int("conformance_seed", self.conformance_seed, 0)
+        _check_int("conformance_steps", self.conformance_steps, 1)
+        budget = self.time_budget
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                                   or not budget > 0):
+            raise UsageError(f"time_budget must be a positive number of seconds, got {budget!r}")
+        for name in ("obligations", "scenarios", "bugs"):
+            value = getattr(self, name)
+            if value is not None and not all(isinstance(v, str) and v for v in value):
+                raise UsageError(f"{name} must be a list of names, got {list(value)}")
+
+    def merged(self, **overrides: Any) -> "CheckConfig":
+        """A copy with every override that is not None applied (the command line over the file)."""
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for the JSON summary (lists, not tuples)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+def _check_int(name: str, value: object, floor: int, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < floor:
+        raise UsageError(f"{name} must be an integer >= {floor}, got {value!r}")
+
+
+#: every configuration key and the type its TOML value must have
+KEYS: dict[str, type] = {f.name: list if f.name in ("include", "obligations", "scenarios", "memory_models", "bugs")
+                         else float if f.name == "time_budget" else int
+                         for f in dataclasses.fields(CheckConfig)}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.framemc]`` table."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and re.search(r"^\s*\[tool\.framemc\]", _read(candidate), re.MULTILINE):
+            return candidate
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the configuration: {exc}") from None
+
+
+def _line_of(text: str, key: str) -> int:
+    # tomllib keeps no positions; find the key's line inside the [tool.framemc] table
+    in_table = False
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_table = stripped.startswith("[tool.framemc")
+        elif in_table and re.match(rf"^{re.escape(key)}\s*=", stripped):
+            return number
+    return 0
+
+
+def load_config(path: Path | None) -> CheckConfig:
+    """The configuration in ``path``'s ``[tool.framemc]`` table (defaults when ``path`` is None)."""
+    if path is None:
+        return CheckConfig()
+    text = _read(path)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    table = doc.get("tool", {}).get("framemc", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.framemc] must be a table")
+    values: dict[str, Any] = {}
+    for key in sorted(table, key=lambda k: (_line_of(text, k), k)):
+        where = f"{path}:{_line_of(text, key)}"
+        if key not in KEYS:
+            raise UsageError(f"{where}: unknown [tool.framemc] key {key!r}; expected one of {', '.join(sorted(KEYS))}")
+        value = table[key]
+        want = KEYS[key]
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise UsageError(f"{where}: {key} must be a {'list of names' if want is list else want.__name__}, "
+                             f"got {value!r}")
+        values[key] = tuple(value) if want is list else value
+    try:
+        return CheckConfig(**values)
+    except UsageError as exc:
+        raise UsageError(f"{path}: [tool.framemc] {exc}") from None

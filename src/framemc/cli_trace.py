@@ -1,0 +1,237 @@
+"""Scenario files and trace files as the command line meets them.
+
+Design: a trace file is the explorer's versioned counterexample document
+plus one optional ``origin`` object the command line adds, saying how to
+rebuild the setup it came from: a bundled scenario (name, bugs, memory
+model) or a user file (path relative to the trace file, and the function).
+The explorer ignores keys it does not know, so the schema stays version 1.
+Everything the user hands in (a file, a function, a trace) is checked here,
+and every problem is one :class:`UsageError` line naming the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from framemc.errors import UsageError
+from framemc.explorer import Counterexample
+
+__all__ = ["UserSetup", "load_user_setup", "bundled_registry", "bundled_origin", "file_origin",
+           "trace_document", "read_trace", "setup_for_origin", "ORIGIN_KINDS"]
+
+#: the ``origin.kind`` values a trace may carry
+ORIGIN_KINDS = ("bundled", "file")
+
+
+@dataclass(frozen=True)
+class UserSetup:
+    """A user's scenario function, loaded from a file."""
+
+    #: the file as the user named it
+    path: Path
+    #: the function's name
+    func: str
+    #: the function itself
+    setup: Callable[[], Any]
+    #: the line of its ``def``, for error messages
+    line: int
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of the function, the prefix of every error about it."""
+        return f"{self.path}:{self.line}"
+
+
+def _split_spec(spec: str) -> tuple[str, str]:
+    head, sep, tail = spec.rpartition(":")
+    if sep and head and tail.isidentifier():
+        return head, tail
+    return spec, "setup"
+
+
+def _module_name(path: Path) -> str:
+    # unique per file, and not under framemc., so traces show the file's own name
+    return "framemc_user_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+
+
+def _import_error_line(exc: BaseException, path: Path) -> int:
+    if isinstance(exc, SyntaxError) and exc.lineno is not None:
+        return exc.lineno
+    target = os.path.realpath(path)
+    found = 0
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if os.path.realpath(frame.filename) == target:
+            found = frame.lineno or 0
+    return found
+
+
+def _import_file(path: Path) -> ModuleType:
+    name = _module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"{path}: cannot be imported as a Python file (expected FILE.py)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    # like ``python FILE.py``: the file's folder is importable, so its sibling modules are too
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module may raise anything while importing
+        del sys.modules[name]
+        what = "has a syntax error" if isinstance(exc, SyntaxError) else f"raised {type(exc).__name__} while importing"
+        detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        raise UsageError(f"{path}:{_import_error_line(exc, path)}: {what}: {detail}") from None
+    return module
+
+
+def load_user_setup(spec: str | os.PathLike[str], base: Path | None = None) -> UserSetup:
+    """Import ``FILE.py[:FUNC]`` (FUNC defaults to ``setup``), resolving FILE against ``base`` if given."""
+    file, func = _split_spec(os.fspath(spec))
+    path = Path(file)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if not path.exists():
+        raise UsageError(f"{path}: no such file (expected a Python file defining the scenario's setup function)")
+    if not path.is_file():
+        raise UsageError(f"{path}: is not a file (expected a Python file defining the scenario's setup function)")
+    module = _import_file(path)
+    target = getattr(module, func, None)
+    if target is None:
+        found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+                       and getattr(v, "__module__", None) == module.__name__)
+        listing = ", ".join(found) if found else "none"
+        raise UsageError(f"{path}: no function {func!r} (expected a setup function returning the threads; "
+                         f"functions defined there: {listing})")
+    if not callable(target):
+        raise UsageError(f"{path}: {func!r} is a {type(target).__name__}, expected a function returning the threads")
+    code = getattr(target, "__code__", None)
+    line = code.co_firstlineno if code is not None else 0
+    return UserSetup(path, func, target, line)
+
+
+def bundled_registry(memory_model: str) -> dict[str, Any]:
+    """The bundled scenarios that run under ``memory_model`` (name -> Scenario)."""
+    if memory_model == "sc":
+        from framemc.scenarios.allocator import SCENARIOS
+        return dict(SCENARIOS)
+    if memory_model == "c11":
+        from framemc.scenarios import orderings
+        for name in ("SCENARIOS", "ORDERING_SCENARIOS"):
+            if isinstance(getattr(orderings, name, None), dict):
+                return dict(getattr(orderings, name))
+        raise ImportError("framemc.scenarios.orderings has no SCENARIOS registry")
+    raise UsageError(f"memory model must be 'sc' or 'c11', got {memory_model!r}")
+
+
+def bundled_origin(scenario: str, bugs: tuple[str, ...], memory_model: str) -> dict[str, Any]:
+    """The origin of a trace from a bundled scenario."""
+    return {"kind": "bundled", "scenario": scenario, "bugs": sorted(bugs), "memory_model": memory_model}
+
+
+def file_origin(user: UserSetup, trace_path: Path) -> dict[str, Any]:
+    """The origin of a trace from a user file, its path relative to the trace file's folder."""
+    folder = trace_path.resolve().parent
+    try:
+        rel = os.path.relpath(user.path.resolve(), folder)
+    except ValueError:  # another drive on Windows
+        rel = str(user.path.resolve())
+    return {"kind": "file", "file": Path(rel).as_posix(), "func": user.func}
+
+
+def trace_document(cx: Counterexample, origin: dict[str, Any] | None) -> str:
+    """The counterexample's JSON document with the origin block (sorted keys: byte-identical)."""
+    doc = cx.to_dict()
+    if origin is not None:
+        doc["origin"] = origin
+    return json.dumps(doc, sort_keys=True, indent=2) + "\n"
+
+
+def _check_events(cx: Counterexample) -> None:
+    # the renderers index events by rf and format fields as text: refuse what they cannot show
+    text_or_none = (str, type(None))
+    for e in cx.events:
+        if not (isinstance(e.op, str) and isinstance(e.source, str) and isinstance(e.location, text_or_none)
+                and isinstance(e.ordering, text_or_none) and isinstance(e.preemption, bool)):
+            raise ValueError(f"event {e.step}: op and source must be strings, location and ordering strings or "
+                             f"null, preemption true or false")
+        if e.rf is not None and (isinstance(e.rf, bool) or not isinstance(e.rf, int) or not 0 <= e.rf < e.step):
+            raise ValueError(f"event {e.step}: rf must be null or an earlier step, got {e.rf!r}")
+    if not isinstance(cx.invariant, text_or_none):
+        raise ValueError("violation.invariant must be a string or null")
+
+
+def _check_origin(origin: object) -> dict[str, Any]:
+    if not isinstance(origin, dict) or origin.get("kind") not in ORIGIN_KINDS:
+        raise ValueError(f"origin must be an object whose kind is one of {', '.join(ORIGIN_KINDS)}")
+    fields = {"bundled": {"scenario": str, "bugs": list, "memory_model": str},
+              "file": {"file": str, "func": str}}[origin["kind"]]
+    for key, want in fields.items():
+        if not isinstance(origin.get(key), want):
+            raise ValueError(f"origin.{key} must be a {want.__name__}")
+    if origin["kind"] == "bundled" and not all(isinstance(b, str) for b in origin["bugs"]):
+        raise ValueError("origin.bugs must be a list of names")
+    return origin
+
+
+def read_trace(path: Path) -> tuple[Counterexample, dict[str, Any] | None]:
+    """The counterexample in ``path`` and its origin (None if it has none); UsageError when malformed."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file (expected a framemc trace JSON file)") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc.strerror}") from None
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not a framemc trace: byte {exc.start} is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}: not a framemc trace: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not a framemc trace: JSON nested too deeply") from None
+    try:
+        cx = Counterexample.from_json(doc)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: malformed counterexample: values nested too deeply") from None
+    try:
+        _check_events(cx)
+        origin = None if doc.get("origin") is None else _check_origin(doc["origin"])
+    except ValueError as exc:
+        raise UsageError(f"{path}: malformed counterexample: {exc}") from None
+    return cx, origin
+
+
+def setup_for_origin(origin: dict[str, Any] | None, trace_path: Path) -> Callable[[], Any]:
+    """Rebuild the setup a trace came from; UsageError when the trace does not say or it is gone."""
+    if origin is None:
+        raise UsageError(f"{trace_path}: the trace has no origin block, so there is no scenario to replay it "
+                         f"against (traces written by 'framemc explore --trace-out' or 'framemc check --trace-dir' "
+                         f"have one)")
+    if origin["kind"] == "file":
+        user = load_user_setup(f"{origin['file']}:{origin['func']}", base=trace_path.resolve().parent)
+        return user.setup
+    try:
+        registry = bundled_registry(origin["memory_model"])
+    except ImportError as exc:
+        raise UsageError(f"{trace_path}: scenarios for memory model {origin['memory_model']!r} are "
+                         f"not available: {exc}") from None
+    name = origin["scenario"]
+    if name not in registry:
+        raise UsageError(f"{trace_path}: unknown scenario {name!r}; known scenarios: {', '.join(registry)}")
+    try:
+        return registry[name].setup(tuple(origin["bugs"]))
+    except UsageError as exc:
+        raise UsageError(f"{trace_path}: {exc}") from None

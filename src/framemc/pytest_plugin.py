@@ -1,0 +1,119 @@
+"""pytest plugin: model-check scenarios inside your own test suite.
+
+Design: two doors to the same check.  The ``framemc_explore`` fixture is a
+function ``check(setup, **explore_options)`` that runs
+:func:`framemc.explore`; the ``@pytest.mark.framemc(**explore_options)``
+marker turns a test function into a setup (it returns the threads) and
+explores it.  Either way a violation fails the test with the
+counterexample text, an inconclusive result (a hit bound, z3 unknown) fails
+it too unless ``allow_inconclusive=True`` (it is never a silent pass), and
+the trace JSON is written next to the test report: in the folder of
+``--junitxml`` when given, else ``--framemc-trace-dir`` (default
+``.framemc/traces`` under the root directory).  The trace file's path is
+recorded as the ``framemc_trace`` user property, so JUnit XML shows it.
+framemc is imported lazily, so merely having the plugin installed costs
+other test suites nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+__all__ = ["framemc_explore", "pytest_addoption", "pytest_configure", "pytest_pyfunc_call"]
+
+_MARKER = "framemc"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register ``--framemc-trace-dir``."""
+    group = parser.getgroup("framemc", "framemc model checking")
+    group.addoption("--framemc-trace-dir", default=None, metavar="DIR",
+                    help="where failing framemc explorations write their trace JSON "
+                         "(default: next to --junitxml, else .framemc/traces under the root directory)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker, so --strict-markers accepts it."""
+    config.addinivalue_line("markers", f"{_MARKER}(**options): the test function is a framemc setup; explore it "
+                                       "with these framemc.explore options (plus allow_inconclusive=)")
+
+
+def _trace_dir(config: pytest.Config) -> Path:
+    chosen = config.getoption("--framemc-trace-dir")
+    if chosen:
+        return Path(chosen)
+    junit = getattr(config.option, "xmlpath", None)
+    if junit:
+        return Path(junit).resolve().parent
+    return Path(str(config.rootpath)) / ".framemc" / "traces"
+
+
+def _trace_name(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_") + ".framemc.json"
+
+
+def _origin(replayable: Callable[[], Any] | None, trace: Path) -> dict[str, Any] | None:
+    """The trace's origin when ``framemc replay`` can re-import the setup: a module-level function."""
+    from framemc.cli_trace import UserSetup, file_origin
+    code = getattr(replayable, "__code__", None)
+    name = getattr(replayable, "__qualname__", "")
+    if code is None or not name.isidentifier() or not Path(code.co_filename).is_file():
+        return None
+    return file_origin(UserSetup(Path(code.co_filename), name, replayable, code.co_firstlineno), trace)
+
+
+def _check(item: pytest.Item, setup: Callable[[], Any], options: dict[str, Any],
+           replayable: Callable[[], Any] | None) -> Any:
+    """Explore ``setup``; fail ``item`` with the counterexample (or the inconclusive reason).
+
+    ``replayable`` is the module-level function a replay can re-import (None when there is none).
+    """
+    import framemc
+    from framemc.cli_trace import trace_document
+    allow_inconclusive = bool(options.pop("allow_inconclusive", False))
+    try:
+        result = framemc.explore(setup, **options)
+    except framemc.UsageError as exc:
+        pytest.fail(f"framemc: {exc}", pytrace=False)
+    if result.status is framemc.Status.VIOLATION:
+        folder = _trace_dir(item.config)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / _trace_name(item.nodeid)
+        path.write_text(trace_document(result.violation, _origin(replayable, path)), encoding="utf-8")
+        item.user_properties.append(("framemc_trace", str(path)))
+        pytest.fail(f"framemc found a counterexample (trace: {path})\n{result.violation.to_text()}", pytrace=False)
+    if result.status is framemc.Status.INCONCLUSIVE and not allow_inconclusive:
+        why = f"the {result.bound_hit.value} bound cut the search" if result.bound_hit is not None \
+            else "a check could not decide: " + ", ".join(sorted({f.name for f in result.inconclusive}))
+        pytest.fail(f"framemc: inconclusive after {result.executions} executions ({why}); "
+                    f"pass allow_inconclusive=True to accept that", pytrace=False)
+    return result
+
+
+@pytest.fixture
+def framemc_explore(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """``check(setup, **explore_options)``: explore ``setup``, failing the test on a counterexample."""
+    def check(setup: Callable[[], Any], **options: Any) -> Any:
+        return _check(request.node, setup, dict(options), setup)
+    return check
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run a ``@pytest.mark.framemc`` test as a setup under the explorer instead of calling it once."""
+    marker = pyfuncitem.get_closest_marker(_MARKER)
+    if marker is None:
+        return None
+    if marker.args:
+        raise pytest.UsageError(f"{pyfuncitem.nodeid}: @pytest.mark.framemc takes keyword options only")
+    names = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+
+    def setup() -> Any:
+        return pyfuncitem.obj(**kwargs)
+    _check(pyfuncitem, setup, dict(marker.kwargs), None if names else pyfuncitem.obj)
+    return True

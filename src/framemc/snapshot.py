@@ -76,3 +76,7 @@ class AllocatorSnapshot:
     allocated: tuple[tuple[int, int], ...]
     #: ranges given to ``add_free_memory``, as ``(first_frame, nframes)``, sorted
     added: tuple[tuple[int, int], ...]
+
+
+#: byte every payload holds at boot (stale garbage); the one non-zero payload of enumerated and restored states
+PAYLOAD_FILL = 0xA5

@@ -69,7 +69,7 @@ def test_counterexample_has_the_fewest_preemptions():
     ({"max_steps": 0}, "max_steps must be at least 1"),
     ({"time_budget": 0}, "time_budget must be a positive number"),
     ({"memory_model": "tso"}, "memory_model must be 'sc'"),
-    ({"memory_model": "c11"}, "not supported yet"),
+    ({"memory_model": "SC"}, "memory_model must be 'sc' or 'c11'"),
     ({"reduction": "sleepy"}, "reduction must be 'optimal' or 'none'"),
 ])
 def test_impossible_bounds_are_usage_errors(kwargs, fragment):

@@ -4,7 +4,8 @@ Design: ``execution`` runs one interleaving as the atomics layer's runtime;
 ``dpor`` (optimal DPOR with wakeup trees) and ``plain`` (no reduction) are
 search strategies over executions; ``search`` is the loop they share;
 ``trace`` turns a failing execution into a readable, replayable
-counterexample; ``watch`` is the frame-agnostic state-check hook.
+counterexample; ``watch`` is the frame-agnostic state-check hook; ``c11``
+is the RC11 memory (store lists, views, messages) used under ``memory_model="c11"``.
 """
 
 from framemc.explorer.api import explore, replay

@@ -54,7 +54,7 @@ def explore(setup: Callable[[], Any], memory_model: str = "sc", max_executions: 
         raise UsageError(f"minimize must be True or False, got {minimize!r}")
     checker = StateChecker()
     locator = SourceLocator()
-    found = run_search(setup, bounds, strategy, checker, locator)
+    found = run_search(setup, bounds, strategy, checker, locator, model=model)
     violation = None
     extra = 0
     if found.failing is not None:
@@ -73,7 +73,7 @@ def _fewest_preemptions(setup: Callable[[], Any], bounds: Bounds, found: Counter
         seconds = min(seconds, bounds.time_budget)
     for bound in range(found.preemptions + 1):
         limited = Bounds(budget, bound, bounds.max_steps, seconds)
-        attempt = run_search(setup, limited, Reduction.NONE, checker, locator, shortest=True)
+        attempt = run_search(setup, limited, Reduction.NONE, checker, locator, shortest=True, model=model)
         spent += attempt.executions
         if attempt.failing is not None:
             best = Counterexample.from_record(attempt.failing, model.value, bounds.max_steps)
@@ -94,7 +94,7 @@ def _result(found: SearchOutcome, violation: Counterexample | None, bounds: Boun
     else:
         status = Status.PASS
     stats = ExploreStats(found.events, found.elapsed, checker.checked, checker.hits, found.sleep_blocked,
-                         extra)
+                         extra, found.consistent, found.assume_blocked)
     return ExploreResult(found.executions, exhaustive, violation, status, stats, bounds, found.cut, inconclusive)
 
 
@@ -124,6 +124,14 @@ class _ReplayChooser:
             raise UsageError(f"the trace does not match this scenario at step {depth}: expected "
                              f"{_show(want)}, got {_show(got)}")
 
+    def pick(self, depth: int, count: int) -> int:
+        """The store the trace's event at ``depth`` read (or its mo position)."""
+        want = self._trace.events[depth].pick if depth < len(self._trace.events) else 0
+        if want >= count:
+            raise UsageError(f"the trace does not match this scenario at step {depth}: it read option {want}, "
+                             f"but only {count} stores are allowed there")
+        return want
+
 
 def _show(e: TraceEvent) -> str:
     return f"T{e.thread} {e.describe()}"
@@ -137,7 +145,7 @@ def replay(setup: Callable[[], Any], trace: "Counterexample | str | dict[str, An
     bounds = Bounds(1, None, cx.max_steps, None)
     checker = StateChecker()
     chooser = _ReplayChooser(cx)
-    execution = Execution(setup, bounds, checker, SourceLocator())
+    execution = Execution(setup, bounds, checker, SourceLocator(), model)
     with creation_hook(execution.created):
         record = execution.run(chooser)
     if record.nthreads != len(cx.threads):

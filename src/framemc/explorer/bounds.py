@@ -45,10 +45,7 @@ class MemoryModel(enum.Enum):
     @classmethod
     def parse(cls, value: object) -> "MemoryModel":
         """The member named by ``value`` (a member or its string); UsageError otherwise."""
-        model = _member(cls, value, "memory_model must be 'sc' (or later 'c11')")
-        if model is MemoryModel.C11:
-            raise UsageError("memory_model 'c11' is not supported yet; use 'sc'")
-        return model
+        return _member(cls, value, "memory_model must be 'sc' or 'c11'")
 
 
 class Reduction(enum.Enum):

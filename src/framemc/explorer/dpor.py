@@ -24,12 +24,12 @@ from typing import Any
 
 from framemc.errors import CheckerBug, UsageError
 from framemc.explorer.bounds import BoundKind, Bounds
-from framemc.explorer.events import Event, OpKind, dependent
+from framemc.explorer.events import SC_ORDER_KEY, Event, OpKind, dependent
 from framemc.explorer.execution import ExecutionRecord
 
 __all__ = ["OptimalDPOR"]
 
-_Sig = tuple[Any, bool] | None
+_Sig = tuple[Any, ...] | None
 
 
 class _Node:
@@ -49,7 +49,7 @@ class _Node:
 class _Level:
     """Search state at one prefix of the current execution."""
 
-    __slots__ = ("node", "sleep", "preemptions")
+    __slots__ = ("node", "sleep", "preemptions", "pick", "npicks")
 
     def __init__(self, node: _Node, sleep: dict[int, _Sig], preemptions: int) -> None:
         #: wut(prefix): its children are the steps still to explore here
@@ -58,6 +58,10 @@ class _Level:
         self.sleep = sleep
         #: preemptions in the prefix
         self.preemptions = preemptions
+        #: under C11, the store (or mo position) the explored step takes; None before it ran
+        self.pick: int | None = None
+        #: how many the explored step could take
+        self.npicks = 1
 
 
 def _weak_initial(thread: int, sig: _Sig, v: list[tuple[int, _Sig]]) -> list[tuple[int, _Sig]] | None:
@@ -72,6 +76,19 @@ def _weak_initial(thread: int, sig: _Sig, v: list[tuple[int, _Sig]]) -> list[tup
         if dependent(sig, s):
             return None
     return v
+
+
+def _as_writing(ev: Event) -> _Sig:
+    """``ev``'s signature as a write (keeping its SC mark): a CAS that may succeed elsewhere."""
+    sig = ev.sig
+    return None if sig is None else (sig[0], True) + sig[2:]
+
+
+def _as_sleeping(ev: Event) -> _Sig:
+    """The signature a thread sleeps with: a CAS that could read other stores may also write."""
+    if ev.npicks > 1 and ev.op is OpKind.CAS:
+        return _as_writing(ev)
+    return ev.sig
 
 
 class OptimalDPOR:
@@ -132,6 +149,17 @@ class OptimalDPOR:
                 return t
         return None
 
+    def pick(self, depth: int, count: int) -> int:
+        """The store the step at ``depth`` reads (or its mo position): the one being explored, else the first."""
+        level = self._levels[depth]
+        if level.pick is None:
+            return 0
+        if level.npicks != count:
+            raise UsageError(f"the scenario is not deterministic: replaying step {depth}, it could read "
+                             f"{count} stores where the previous run had {level.npicks}; setup() and threads "
+                             "must behave the same way on every run")
+        return level.pick
+
     def executed(self, depth: int, event: Event) -> None:
         """Record the step taken and derive the next level's sleep set."""
         level = self._levels[depth]
@@ -146,6 +174,7 @@ class OptimalDPOR:
                                  "the same way on every run")
             return
         child.sig = event.sig
+        level.pick, level.npicks = event.pick, event.npicks
         sig = event.sig
         sleep = {q: s for q, s in level.sleep.items() if q != event.thread and not dependent(s, sig)}
         self._levels.append(_Level(child, sleep, level.preemptions + event.preemption))
@@ -156,8 +185,16 @@ class OptimalDPOR:
         self._add_races(events)
         for k in range(len(events) - 1, -1, -1):
             level = self._levels[k]
+            if level.pick is not None and level.pick + 1 < level.npicks:
+                # the same step reading another store: a fresh subtree below it
+                level.pick += 1
+                level.node.children[0].children = []
+                del self._levels[k + 1:]
+                self._replay_depth = k
+                return True
             explored = level.node.children.pop(0)
-            level.sleep[explored.thread] = events[k].sig
+            level.pick, level.npicks = None, 1
+            level.sleep[explored.thread] = _as_sleeping(events[k])
             if level.node.children:
                 del self._levels[k + 1:]
                 self._replay_depth = k
@@ -172,6 +209,8 @@ class OptimalDPOR:
         po_clock: list[tuple[int, ...]] = [(0,) * n for _ in range(n)]
         for ev in events:
             info = ev.loc
+            if ev.sc:
+                self._sc_race(events, by_loc.setdefault(SC_ORDER_KEY, []), ev, po_clock[ev.thread])
             if info is not None:
                 accesses = by_loc.setdefault(info.key, [])
                 pred = po_clock[ev.thread]
@@ -181,6 +220,14 @@ class OptimalDPOR:
                     self._access_races(events, accesses, ev, pred)
                 accesses.append(ev)
             po_clock[ev.thread] = ev.clock
+
+    def _sc_race(self, events: list[Event], sc_events: list[Event], ev: Event, pred: tuple[int, ...]) -> None:
+        # every SC event writes the SC order: only the latest earlier one can race with ev
+        if sc_events:
+            x = sc_events[-1]
+            if x.thread != ev.thread and pred[x.thread] < x.tidx:
+                self._reverse(events, x, ev)
+        sc_events.append(ev)
 
     def _lock_race(self, events: list[Event], accesses: list[Event], ev: Event,
                    pred: tuple[int, ...]) -> None:
@@ -211,8 +258,7 @@ class OptimalDPOR:
         v = [(x.thread, x.sig) for x in events[e.index + 1:e2.index] if x.clock[t] < k]
         # e2 runs earlier in the new execution and may read another value: a CAS that
         # failed here may succeed there, so assume it writes
-        key = e2.loc.key if e2.loc is not None else None
-        v.append((e2.thread, (key, True) if e2.op is OpKind.CAS else e2.sig))
+        v.append((e2.thread, _as_writing(e2) if e2.op is OpKind.CAS else e2.sig))
         level = self._levels[e.index]
         for q, sig in level.sleep.items():
             if _weak_initial(q, sig, v) is not None:

@@ -6,7 +6,7 @@ DPOR can compare events of different runs), the values read and written, and
 two vector clocks: ``clock`` orders dependent events (what the DPOR reasons
 about) and ``sync`` is happens-before from program order plus
 synchronisation (what data races and the HB graph use).  Keeping both, plus
-reads-from edges, is what a C11 model would extend later.
+reads-from edges, is what the C11 model (``c11``) builds on.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ from typing import Any, Iterator
 
 from framemc.impl.atomics import Atomic, AtomicOp, Cell, Location, Mutex
 
-__all__ = ["OpKind", "Event", "LocationInfo", "dependent", "SourceLocator", "creation_hook", "location_kind"]
+__all__ = ["OpKind", "Event", "LocationInfo", "dependent", "SourceLocator", "creation_hook", "location_kind",
+           "SC_ORDER_KEY"]
+
+#: the pseudo-location every SeqCst event touches under C11 (they are all mutually ordered)
+SC_ORDER_KEY = ("sc-order",)
 
 
 class OpKind(enum.Enum):
@@ -104,10 +108,22 @@ class Event:
     preemption: bool = False
     #: extra operands for the trace, e.g. a CAS's expected and new values
     args: tuple[Any, ...] = ()
+    #: True for a SeqCst event under C11 (it also touches the SC order)
+    sc: bool = False
+    #: which of the ``npicks`` allowed stores / mo positions this event took (C11)
+    pick: int = 0
+    #: how many stores (loads) or mo positions (stores) were allowed
+    npicks: int = 1
+    #: event indices this event synchronises with (C11: acquire read or fence of a release message)
+    sw: tuple[int, ...] = ()
+    #: why a C11 load could read a store that is not the mo-latest, or None
+    why: str | None = None
 
     @property
-    def sig(self) -> tuple[Any, bool] | None:
-        """What the DPOR compares: (location key, writes?) or None for location-free events."""
+    def sig(self) -> tuple[Any, ...] | None:
+        """What the DPOR compares: (location key, writes?[, SC]) or None for location-free events."""
+        if self.sc:
+            return (SC_ORDER_KEY if self.loc is None else self.loc.key, self.is_write or self.loc is None, True)
         return None if self.loc is None else (self.loc.key, self.is_write)
 
 
@@ -117,9 +133,9 @@ def location_kind(obj: object) -> str:
         else "cell" if isinstance(obj, Cell) else "location"
 
 
-def dependent(a: tuple[Any, bool] | None, b: tuple[Any, bool] | None) -> bool:
-    """True when two event signatures touch the same location and at least one writes."""
-    return a is not None and b is not None and a[0] == b[0] and (a[1] or b[1])
+def dependent(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None) -> bool:
+    """True when two event signatures touch the same location and at least one writes, or both are SC."""
+    return a is not None and b is not None and ((a[0] == b[0] and (a[1] or b[1])) or len(a) == len(b) == 3)
 
 
 #: modules whose frames are plumbing, never the source of an operation

@@ -10,8 +10,10 @@ is what enabledness (locks) and the DPOR need.
 
 The engine keeps, per event, a dependence clock (the DPOR's happens-before)
 and a synchronisation clock (program order + rf/unlock->lock, used for data
-races and the HB graph), and per location the last writer; a C11 model would
-add per-location store lists and choose among them in :meth:`Execution.atomic`.
+races and the HB graph), and per location the last writer.  Under C11 the
+synchronisation clock follows RC11 instead (see ``c11``): an atomic load asks
+the chooser which of the stores its thread's view allows it reads, and a
+store which modification-order position it takes; each choice is a branch.
 
 Spin loops (await semantics, as GenMC's spin-assume): ``spin_loop()`` ends
 one iteration of a wait loop.  If the iteration only read, the thread then
@@ -33,8 +35,9 @@ from greenlet import GreenletExit, greenlet, getcurrent
 from framemc.errors import CheckerBug, UsageError
 from framemc.impl.atomics import (Atomic, AtomicOp, Cell, Location, Mutex, Ordering, apply_rmw,
                                   install_runtime, uninstall_runtime)
-from framemc.explorer.bounds import Bounds
-from framemc.explorer.events import Event, LocationInfo, OpKind, SourceLocator, location_kind
+from framemc.explorer.bounds import Bounds, MemoryModel
+from framemc.explorer.c11 import C11Memory, StoreRecord
+from framemc.explorer.events import SC_ORDER_KEY, Event, LocationInfo, OpKind, SourceLocator, location_kind
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import StateChecker, close_context, open_context
 
@@ -79,6 +82,9 @@ class Chooser(Protocol):
     def executed(self, depth: int, event: Event) -> None:
         """The event the chosen thread performed at ``depth``."""
 
+    def pick(self, depth: int, count: int) -> int:
+        """Which of ``count`` allowed stores (or mo positions) the event at ``depth`` takes (C11)."""
+
 
 @dataclass
 class ExecutionRecord:
@@ -94,6 +100,8 @@ class ExecutionRecord:
     nthreads: int
     #: each thread callable's ``__name__``
     thread_names: tuple[str, ...]
+    #: under C11, the execution graph (po, rf, mo) in canonical form: equal for equivalent executions
+    graph: Any = None
 
 
 def parse_setup_result(ret: Any) -> tuple[list[Callable[[], Any]], Callable[[], Any] | None]:
@@ -120,7 +128,7 @@ class Execution:
     """One run of a scenario under a chooser; implements the atomics ``Runtime`` protocol."""
 
     def __init__(self, setup: Callable[[], Any], bounds: Bounds, checker: StateChecker,
-                 locator: SourceLocator) -> None:
+                 locator: SourceLocator, model: MemoryModel = MemoryModel.SC) -> None:
         #: the scenario
         self._setup = setup
         #: limits (max_steps is enforced here)
@@ -129,6 +137,10 @@ class Execution:
         self._checker = checker
         #: source line finder (its cache lives as long as the search)
         self._locator = locator
+        #: True under C11: atomics read any store coherence allows (see ``c11``)
+        self._c11 = model is MemoryModel.C11
+        #: runs abandoned so far because a spin loop re-read a stale store
+        self.assume_blocked = 0
 
     # ----------------------------------------------------------------- setup
 
@@ -204,6 +216,15 @@ class Execution:
         # the reads a spinning thread waits to see changed
         self._awaiting: list[list[tuple[LocationInfo, int]] | None] = [None] * n
         self._fixup: list[tuple[Event, Any] | None] = [None] * n
+        self._chooser = chooser
+        self._mem = C11Memory(n, self._syncs)
+        # the SC order as a location, so the DPOR orders SC events against each other
+        self._sc_loc = LocationInfo(SC_ORDER_KEY, "SC", "sc", n)
+        # per thread: did the current spin iteration read a store that was not mo-latest?
+        self._stale = [False] * n
+        # per thread: rf sources of relaxed reads an acquire fence would synchronise with
+        self._relaxed_rf: list[list[int]] = [[] for _ in range(n)]
+        self._blocked = False
         self._violation: Violation | None = None
         self._bug: BaseException | None = None
         self._tearing_down = False
@@ -225,7 +246,29 @@ class Execution:
             self._run_final(final)
         if self._violation is not None:
             outcome = Outcome.VIOLATION
-        return ExecutionRecord(self._events, outcome, self._violation, n, names)
+        # only C11 counts distinct graphs: under SC the optimal DPOR's executions already are distinct
+        graph = self._graph() if self._c11 and outcome is not Outcome.ABANDONED else None
+        return ExecutionRecord(self._events, outcome, self._violation, n, names, graph)
+
+    def _graph(self) -> Any:
+        """The execution as (po, rf, mo): events by thread and position, whom each read, stores in mo."""
+        events = self._events
+        who = [(e.thread, e.tidx) for e in events]
+        # events are in execution order, which extends po: per-thread lists are po
+        po: list[list[tuple[Any, ...]]] = [[] for _ in range(self._n)]
+        for e in events:
+            po[e.thread].append((e.op, None if e.loc is None else e.loc.key, e.order, _frozen(e.read),
+                                 _frozen(e.written), None if e.rf is None else who[e.rf]))
+        order: dict[Any, list[Any]] = {}
+        for w, e in zip(who, events):
+            if e.is_write and e.loc is not None:
+                order.setdefault(e.loc.key, []).append(w)
+        if self._c11:
+            # atomics: the modification order, which may differ from the execution order
+            for key, stores in self._mem.stores.items():
+                order[key] = [(r.thread, r.tidx) for r in stores[1:]]
+        mo = tuple(sorted((repr(key), tuple(ws)) for key, ws in order.items()))
+        return tuple(map(tuple, po)), mo
 
     def _schedule_loop(self, chooser: Chooser, watchers: list) -> Outcome:
         for t in range(self._n):
@@ -241,6 +284,9 @@ class Execution:
         events = self._events
         depth = 0
         while self._violation is None and self._bug is None:
+            if self._blocked:
+                self.assume_blocked += 1
+                return Outcome.ABANDONED
             enabled = self._enabled()
             if not enabled:
                 if all(self._finished):
@@ -256,6 +302,8 @@ class Execution:
             self._current = t
             self._preempting = last is not None and t != last and last in enabled
             self._glets[t].switch()
+            if self._bug is not None:
+                break
             if len(events) != depth + 1:
                 raise CheckerBug(f"thread {t} ran but recorded {len(events) - depth} events")
             chooser.executed(depth, events[depth])
@@ -384,7 +432,7 @@ class Execution:
 
     def _record(self, t: int, op: OpKind, info: LocationInfo | None, is_write: bool, reads: bool,
                 order: Ordering | None, read: Any = None, written: Any = None,
-                args: tuple[Any, ...] = ()) -> Event:
+                args: tuple[Any, ...] = (), sc: bool = False, pick: tuple[int, int] = (0, 1)) -> Event:
         n = self._n
         clk = self._clocks[t]
         syn = self._syncs[t]
@@ -402,7 +450,7 @@ class Execution:
                 for u in range(n):
                     if rc[u] > clk[u]:
                         clk[u] = rc[u]
-            if reads and info.kind != "cell" and info.kind != "location":
+            if reads and info.kind != "cell" and info.kind != "location" and not (self._c11 and info.kind == "atomic"):
                 # under SC every atomic read (and lock) synchronises with the write it observes
                 rf = info.last_write
                 src = info.store_sync
@@ -410,9 +458,19 @@ class Execution:
                     for u in range(n):
                         if src[u] > syn[u]:
                             syn[u] = src[u]
+        scl = self._sc_loc
+        if sc:
+            for deps in (scl.w_clock, scl.r_clock):
+                for u in range(n):
+                    if deps[u] > clk[u]:
+                        clk[u] = deps[u]
         clock = tuple(clk)
+        if sc:
+            scl.w_clock = clock
+            scl.r_clock = [0] * n
         ev = Event(index, t, clk[t], op, info, is_write, None if order is None else order.value,
-                   read, written, self._pending_src[t], clock, tuple(syn), rf, self._preempting, args)
+                   read, written, self._pending_src[t], clock, tuple(syn), rf, self._preempting, args,
+                   sc, pick[0], pick[1])
         self._preempting = False
         if info is not None:
             if is_write:
@@ -446,6 +504,8 @@ class Execution:
         kind = _OPKIND[op]
         t = self._schedule(kind, obj)
         info = self._info(obj, t)
+        if self._c11:
+            return self._atomic_c11(t, obj, info, op, order, a, b, failure)
         old = obj._value
         if op is AtomicOp.LOAD:
             self._record(t, kind, info, False, True, order, read=old)
@@ -465,6 +525,78 @@ class Execution:
         obj._value = new
         self._record(t, kind, info, True, True, order, read=old, written=new, args=(a,))
         return old
+
+    def _pick(self, count: int) -> tuple[int, int]:
+        if count == 1:
+            return 0, 1
+        try:
+            choice = self._chooser.pick(len(self._events), count)
+        except UsageError as exc:
+            # the search's complaint (a replay that does not fit), not the thread's failure
+            self._bug = exc
+            raise GreenletExit from None
+        if not 0 <= choice < count:
+            raise CheckerBug(f"the search picked option {choice} of {count}")
+        return choice, count
+
+    def _atomic_c11(self, t: int, obj: Atomic, info: LocationInfo, op: AtomicOp, order: Ordering, a: Any,
+                    b: Any, failure: Ordering | None) -> Any:
+        """An atomic operation under RC11: branch over the stores (or mo positions) it may take."""
+        kind = _OPKIND[op]
+        mem = self._mem
+        key = info.key
+        stores = mem.location(key, obj._value)
+        sc = order is Ordering.SEQ_CST or failure is Ordering.SEQ_CST
+        if sc:
+            mem.sc_enter(t)
+        if op is AtomicOp.STORE:
+            positions = mem.store_positions(t, key)
+            pick = self._pick(len(positions))
+            ev = self._record(t, kind, info, True, False, order, written=a, sc=sc, pick=pick)
+            mem.write(t, key, ev.index, ev.tidx, a, order, positions[pick[0]], None)
+            obj._value = stores[-1].value
+            if sc:
+                mem.sc_leave(t)
+            return None
+        options = mem.read_options(t, key, op is not AtomicOp.LOAD and op is not AtomicOp.CAS,
+                                   (a,) if op is AtomicOp.CAS else None)
+        pick = self._pick(len(options))
+        rec = options[pick[0]]
+        old = rec.value
+        if op is AtomicOp.LOAD:
+            effective, written, args, result = order, None, (), old
+        elif op is AtomicOp.CAS:
+            ok = old == a and rec is stores[-1]
+            effective, written, args, result = (order if ok else failure), (b if ok else None), \
+                (plain_value(a), b), (ok, old)
+        else:
+            effective, written, args, result = order, apply_rmw(op, old, a, obj._mask), (a,), old
+        if effective is None:
+            raise CheckerBug("compare_exchange reached the runtime without a failure ordering")
+        mem.read(t, key, rec, effective)
+        ev = self._record(t, kind, info, written is not None, True, effective, read=old, written=written,
+                          args=args, sc=sc, pick=pick)
+        self._note_read(t, ev, rec, effective)
+        if written is not None:
+            mem.write(t, key, ev.index, ev.tidx, written, order, len(stores), rec)
+            obj._value = written
+        if sc:
+            mem.sc_leave(t)
+        return result
+
+    def _note_read(self, t: int, ev: Event, rec: StoreRecord, order: Ordering) -> None:
+        """Record the read's rf edge, its synchronisation, and why it could read a stale store."""
+        ev.rf = rec.event
+        if rec.event is not None and rec.message is not None and rec.thread != t:
+            if order.is_acquire:
+                ev.sw = (rec.event,)
+            else:
+                self._relaxed_rf[t].append(rec.event)
+        newer = self._mem.hidden_by(ev.loc.key, rec)
+        if newer is not None:
+            self._stale[t] = True
+            ev.why = (f"step {newer.event} stores a newer value ({plain_value(newer.value)}) but does not "
+                      f"happen-before this read")
 
     def nonatomic(self, loc: Location, write: bool) -> None:
         """A non-atomic access: a scheduling point and a happens-before race check."""
@@ -506,6 +638,8 @@ class Execution:
         m._held_by = t
         info = self._info(m, t)
         self._record(t, OpKind.LOCK, info, True, True, None)
+        if self._c11:
+            self._mem.lock(t, info.key)
 
     def unlock(self, m: Mutex) -> None:
         """Release ``m``; synchronises with the next lock of it."""
@@ -515,13 +649,21 @@ class Execution:
         if held:
             m._held_by = None
         self._record(t, OpKind.UNLOCK, info, True, False, None)
+        if self._c11:
+            self._mem.unlock(t, info.key)
         if not held:
             raise UsageError(f"{info.name}: unlock() by thread {t}, which does not hold it")
 
     def fence(self, order: Ordering) -> None:
-        """A fence: a scheduling point with no effect under SC."""
+        """A fence: a scheduling point; under C11 it acquires, releases or joins the SC order."""
         t = self._schedule(OpKind.FENCE, None)
-        self._record(t, OpKind.FENCE, None, False, False, order)
+        sc = self._c11 and order is Ordering.SEQ_CST
+        ev = self._record(t, OpKind.FENCE, None, False, False, order, sc=sc)
+        if self._c11:
+            if order.is_acquire and self._relaxed_rf[t]:
+                ev.sw = tuple(sorted(set(self._relaxed_rf[t])))
+                self._relaxed_rf[t] = []
+            self._mem.fence(t, order)
 
     def spin(self) -> None:
         """A spin-loop hint: after a read-only iteration, wait until what it read changes."""
@@ -529,15 +671,25 @@ class Execution:
         self._record(t, OpKind.SPIN, None, False, False, None)
         reads = self._iteration[t]
         if reads and not self._wrote[t]:
+            if self._stale[t]:
+                # a read-only iteration that read a stale store: a fair run reads newer
+                # stores eventually, and the branch that reads them now is explored too
+                self._blocked = True
             self._awaiting[t] = reads
         self._iteration[t] = []
         self._wrote[t] = False
+        self._stale[t] = False
 
     def current_thread(self) -> int:
         """The running explored thread's index."""
         if getcurrent() is self._main:
             raise UsageError("current_cpu() is only meaningful inside an explored thread")
         return self._current
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable form of a recorded value (plain_value turns tuples into lists)."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,11 +8,12 @@ cross-check against the plain search, and ``benchmarks/dpor.py``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from framemc.impl.atomics import Atomic, Ordering
+from framemc.impl.atomics import Atomic, Ordering, fence
 
-__all__ = ["lastzero", "readers", "ainc", "casrot", "claim", "PROGRAMS", "EXPECTED"]
+__all__ = ["lastzero", "readers", "ainc", "casrot", "claim", "PROGRAMS", "EXPECTED", "C11Litmus", "C11_LITMUS"]
 
 Setup = Callable[[], Any]
 
@@ -132,3 +133,197 @@ EXPECTED: dict[str, dict[int, int]] = {
     "casrot": dict(zip(range(2, 8), (2, 5, 14, 43, 144, 523))),
     "claim": {n: n for n in range(1, 9)},
 }
+
+
+# ------------------------------------------------------------------ C11 litmus tests
+
+_RLX, _ACQ, _REL, _SC = Ordering.RELAXED, Ordering.ACQUIRE, Ordering.RELEASE, Ordering.SEQ_CST
+
+
+@dataclass(frozen=True)
+class C11Litmus:
+    """A weak-memory litmus test: a program, the outcome asked about, and whether RC11 allows it."""
+
+    #: name, e.g. ``MP+rel+acq``
+    name: str
+    #: ``outcomes -> setup``; final() adds the outcome tuple to the set
+    build: Callable[[set], Setup]
+    #: the outcome asked about
+    outcome: tuple[int, ...]
+    #: True when RC11 allows the outcome (some execution shows it)
+    allowed: bool
+
+
+def _two(t0: Callable[..., None], t1: Callable[..., None], nregs: int, outcomes: set,
+         finals: Callable[[Atomic, Atomic], tuple[int, ...]] = lambda x, y: ()) -> Setup:
+    def setup() -> Any:
+        x, y = Atomic(0, name="x"), Atomic(0, name="y")
+        regs = [0] * nregs
+
+        def final() -> None:
+            outcomes.add(tuple(regs) + finals(x, y))
+        return [lambda: t0(x, y, regs), lambda: t1(x, y, regs)], final
+    return setup
+
+
+def _mp(wx: Ordering, wy: Ordering, ry: Ordering, rx: Ordering) -> Callable[[set], Setup]:
+    def t0(x: Atomic, y: Atomic, r: list) -> None:
+        x.store(1, wx)
+        y.store(1, wy)
+
+    def t1(x: Atomic, y: Atomic, r: list) -> None:
+        r[0] = y.load(ry)
+        r[1] = x.load(rx)
+    return lambda out: _two(t0, t1, 2, out)
+
+
+def _sb(w: Ordering, r: Ordering) -> Callable[[set], Setup]:
+    def t0(x: Atomic, y: Atomic, regs: list) -> None:
+        x.store(1, w)
+        regs[0] = y.load(r)
+
+    def t1(x: Atomic, y: Atomic, regs: list) -> None:
+        y.store(1, w)
+        regs[1] = x.load(r)
+    return lambda out: _two(t0, t1, 2, out)
+
+
+def _sb_fences(out: set) -> Setup:
+    def t0(x: Atomic, y: Atomic, regs: list) -> None:
+        x.store(1, _RLX)
+        fence(_SC)
+        regs[0] = y.load(_RLX)
+
+    def t1(x: Atomic, y: Atomic, regs: list) -> None:
+        y.store(1, _RLX)
+        fence(_SC)
+        regs[1] = x.load(_RLX)
+    return _two(t0, t1, 2, out)
+
+
+def _mp_fences(out: set) -> Setup:
+    def t0(x: Atomic, y: Atomic, regs: list) -> None:
+        x.store(1, _RLX)
+        fence(_REL)
+        y.store(1, _RLX)
+
+    def t1(x: Atomic, y: Atomic, regs: list) -> None:
+        regs[0] = y.load(_RLX)
+        fence(_ACQ)
+        regs[1] = x.load(_RLX)
+    return _two(t0, t1, 2, out)
+
+
+def _mp_release_sequence(out: set) -> Setup:
+    # y = 1 (rel) heads a release sequence that the other thread's fetch_add continues
+    def setup() -> Any:
+        x, y = Atomic(0, name="x"), Atomic(0, name="y")
+        regs = [0, 0]
+
+        def t0() -> None:
+            x.store(1, _RLX)
+            y.store(1, _REL)
+
+        def t1() -> None:
+            y.fetch_add(1, _RLX)
+
+        def t2() -> None:
+            regs[0] = y.load(_ACQ)
+            regs[1] = x.load(_RLX)
+
+        def final() -> None:
+            out.add((1 if regs[0] == 2 else 0, regs[1]))
+        return [t0, t1, t2], final
+    return setup
+
+
+def _corr(out: set) -> Setup:
+    def t0(x: Atomic, y: Atomic, regs: list) -> None:
+        x.store(1, _RLX)
+
+    def t1(x: Atomic, y: Atomic, regs: list) -> None:
+        regs[0] = x.load(_RLX)
+        regs[1] = x.load(_RLX)
+    return _two(t0, t1, 2, out)
+
+
+def _cowr(out: set) -> Setup:
+    def t0(x: Atomic, y: Atomic, regs: list) -> None:
+        x.store(1, _RLX)
+        regs[0] = x.load(_RLX)
+
+    def t1(x: Atomic, y: Atomic, regs: list) -> None:
+        x.store(2, _RLX)
+    return _two(t0, t1, 1, out, lambda x, y: (x.peek(),))
+
+
+def _corw(out: set) -> Setup:
+    def t0(x: Atomic, y: Atomic, regs: list) -> None:
+        regs[0] = x.load(_RLX)
+        x.store(1, _RLX)
+
+    def t1(x: Atomic, y: Atomic, regs: list) -> None:
+        x.store(2, _RLX)
+    return _two(t0, t1, 1, out, lambda x, y: (x.peek(),))
+
+
+def _two_plus_two_w(out: set) -> Setup:
+    def t0(x: Atomic, y: Atomic, regs: list) -> None:
+        x.store(1, _RLX)
+        y.store(2, _RLX)
+
+    def t1(x: Atomic, y: Atomic, regs: list) -> None:
+        y.store(1, _RLX)
+        x.store(2, _RLX)
+    return _two(t0, t1, 0, out, lambda x, y: (x.peek(), y.peek()))
+
+
+def _lb(out: set) -> Setup:
+    def t0(x: Atomic, y: Atomic, regs: list) -> None:
+        regs[0] = x.load(_RLX)
+        y.store(1, _RLX)
+
+    def t1(x: Atomic, y: Atomic, regs: list) -> None:
+        regs[1] = y.load(_RLX)
+        x.store(1, _RLX)
+    return _two(t0, t1, 2, out)
+
+
+def _iriw(order: Ordering) -> Callable[[set], Setup]:
+    def build(out: set) -> Setup:
+        def setup() -> Any:
+            x, y = Atomic(0, name="x"), Atomic(0, name="y")
+            regs = [0, 0, 0, 0]
+
+            def reader(first: Atomic, second: Atomic, at: int) -> Callable[[], None]:
+                def run() -> None:
+                    regs[at] = first.load(order)
+                    regs[at + 1] = second.load(order)
+                return run
+
+            def final() -> None:
+                out.add(tuple(regs))
+            writes = [lambda: x.store(1, _SC if order is _SC else _REL),
+                      lambda: y.store(1, _SC if order is _SC else _REL)]
+            return writes + [reader(x, y, 0), reader(y, x, 2)], final
+        return setup
+    return build
+
+
+#: every C11 litmus test, by name, with the RC11 answer
+C11_LITMUS: dict[str, C11Litmus] = {t.name: t for t in (
+    C11Litmus("MP+rel+acq", _mp(_RLX, _REL, _ACQ, _RLX), (1, 0), False),
+    C11Litmus("MP+rlx", _mp(_RLX, _RLX, _RLX, _RLX), (1, 0), True),
+    C11Litmus("SB+rel+acq", _sb(_REL, _ACQ), (0, 0), True),
+    C11Litmus("SB+sc", _sb(_SC, _SC), (0, 0), False),
+    C11Litmus("SB+fence.sc", _sb_fences, (0, 0), False),
+    C11Litmus("MP+fence.rel+fence.acq", _mp_fences, (1, 0), False),
+    C11Litmus("MP+release-sequence", _mp_release_sequence, (1, 0), False),
+    C11Litmus("CoRR", _corr, (1, 0), False),
+    C11Litmus("CoWR", _cowr, (2, 1), False),
+    C11Litmus("CoRW", _corw, (2, 2), False),
+    C11Litmus("2+2W", _two_plus_two_w, (1, 1), True),
+    C11Litmus("LB", _lb, (1, 1), False),
+    C11Litmus("IRIW+acq", _iriw(_ACQ), (1, 0, 1, 0), True),
+    C11Litmus("IRIW+sc", _iriw(_SC), (1, 0, 1, 0), False),
+)}

@@ -23,7 +23,8 @@ class PlainDFS:
     def __init__(self, bounds: Bounds) -> None:
         #: limits (the preemption bound is applied here)
         self._bounds = bounds
-        #: per depth: [threads to try, index of the one tried, preemptions before, 1 if it preempts]
+        #: per depth: [threads to try, index of the one tried, preemptions before, 1 if it preempts,
+        #: store picked, stores it could pick]
         self._stack: list[list] = []
         #: the bound that cut the search, if any
         self.cut: BoundKind | None = None
@@ -50,8 +51,14 @@ class PlainDFS:
             options.append(t)
         if not options:
             return None
-        self._stack.append([options, 0, before, 0])
+        self._stack.append([options, 0, before, 0, 0, 1])
         return options[0]
+
+    def pick(self, depth: int, count: int) -> int:
+        """The store (or mo position) being tried at ``depth``."""
+        entry = self._stack[depth]
+        entry[5] = count
+        return entry[4]
 
     def executed(self, depth: int, event: Event) -> None:
         """Remember whether the step at ``depth`` was a preemption."""
@@ -62,8 +69,12 @@ class PlainDFS:
         stack = self._stack
         while stack:
             top = stack[-1]
+            if top[4] + 1 < top[5]:
+                top[4] += 1
+                return True
             if top[1] + 1 < len(top[0]):
                 top[1] += 1
+                top[4], top[5] = 0, 1
                 return True
             stack.pop()
         return False

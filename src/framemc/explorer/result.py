@@ -44,6 +44,10 @@ class ExploreStats:
     sleep_blocked: int = 0
     #: executions the minimal-preemption search ran after the first counterexample
     minimization_executions: int = 0
+    #: under C11, distinct execution graphs (po, rf, mo) among those explored (explored >= this); None under SC
+    consistent_executions: int | None = None
+    #: C11 runs abandoned because a spin loop re-read a stale store (the fresh read is explored instead)
+    assume_blocked: int = 0
 
     @property
     def cache_hit_rate(self) -> float:

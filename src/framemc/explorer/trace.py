@@ -64,13 +64,19 @@ class TraceEvent:
     rf: int | None
     #: True when this step preempted a thread that could have continued
     preemption: bool
+    #: C11: which allowed store (or mo position) the step took; a replay needs it
+    pick: int = 0
+    #: C11: steps this one synchronises with (an acquire read or fence of a release message)
+    sw: tuple[int, ...] = ()
+    #: C11: why a load could read a store that is not the mo-latest (the missing happens-before edge)
+    why: str | None = None
 
     @classmethod
     def of(cls, ev: Event) -> "TraceEvent":
         """The plain form of an engine event."""
         return cls(ev.index, ev.thread, ev.op.value, None if ev.loc is None else ev.loc.name, ev.order,
                    plain_value(ev.read), plain_value(ev.written), tuple(plain_value(a) for a in ev.args),
-                   ev.source, ev.rf, ev.preemption)
+                   ev.source, ev.rf, ev.preemption, ev.pick, ev.sw, ev.why)
 
     def identity(self) -> tuple[Any, ...]:
         """What a replay must reproduce: thread, operation, location and values."""
@@ -161,7 +167,7 @@ class Counterexample:
             "max_steps": self.max_steps,
             "violation": {"kind": self.kind.value, "message": self.message, "invariant": self.invariant,
                           "witness": dict(self.witness), "steps": list(self.marked)},
-            "events": [dict(asdict(e), args=list(e.args)) for e in self.events],
+            "events": [dict(asdict(e), args=list(e.args), sw=list(e.sw)) for e in self.events],
         }
 
     def to_json(self) -> str:
@@ -196,10 +202,12 @@ class Counterexample:
         names = [f.name for f in TraceEvent.__dataclass_fields__.values()]
         events = []
         for i, raw in enumerate(doc["events"]):
-            missing = [n for n in names if n not in raw]
+            # the C11 fields came later and have defaults; older documents lack them
+            missing = [n for n in names if n not in raw and n not in _OPTIONAL_EVENT_FIELDS]
             if missing:
                 raise ValueError(f"event {i} lacks {', '.join(missing)}")
-            events.append(TraceEvent(**{n: tuple(raw[n]) if n == "args" else raw[n] for n in names}))
+            events.append(TraceEvent(**{n: tuple(raw[n]) if n in ("args", "sw") else raw[n]
+                                        for n in names if n in raw}))
         schedule = tuple(int(t) for t in doc["schedule"])
         if len(schedule) != len(events) or any(e.step != i or e.thread != t
                                                for i, (e, t) in enumerate(zip(events, schedule))):
@@ -235,6 +243,7 @@ class Counterexample:
         out = [f"{self.kind.value}: {self.message}", line(header),
                "-+-".join("-" * w for w in widths)]
         out += [line(r) for r in rows]
+        out += self._reads_from()
         legend = [f"* {_MARK_LEGEND[self.kind]}"] if self.marked else []
         if any(e.preemption for e in self.events):
             legend.append(f"^ a preemption ({self.preemptions} in all)")
@@ -244,6 +253,25 @@ class Counterexample:
         if self.witness:
             out.append("witness: " + ", ".join(f"{k}={self.witness[k]!r}" for k in sorted(self.witness)))
         return "\n".join(out) + "\n"
+
+    def _reads_from(self) -> list[str]:
+        """Under C11, one line per read: the store it read and why that was allowed."""
+        if self.memory_model != "c11":
+            return []
+        lines = ["reads-from:"]
+        for e in self.events:
+            if e.read is None or e.op in (OpKind.READ.value, OpKind.LOCK.value):
+                continue
+            source = ("the value it had before the threads started" if e.rf is None
+                      else f"step {e.rf} (T{self.events[e.rf].thread})")
+            sync = "synchronises-with it" if e.rf is not None and e.rf in e.sw else "no synchronisation"
+            why = e.why if e.why is not None else "it is the mo-latest store"
+            lines.append(f"  step {e.step} T{e.thread} {e.describe()}: reads {source}; {sync}; {why}")
+        for e in self.events:
+            if e.op == OpKind.FENCE.value and e.sw:
+                lines.append(f"  step {e.step} T{e.thread} {e.describe()}: synchronises-with the release "
+                             f"stores read at steps {', '.join(map(str, e.sw))}")
+        return lines
 
     # ------------------------------------------------------------- graph
 
@@ -259,7 +287,10 @@ class Counterexample:
             last[e.thread] = e.step
         for e in self.events:
             if e.rf is not None and self.events[e.rf].thread != e.thread:
-                g.add_edge(e.rf, e.step, kind="sw" if e.op == OpKind.LOCK.value else "rf")
+                g.add_edge(e.rf, e.step, kind=_rf_kind(e))
+            for s in e.sw:
+                if s != e.rf:
+                    g.add_edge(s, e.step, kind="sw")
         if self.kind is ViolationKind.DATA_RACE and len(self.marked) == 2:
             g.add_edge(self.marked[0], self.marked[1], kind="race")
         return g
@@ -287,11 +318,20 @@ class Counterexample:
         out += [f"  participant T{i} as T{i} {name}" for i, name in enumerate(self.threads)]
         for e in self.events:
             if e.rf is not None and self.events[e.rf].thread != e.thread:
-                kind = "sw" if e.op == OpKind.LOCK.value else "rf"
+                kind = _rf_kind(e)
                 out.append(f"  T{self.events[e.rf].thread}-->>T{e.thread}: {kind} {e.rf} -> {e.step}")
             mark = " *" if e.step in self.marked else ""
             out.append(f"  Note over T{e.thread}: {e.step}: {_mermaid_escape(e.describe())}{mark}")
         return "\n".join(out) + "\n"
+
+
+def _rf_kind(e: TraceEvent) -> str:
+    # a lock, or an acquire of a release message, synchronises; any other read only reads from
+    return "sw" if e.op == OpKind.LOCK.value or e.rf in e.sw else "rf"
+
+
+#: TraceEvent fields a document may lack (added with C11; they have defaults)
+_OPTIONAL_EVENT_FIELDS = frozenset({"pick", "sw", "why"})
 
 
 def _mermaid_escape(text: str) -> str:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from framemc.errors import UsageError
 from framemc.impl.atomics import Cell, Ordering
 from framemc.impl.errors import ClaimFailed, ContractError, GetFrameError, NoMemory
 from framemc.impl.frame import FramePurpose
@@ -25,6 +24,7 @@ from framemc.impl.meta import FrameMetaVtable
 from framemc.impl.system import FrameSystem
 from framemc.impl.theseus import AllocationError, TheseusFrameAllocator
 from framemc.impl.variants import validate_bugs
+from framemc.scenarios import lookup
 from framemc.scenarios.checks import watch_allocator
 from framemc.snapshot import PAGE_SIZE, REFCOUNT_MAX
 
@@ -307,7 +307,4 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
 
 def scenario_named(name: str) -> Scenario:
     """The bundled scenario called ``name``; a UsageError listing the known ones otherwise."""
-    try:
-        return SCENARIOS[name]
-    except KeyError:
-        raise UsageError(f"unknown scenario {name!r}; known scenarios: {', '.join(SCENARIOS)}") from None
+    return lookup(SCENARIOS, name, "scenario")

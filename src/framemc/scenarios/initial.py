@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from framemc.errors import UsageError
+from framemc.scenarios import lookup
 from framemc.explorer import ExploreResult, Status, explore
 from framemc.impl.errors import NoMemory
 from framemc.impl.frame import Frame
@@ -161,10 +162,7 @@ STATE_SCENARIOS: dict[str, StateScenario] = {s.name: s for s in (
 
 def state_scenario_named(name: str) -> StateScenario:
     """The from-state scenario called ``name``; a UsageError listing the known ones otherwise."""
-    try:
-        return STATE_SCENARIOS[name]
-    except KeyError:
-        raise UsageError(f"unknown from-state scenario {name!r}; known: {', '.join(STATE_SCENARIOS)}") from None
+    return lookup(STATE_SCENARIOS, name, "from-state scenario")
 
 
 @dataclass(frozen=True)

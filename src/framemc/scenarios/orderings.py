@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from framemc.errors import UsageError
 from framemc.impl.atomics import Ordering
 from framemc.impl.errors import ClaimFailed
 from framemc.impl.frame import FramePurpose
 from framemc.impl.meta import FrameMetaVtable
 from framemc.impl.system import FrameSystem
 from framemc.impl.variants import validate_bugs
+from framemc.scenarios import lookup
 from framemc.scenarios.allocator import Scenario
 from framemc.snapshot import PAGE_SIZE, PURPOSE_PAGE_TABLE, REFCOUNT_MAX
 
@@ -133,7 +133,4 @@ ORDERING_SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
 
 def ordering_scenario_named(name: str) -> Scenario:
     """The ordering scenario called ``name``; a UsageError listing the known ones otherwise."""
-    try:
-        return ORDERING_SCENARIOS[name]
-    except KeyError:
-        raise UsageError(f"unknown ordering scenario {name!r}; known: {', '.join(ORDERING_SCENARIOS)}") from None
+    return lookup(ORDERING_SCENARIOS, name, "ordering scenario")

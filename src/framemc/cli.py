@@ -1,4 +1,4 @@
-"""The ``framemc`` command line: check, prove, explore, replay, report.
+"""The ``framemc`` command line: check, prove, mutants, explore, replay, report.
 
 Design: each command turns its flags into typed values (a frozen
 :class:`~framemc.cli_config.CheckConfig`, explorer ``Bounds``), runs the
@@ -296,6 +296,45 @@ def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, j
     cfg = base.merged(include=("proofs",), obligations=_names(names), bugs=(variant,) if variant else (),
                       proof_timeout_ms=timeout_ms, time_budget=time_budget, jobs=jobs)
     return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
+
+
+# ----------------------------------------------------------------- mutants
+
+@cli.command()
+@click.argument("variants", nargs=-1, metavar="[VARIANT]...")
+@click.option("--write-docs", metavar="DIR", help="Also write one counterexample page per variant into DIR "
+              "(docs/counterexamples in this repository), and the index README.md when every variant ran.")
+@click.option("--config", "config_path", metavar="FILE", help="Read bounds from [tool.framemc] in this file "
+              "instead of the nearest pyproject.toml.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+def mutants(variants: tuple[str, ...], write_docs: str | None, config_path: str | None, quiet: bool) -> ExitCode:
+    """Run every planted-bug variant through the suite: is each one caught?
+
+    For each variant (all by default, or the VARIANTs named) it explores
+    every bundled scenario (its twin first), proves the obligations of the
+    model operation a same-named model variant replaces, and runs the
+    conformance check; it prints whether the variant was caught, by what,
+    the time to the first counterexample and the length of the shortest
+    trace.  The unmodified reference must pass every scenario.  Exit 0
+    only when the reference is clean and every variant is caught.
+    """
+    from framemc.mutants import catalogue_table, check_pages_folder, run_catalogue, write_pages
+    base, _ = _config_from_file(config_path)
+    if write_docs is not None:
+        check_pages_folder(Path(write_docs))
+    if _progress_enabled(quiet):
+        from rich.console import Console
+        with Console(stderr=True).status("running the planted-bug catalogue"):
+            catalogue = run_catalogue(_names(variants), base)
+    else:
+        catalogue = run_catalogue(_names(variants), base)
+    out = "".join(line + "\n" for line in catalogue_table(catalogue))
+    if write_docs is not None:
+        written = write_pages(catalogue.mutants, Path(write_docs))
+        out += f"wrote {len(written)} pages into {write_docs}\n"
+    code = catalogue.exit_code
+    _echo(out + f"exit {int(code)} ({_meaning(code)})\n")
+    return code
 
 
 # ----------------------------------------------------------------- explore

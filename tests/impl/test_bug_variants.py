@@ -35,6 +35,7 @@ def test_registry_describes_every_variant():
         assert variant.name == name
         assert variant.description.endswith(".") and "\n" not in variant.description
         assert variant.source and variant.module.startswith("framemc.impl.")
+        assert variant.fix.endswith(".") and "\n" not in variant.fix and variant.fix != variant.description
     assert BUG_VARIANTS["alloc-at-skips-overlap"].module == "framemc.impl.theseus"
 
 

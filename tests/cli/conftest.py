@@ -1,4 +1,4 @@
-"""Shared helpers of the command-line tests: a runner on the real entry point and scenario files."""
+"""Fixtures for the command-line tests (the helpers themselves live in ``cli_helpers``)."""
 
 from __future__ import annotations
 
@@ -6,40 +6,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from framemc.cli import cli
-
-#: a correct claim: one compare-exchange, so exactly one CPU wins
-GOOD = '''
-from framemc import Atomic, Cell, Ordering
-
-UNUSED = 2**64 - 1
-
-def setup():
-    slot = Atomic(UNUSED, name="refcount")
-    won = [Cell(False, name="won0"), Cell(False, name="won1")]
-    def claimer(cpu):
-        def run():
-            ok, _ = slot.compare_exchange(UNUSED, 0, Ordering.ACQUIRE, Ordering.RELAXED)
-            if ok:
-                won[cpu].write(True)
-        return run
-    def final():
-        assert sum(w.read() for w in won) == 1, "exactly one CPU may claim the frame"
-    return [claimer(0), claimer(1)], final
-'''
-
-#: the planted bug: load, check, then store (the non-CAS claim), so both CPUs can win
-BAD = GOOD.replace(
-    "ok, _ = slot.compare_exchange(UNUSED, 0, Ordering.ACQUIRE, Ordering.RELAXED)",
-    "ok = slot.load(Ordering.ACQUIRE) == UNUSED\n            if ok:\n                slot.store(0, Ordering.RELAXED)",
-).replace("def setup():", "def racy():")
-
-
-def run(*args: str, input: str | None = None) -> Result:
-    """Invoke ``framemc ARGS`` through click's runner, as the console script would."""
-    return CliRunner().invoke(cli, list(args), input=input, prog_name="framemc")
+from cli_helpers import BAD, GOOD
 
 
 @pytest.fixture
@@ -51,13 +19,3 @@ def scenario_files(tmp_path: Path) -> dict[str, Path]:
         path.write_text(textwrap.dedent(text))
         files[name] = path
     return files
-
-
-def one_line_error(result: Result) -> str:
-    """The single error line of a usage error (and check there is exactly one, and no traceback)."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output + result.stderr
-    assert lines[0].startswith("framemc: error: ")
-    return lines[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import one_line_error, run
+from cli_helpers import one_line_error, run
 from framemc.cli_suite import ExitCode, Outcome, exit_code
 
 # a suite that runs in about a second: one bundled scenario under sc

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import one_line_error, run
+from cli_helpers import one_line_error, run
 from framemc.explorer import Counterexample
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import one_line_error, run
+from cli_helpers import one_line_error, run
 from framemc import mutants
 from framemc.cli_config import CheckConfig
 from framemc.cli_suite import ExitCode, Outcome

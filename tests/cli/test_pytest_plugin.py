@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BAD, GOOD, run
+from cli_helpers import BAD, GOOD, run
 
 USER_TESTS = textwrap.dedent('''
     import pytest

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Protocol
 
 from framemc.errors import UsageError

@@ -151,18 +151,18 @@ class BuddyFrameAllocator:
     def dealloc(self, addr: int, size: int) -> None:
         """Return ``[addr, addr+size)``; it must be allocated and not yet returned (seed 002)."""
         frames = check_frame_range("dealloc", addr, size, self._nframes)
-        if "unchecked-overlapping-dealloc" not in self._bugs:
-            with self.lock:
-                self._check_dealloc(addr, size, frames)
         to_cache = len(frames) == 1 and self.cache_capacity > 0
         if to_cache and "cache-ignores-poison" in self._bugs:
             poisoned: list[int] = []
         else:
             poisoned = self._poisoned(frames)
         if to_cache and not poisoned:
+            with self.lock:
+                self._check_dealloc(addr, size, frames)
             self._dealloc_to_cache(self._cpu(), frames.start)
             return
         with self.lock:
+            self._check_dealloc(addr, size, frames)
             start = frames.start
             for stop in [*poisoned, frames.stop]:
                 for first, order in aligned_blocks(start, stop, self.max_order):
@@ -231,6 +231,9 @@ class BuddyFrameAllocator:
         return layout.size // PAGE_SIZE
 
     def _check_dealloc(self, addr: int, size: int, frames: range) -> None:
+        """The seed 002 contract of a dealloc, checked with the pool lock held."""
+        if "unchecked-overlapping-dealloc" in self._bugs:
+            return
         states = [self._state[f] for f in frames]
         for f, state in zip(frames, states):
             if state == FrameState.RESERVED:

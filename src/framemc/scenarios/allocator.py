@@ -28,7 +28,7 @@ from framemc.scenarios import lookup
 from framemc.scenarios.checks import watch_allocator
 from framemc.snapshot import PAGE_SIZE, REFCOUNT_MAX
 
-__all__ = ["Scenario", "SCENARIOS", "scenario_named"]
+__all__ = ["Scenario", "SCENARIOS", "scenario_named", "theseus_race"]
 
 #: the bytes a DMA-style ``on_last_ref`` hook leaves in a frame it tears down
 TEARDOWN_MARK = 0xDE
@@ -256,13 +256,20 @@ def _double_dealloc_rejected(bugs: frozenset[str]) -> Setup:
     return setup
 
 
-def _theseus_alloc_at(bugs: frozenset[str]) -> Setup:
+def theseus_race(bugs: frozenset[str], *, demand_success: bool = False) -> Setup:
+    """Theseus: CPU 0 allocates two frames anywhere while CPU 1 asks for frame 1 by address.
+
+    With ``demand_success`` CPU 0 also asserts that its allocation succeeds, which shows
+    Theseus's deferred window: until CPU 1 drops its DeferredAllocAction, the leftovers are in
+    no list, so CPU 0 can fail with frames free.
+    """
     def setup() -> Any:
         allocator = TheseusFrameAllocator(phys_frames=16, bugs=bugs)
         allocator.add_free_memory(0, 8 * PAGE_SIZE)
 
         def anywhere() -> None:
-            allocator.allocate_frames(2)
+            frames = allocator.allocate_frames(2)
+            assert frames is not None or not demand_success, "allocate_frames(2) failed with 7 frames free"
 
         def at_frame_one() -> None:
             try:
@@ -272,13 +279,19 @@ def _theseus_alloc_at(bugs: frozenset[str]) -> Setup:
 
         def final() -> None:
             snap = allocator.snapshot()
-            owned = [f for chunks in (snap.free_general, snap.free_reserved, snap.pending, snap.allocated)
-                     for c in chunks for f in range(c[0], c[0] + c[1])]
+            owned = _frames_of(snap.free_general + snap.free_reserved + snap.pending + snap.allocated)
             twice = sorted({f for f in owned if owned.count(f) > 1})
             assert not twice, f"frames {twice} have two owners"
+            assert sorted(owned) == _frames_of(snap.general_regions + snap.reserved_regions), \
+                "frames were lost or invented"
 
         return [anywhere, at_frame_one], final
     return setup
+
+
+def _frames_of(chunks: tuple[tuple[int, ...], ...]) -> list[int]:
+    """Every frame of ``(first, nframes, ...)`` chunks, with repetition."""
+    return [f for c in chunks for f in range(c[0], c[0] + c[1])]
 
 
 #: every bundled scenario, by name, in a stable order
@@ -301,7 +314,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "(seed 002 contract), so the frame is never handed out twice.",
              "unchecked-overlapping-dealloc", _double_dealloc_rejected),
     Scenario("theseus-alloc-at", "On the Theseus allocator, allocating at an address while another CPU "
-             "allocates anywhere never gives one frame two owners.", "alloc-at-skips-overlap", _theseus_alloc_at),
+             "allocates anywhere never gives one frame two owners.", "alloc-at-skips-overlap", theseus_race),
 )}
 
 

@@ -28,10 +28,7 @@ from framemc.errors import FramemcError, UsageError
 from framemc.impl.atomics import on_cpu
 from framemc.impl.frame import Frame, FramePurpose
 from framemc.impl.system import FrameSystem
-from framemc.model.concrete import CheckVerdict as Verdict
-from framemc.model.concrete import InvariantResult as CheckResult
-from framemc.model.concrete import check_snapshot, check_step
-from framemc.model.macros import relates
+from framemc.model import CheckVerdict, InvariantResult, check_snapshot, check_step, relates
 from framemc.snapshot import PAGE_SIZE, AllocatorSnapshot
 
 __all__ = ["Op", "StepReport", "ConformanceReport", "Driver", "run_conformance"]
@@ -60,12 +57,12 @@ class StepReport:
     #: False when the impl refused it (it must then change nothing)
     applied: bool
     #: one result per check: the transition relation, then each invariant
-    results: tuple[CheckResult, ...]
+    results: tuple[InvariantResult, ...]
 
     @property
-    def failures(self) -> tuple[CheckResult, ...]:
+    def failures(self) -> tuple[InvariantResult, ...]:
         """The results that are not PASS."""
-        return tuple(r for r in self.results if r.verdict is not Verdict.PASS)
+        return tuple(r for r in self.results if r.verdict is not CheckVerdict.PASS)
 
 
 @dataclass(frozen=True)
@@ -78,14 +75,14 @@ class ConformanceReport:
     steps: tuple[StepReport, ...] = field(default_factory=tuple)
 
     @property
-    def verdict(self) -> Verdict:
+    def verdict(self) -> CheckVerdict:
         """VIOLATION if any check failed, INCONCLUSIVE if any was undecided, else PASS."""
         verdicts = {r.verdict for s in self.steps for r in s.results}
-        if Verdict.VIOLATION in verdicts:
-            return Verdict.VIOLATION
-        if Verdict.INCONCLUSIVE in verdicts:
-            return Verdict.INCONCLUSIVE
-        return Verdict.PASS
+        if CheckVerdict.VIOLATION in verdicts:
+            return CheckVerdict.VIOLATION
+        if CheckVerdict.INCONCLUSIVE in verdicts:
+            return CheckVerdict.INCONCLUSIVE
+        return CheckVerdict.PASS
 
     def first_failure(self) -> tuple[int, StepReport] | None:
         """The index and report of the first step with a failing check, or None."""
@@ -166,15 +163,17 @@ class Driver:
         return StepReport(op, applied, check_pair(pre, post, op, applied))
 
 
-def check_pair(pre: AllocatorSnapshot, post: AllocatorSnapshot, op: Op, applied: bool) -> tuple[CheckResult, ...]:
+def check_pair(pre: AllocatorSnapshot, post: AllocatorSnapshot, op: Op,
+               applied: bool) -> tuple[InvariantResult, ...]:
     """The model's verdicts on one impl step: the transition relation, then every invariant."""
     if applied:
         relation = relates(pre, post, op.name, **dict(op.args))
     else:
         # A refused operation is the model's stutter step: the impl must change nothing.
         changed = pre != post
-        relation = CheckResult(f"relates:{op.name}-refused", Verdict.VIOLATION if changed else Verdict.PASS,
-                               detail="a refused operation changed the allocator state" if changed else "")
+        verdict = CheckVerdict.VIOLATION if changed else CheckVerdict.PASS
+        relation = InvariantResult(f"relates:{op.name}-refused", verdict,
+                                   detail="a refused operation changed the allocator state" if changed else "")
     return (relation, *check_snapshot(post), *check_step(pre, post))
 
 

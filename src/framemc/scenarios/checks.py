@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from framemc.explorer import CheckFailure, watch
-from framemc.model.concrete import CheckVerdict, InvariantResult, check_snapshot, check_step
-from framemc.model.invariants import INVARIANTS_BY_NAME
+from framemc.model import INVARIANTS_BY_NAME, CheckVerdict, InvariantResult, check_snapshot, check_step
 from framemc.snapshot import AllocatorSnapshot
 
 if TYPE_CHECKING:

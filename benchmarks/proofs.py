@@ -40,9 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"max_order             {args.max_order}")
     print(f"wall time             {wall:.2f} s with {args.jobs} job(s)")
     print(f"summed solver time    {sum(r.seconds for r in results):.2f} s")
+    print(f"z3 resource units     {sum(r.rlimit_used for r in results):,} (deterministic; limits: "
+          f"benchmarks/calibrate_rlimits.py)")
     print("slowest five:")
     for r in sorted(results, key=lambda r: -r.seconds)[:5]:
-        print(f"  {r.name:<45} {r.verdict.value:<8} {r.seconds:7.3f} s")
+        print(f"  {r.name:<45} {r.verdict.value:<8} {r.seconds:7.3f} s  {r.rlimit_used:>12,} of {r.rlimit:,} units")
     rich = rich_snapshot(ModelConfig())
     eight = replace(rich, nframes=8, frames=rich.frames[:8], free_blocks=(), added=((0, 8),))
     print(f"check_snapshot        {_per_call_ms(check_snapshot, eight):.2f} ms per call (8 frames)")

@@ -18,9 +18,10 @@ Contract for a runtime (duck-typed, see :class:`Runtime`):
   returns what the direct path would return.  The runtime must keep
   ``obj._value`` equal to the value latest in modification order, so that
   :meth:`Atomic.peek` (used by snapshots, never by impl logic) stays current.
-* ``nonatomic(loc, write)`` is a scheduling point and data-race check for a
+* ``nonatomic(loc, write, value)`` is a scheduling point and data-race check for a
   non-atomic access; the caller then performs the access on its own storage.
 * ``lock(m)`` / ``unlock(m)`` / ``fence(order)`` / ``spin()`` likewise.
+* ``assume(cond)`` drops the execution when ``cond`` is false.
 * ``current_thread()`` returns the index of the running explored thread.
 """
 
@@ -44,6 +45,8 @@ __all__ = [
     "SpinLock",
     "fence",
     "spin_loop",
+    "assume",
+    "AssumptionFailed",
     "current_cpu",
     "on_cpu",
     "Runtime",
@@ -89,11 +92,12 @@ class Runtime(Protocol):
 
     def atomic(self, obj: "Atomic", op: AtomicOp, order: Ordering, a: Any, b: Any,
                failure: Ordering | None) -> Any: ...
-    def nonatomic(self, loc: object, write: bool) -> None: ...
+    def nonatomic(self, loc: object, write: bool, value: Any = None) -> None: ...
     def lock(self, m: "Mutex") -> None: ...
     def unlock(self, m: "Mutex") -> None: ...
     def fence(self, order: Ordering) -> None: ...
     def spin(self) -> None: ...
+    def assume(self, cond: bool) -> None: ...
     def current_thread(self) -> int: ...
 
 
@@ -248,11 +252,14 @@ class Location:
     def __repr__(self) -> str:
         return f"Location({self.name!r})"
 
-    def access(self, write: bool) -> None:
-        """Announce a non-atomic access (a scheduling point under a runtime); no-op directly."""
+    def access(self, write: bool, value: Any = None) -> None:
+        """Announce a non-atomic access (a scheduling point under a runtime); no-op directly.
+
+        A write may say what it writes (``value``), so that a runtime can show it.
+        """
         rt = _SLOT.runtime
         if rt is not None:
-            rt.nonatomic(self, write)
+            rt.nonatomic(self, write, value)
 
 
 class Cell(Location):
@@ -279,7 +286,7 @@ class Cell(Location):
 
     def write(self, value: Any) -> None:
         """Non-atomic write."""
-        self.access(True)
+        self.access(True, value)
         self._value = value
 
 
@@ -348,6 +355,23 @@ def spin_loop() -> None:
     rt = _SLOT.runtime
     if rt is not None:
         rt.spin()
+
+
+class AssumptionFailed(Exception):
+    """``assume(False)`` outside an exploration: the caller's precondition does not hold."""
+
+
+def assume(cond: object) -> None:
+    """GenMC's ``__VERIFIER_assume``: under an explorer, an execution where ``cond`` is false is dropped.
+
+    Such executions are neither counted nor violations (``result.stats.blocked`` counts them).
+    In direct mode a false ``cond`` raises :class:`AssumptionFailed`.
+    """
+    rt = _SLOT.runtime
+    if rt is not None:
+        rt.assume(bool(cond))
+    elif not cond:
+        raise AssumptionFailed("assume() failed outside an exploration")
 
 
 def current_cpu() -> int:

@@ -38,8 +38,11 @@ from framemc.model.state import (
 )
 from framemc.snapshot import U64_MAX, REFCOUNT_UNUSED, AllocatorSnapshot
 
-#: per-query timeout of the solver fallback
-CHECK_TIMEOUT_MS = 2_000
+#: z3 resource limit of the solver fallback: deterministic, unlike a timeout (simplification decides
+#: every check of the bundled suite; a solver query there costs under 10_000 units)
+CHECK_RLIMIT = 5_000_000
+#: wall-clock safety net of the solver fallback (the resource limit, not this, bounds the work)
+CHECK_TIMEOUT_MS = 60_000
 
 
 class CheckVerdict(enum.Enum):
@@ -229,6 +232,7 @@ def _decide(formula: z3.ExprRef) -> CheckVerdict:
     if z3.is_false(formula):
         return CheckVerdict.VIOLATION
     solver = z3.Solver()
+    solver.set("rlimit", CHECK_RLIMIT)
     solver.set("timeout", CHECK_TIMEOUT_MS)
     solver.add(z3.Not(formula))
     answer = solver.check()
@@ -254,7 +258,8 @@ def _check(inv: Invariant, states: list[FrameValues], defs: list) -> InvariantRe
     template = _template(inv.name, cfg.max_order, bound)
     verdict = _decide(z3.substitute_funs(template.whole, *defs))
     if verdict is not CheckVerdict.VIOLATION:
-        detail = "z3 could not decide the grounded invariant" if verdict is CheckVerdict.INCONCLUSIVE else ""
+        detail = (f"z3 could not decide the grounded invariant within its resource limit ({CHECK_RLIMIT} units) "
+                  f"or the {CHECK_TIMEOUT_MS} ms safety net" if verdict is CheckVerdict.INCONCLUSIVE else "")
         return InvariantResult(inv.name, verdict, detail=detail)
     for f, body in enumerate(template.per_frame):
         if _decide(z3.substitute_funs(body, *defs)) is CheckVerdict.VIOLATION:

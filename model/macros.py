@@ -53,8 +53,11 @@ from framemc.model.ops import (
 from framemc.model.state import FRAME_FIELDS, FrameSort, ModelConfig, SmallSort, State, frame, small
 from framemc.snapshot import FLAG_POISONED, GUARD_POISONED, PURPOSE_PAGE_TABLE, AllocatorSnapshot
 
-#: per-query timeout of relates
-RELATES_TIMEOUT_MS = 5_000
+#: z3 resource limit per relates query: deterministic, unlike a timeout (the conformance runs' queries cost
+#: under 10_000 units each)
+RELATES_RLIMIT = 5_000_000
+#: wall-clock safety net per relates query (the resource limit, not this, bounds the work)
+RELATES_TIMEOUT_MS = 60_000
 
 _Op = Callable[[State], Step]
 
@@ -309,6 +312,7 @@ def relates(pre: AllocatorSnapshot, post: AllocatorSnapshot, op_name: str, *,
     for ops in candidates:
         step = _run(start, ops)
         solver = z3.Solver()
+        solver.set("rlimit", RELATES_RLIMIT)
         solver.set("timeout", timeout_ms)
         solver.add(step.guard)
         for r in step.ranged:
@@ -321,6 +325,8 @@ def relates(pre: AllocatorSnapshot, post: AllocatorSnapshot, op_name: str, *,
             return InvariantResult(name, CheckVerdict.PASS)
         unknown = unknown or answer == z3.unknown
     if unknown:
-        return InvariantResult(name, CheckVerdict.INCONCLUSIVE, detail="z3 could not decide some candidate")
+        return InvariantResult(name, CheckVerdict.INCONCLUSIVE,
+                               detail=f"z3 could not decide some candidate within its resource limit "
+                                      f"({RELATES_RLIMIT} units) or the {timeout_ms} ms safety net")
     return InvariantResult(name, CheckVerdict.VIOLATION, witness={"op": op_name, **args},
                            detail=f"no choice of hidden parameters makes {op_name} produce the post-state")

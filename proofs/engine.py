@@ -10,7 +10,14 @@ aligned block starts and buddies at every order (a finite set, because
 ``max_order`` is a fixed bound).  Weakening a hypothesis is sound, so an
 ``unsat`` answer is a proof for every state; a ``sat`` answer is reported as
 REFUTED with a before/after diff of the frames involved.  Any ``unknown``
-(including a timeout) is UNKNOWN, never PROVED.
+(including a hit limit) is UNKNOWN, never PROVED.
+
+Limits are deterministic: each obligation may spend a z3 *resource* budget
+(``rlimit``, counted in z3's own units of work, not seconds) calibrated per
+obligation with a margin (:mod:`framemc.proofs.rlimits`), so the same input
+gives the same verdict on a quiet or a loaded machine.  A wall-clock limit
+remains only as a large safety net (and as the caller's deadline); hitting
+it is UNKNOWN with a hint, never a pass.
 
 Guard satisfiability is shown on concrete witness states that the concrete
 checker confirms satisfy every state invariant, so a witness is real, not an
@@ -25,7 +32,7 @@ import functools
 import multiprocessing
 import time
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import z3
 
@@ -35,10 +42,11 @@ from framemc.model.ops import OPERATIONS, VARIANTS, OpSpec, Step, initial_state,
 from framemc.model.state import FRAME_FIELDS, FrameSort, ModelConfig, State, align, buddy, frame, symbolic_state, update
 from framemc.model.concrete import CheckVerdict, check_snapshot, concrete_state, snapshot_values
 from framemc.model.examples import empty_snapshot, rich_snapshot
-from framemc.model.render import render_value
+from framemc.model.render import field_label, render_value
+from framemc.proofs.rlimits import MEASURED, RLIMIT_FLOOR, RLIMIT_MARGIN
 
-#: default per-query z3 timeout
-DEFAULT_TIMEOUT_MS = 30_000
+#: default wall-clock safety net per z3 query (the resource limit, not this, bounds the work)
+DEFAULT_TIMEOUT_MS = 300_000
 
 
 class Verdict(enum.Enum):
@@ -47,6 +55,19 @@ class Verdict(enum.Enum):
     PROVED = "PROVED"
     REFUTED = "REFUTED"
     UNKNOWN = "UNKNOWN"
+
+
+class UnknownCause(enum.Enum):
+    """Why an obligation is UNKNOWN: which limit stopped z3, or z3 itself."""
+
+    #: the obligation's calibrated resource limit ran out (deterministic: the same on any machine)
+    RLIMIT = "rlimit"
+    #: the wall-clock safety net ran out before the resource limit (an overloaded or very slow machine)
+    WALL_CLOCK = "wall-clock"
+    #: the caller's deadline (``framemc check --time-budget``) passed
+    DEADLINE = "deadline"
+    #: z3 answered unknown for a reason of its own (an incomplete theory)
+    SOLVER = "solver"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +94,14 @@ class ObligationResult:
     seconds: float
     #: before/after diff of the counterexample (REFUTED only), else ``""``
     counterexample: str = ""
-    #: why the result is UNKNOWN (z3's reason), else ``""``
+    #: why the result is UNKNOWN (z3's reason and a hint), else ``""``
     reason: str = ""
+    #: which limit made the result UNKNOWN, else None
+    cause: UnknownCause | None = None
+    #: z3 resource units (``rlimit count``) the obligation spent: a machine-independent measure of work
+    rlimit_used: int = 0
+    #: the resource budget the obligation ran under (0: unlimited, as when calibrating)
+    rlimit: int = 0
 
 
 GUARD = "guard-satisfiable"
@@ -177,21 +204,112 @@ def _instantiation_points(cfg: ModelConfig, seeds: tuple[z3.BitVecRef, ...]) -> 
     return list(points.values())
 
 
-def _solve(assertions: list[z3.BoolRef], timeout_ms: int) -> tuple[z3.CheckSatResult, z3.Solver]:
-    """Check ``assertions`` with a fresh solver and the per-query timeout."""
-    solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
-    solver.add(*assertions)
-    return solver.check(), solver
+def _rlimit_count(solver: z3.Solver) -> int:
+    """The context's cumulative ``rlimit count`` as the solver's statistics report it."""
+    stats = solver.statistics()
+    return int(stats.get_key_value("rlimit count")) if "rlimit count" in stats.keys() else 0
+
+
+class _Work:
+    """The z3 work one obligation may do: a resource budget shared by its queries, and wall-clock limits.
+
+    Every query runs in a fresh z3 context, its formulas translated there:
+    what z3 does (and so the resource units it counts) then depends on the
+    query alone, not on what this process built or solved before, so the
+    same obligation costs the same in one process or in any worker.
+    """
+
+    def __init__(self, rlimit: int, timeout_ms: int, deadline: float | None) -> None:
+        """A budget of ``rlimit`` units (0: unlimited), ``timeout_ms`` per query, and an optional deadline."""
+        #: resource units the obligation may spend (0: unlimited)
+        self.rlimit = rlimit
+        #: resource units spent so far
+        self.used = 0
+        #: wall-clock safety net per query, in milliseconds
+        self.timeout_ms = timeout_ms
+        #: monotonic time after which no query may run, or None
+        self.deadline = deadline
+        #: why the last query answered unknown (None after a sat/unsat answer, or a weak level's slice)
+        self.cause: UnknownCause | None = None
+        #: z3's reason for the last unknown answer
+        self.z3_reason = ""
+
+    def left(self) -> int | None:
+        """Resource units left, or None when unlimited."""
+        return None if not self.rlimit else self.rlimit - self.used
+
+    def solve(self, assertions: list[z3.BoolRef], cap: int | None = None) -> tuple[z3.CheckSatResult,
+                                                                                   z3.ModelRef | None]:
+        """Check ``assertions`` within the budget (and within ``cap`` units if given): the answer and, on
+        sat, the model (in the main context).
+
+        An answer cut short by ``cap`` alone (a weak hypothesis level's slice)
+        is unknown with no cause: the caller moves on to the next level.
+        """
+        left = self.left()
+        if left is not None and left <= 0:
+            return self._unknown(UnknownCause.RLIMIT, "resource limit reached")
+        wall = self.timeout_ms
+        if self.deadline is not None:
+            remaining = int((self.deadline - time.monotonic()) * 1000)
+            if remaining <= 0:
+                return self._unknown(UnknownCause.DEADLINE, "deadline passed")
+            wall = min(wall, remaining)
+        limits = [x for x in (left, cap) if x is not None]
+        grant = min(limits) if limits else 0
+        context = z3.Context()
+        solver = z3.Solver(ctx=context)
+        solver.set("rlimit", grant)
+        solver.set("timeout", wall)
+        solver.add(*[a.translate(context) for a in assertions])
+        started = time.monotonic()
+        result = solver.check()
+        elapsed_ms = (time.monotonic() - started) * 1000
+        spent = _rlimit_count(solver)
+        self.used += spent
+        self.cause, self.z3_reason = None, ""
+        if result == z3.sat:
+            return result, solver.model().translate(z3.main_ctx())
+        if result == z3.unknown:
+            # z3 says "canceled" for a hit resource limit as well as for a timeout: tell them apart by counts
+            self.z3_reason = solver.reason_unknown()
+            if grant and spent >= grant:
+                capped = cap is not None and (left is None or cap < left)
+                self.cause = None if capped else UnknownCause.RLIMIT
+            elif elapsed_ms >= wall * 0.9 or self.z3_reason in ("timeout", "canceled"):
+                self.cause = UnknownCause.DEADLINE if wall < self.timeout_ms else UnknownCause.WALL_CLOCK
+            else:
+                self.cause = UnknownCause.SOLVER
+        return result, None
+
+    def _unknown(self, cause: UnknownCause, reason: str) -> tuple[z3.CheckSatResult, None]:
+        self.cause, self.z3_reason = cause, reason
+        return z3.unknown, None
+
+    def explain(self) -> str:
+        """The reason of the last unknown answer, with a hint saying what to do about it."""
+        cause = self.cause or UnknownCause.SOLVER
+        if cause is UnknownCause.RLIMIT:
+            return (f"resource limit of {self.rlimit} z3 units reached (the obligation's calibrated cost times "
+                    f"the margin and the rlimit scale): if the model, the engine or z3 changed, recalibrate with "
+                    f"`python benchmarks/calibrate_rlimits.py --write`, or raise --rlimit-scale")
+        if cause is UnknownCause.WALL_CLOCK:
+            return (f"wall-clock safety net of {self.timeout_ms} ms hit before the resource limit "
+                    f"(after {self.used} z3 units): the machine is overloaded or slow; "
+                    f"raise --proof-timeout-ms")
+        if cause is UnknownCause.DEADLINE:
+            return "cut by the time budget before z3 finished"
+        return self.z3_reason or "z3 gave no reason"
 
 
 def _frame_rows(model: z3.ModelRef, pre: State, post: State, f: z3.ExprRef) -> list[str]:
-    """One line per field of frame ``f``: its value before, and after when it changed."""
+    """One line per field of frame ``f``, by its readable name: its value before, and after when it changed."""
     rows = []
+    width = max(len(field_label(name)) for name, _ in FRAME_FIELDS)
     for name, _ in FRAME_FIELDS:
         before = render_value(name, model.eval(getattr(pre, name)[f], model_completion=True))
         after = render_value(name, model.eval(getattr(post, name)[f], model_completion=True))
-        rows.append(f"    {name:<8} {before}" + (f"  ->  {after}" if after != before else ""))
+        rows.append(f"    {field_label(name):<{width}}  {before}" + (f"  ->  {after}" if after != before else ""))
     return rows
 
 
@@ -213,7 +331,7 @@ def counterexample_diff(model: z3.ModelRef, ctx: "_OpContext | None", pre: State
         lines.append(f"  arguments: {shown}")
     failing = model.eval(f, model_completion=True)
     seen = {failing.as_long()}
-    lines.append(f"  frame {failing.as_long()} (where the invariant fails):")
+    lines.append(f"  frame {render_value('frame', failing)} (where the invariant fails):")
     lines.extend(_frame_rows(model, pre, post, failing))
     for term, label, always in [(t, "touched by the operation", True) for t in extra] + [
             (t, "changed, near the failing frame", False) for t in related]:
@@ -224,13 +342,13 @@ def counterexample_diff(model: z3.ModelRef, ctx: "_OpContext | None", pre: State
         if not always and not any("->" in row for row in rows):
             continue
         seen.add(value.as_long())
-        lines.append(f"  frame {value.as_long()} ({label}):")
+        lines.append(f"  frame {render_value('frame', value)} ({label}):")
         lines.extend(rows)
     for name in ("early_lo", "early_end", "early_hi", "booted"):
         before = model.eval(getattr(pre, name), model_completion=True)
         after = model.eval(getattr(post, name), model_completion=True)
         if not before.eq(after):
-            lines.append(f"  {name}: {before}  ->  {after}")
+            lines.append(f"  {field_label(name)}: {render_value(name, before)}  ->  {render_value(name, after)}")
     return "\n".join(lines)
 
 
@@ -243,7 +361,7 @@ def _verdict(result: z3.CheckSatResult, *, unsat_means: Verdict, sat_means: Verd
     return Verdict.UNKNOWN
 
 
-def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, timeout_ms: int) -> tuple[Verdict, str, str]:
+def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: _Work) -> tuple[Verdict, str, str]:
     """``Inv(pre) and guard => inv(pre, op(pre)) at f``: verdict, diff, reason.
 
     The goal is split into its conjuncts (one per commented line of the
@@ -259,17 +377,18 @@ def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, timeout_
         goal = inv.body(cfg, ctx.pre, post, ctx.f)
     conjuncts = goal.children() if z3.is_and(goal) else [goal]
     hints = [split(ctx.f) for split in ctx.step.splits]
-    reasons = []
+    first_unknown: tuple[str, UnknownCause | None] | None = None
     for conjunct in conjuncts:
         mentioned = _subterm_ids(conjunct)
         splits = [predicate for key, predicate in hints if key.get_id() in mentioned]
-        verdict, detail = _prove_piece(ctx, inv, [z3.Not(conjunct)], splits, timeout_ms)
+        verdict, detail = _prove_piece(ctx, inv, [z3.Not(conjunct)], splits, work)
         if verdict is Verdict.REFUTED:
             return verdict, detail, ""
-        if verdict is Verdict.UNKNOWN:
-            reasons.append(detail)
-    if reasons:
-        return Verdict.UNKNOWN, "", reasons[0]
+        if verdict is Verdict.UNKNOWN and first_unknown is None:
+            first_unknown = (detail, work.cause)
+    if first_unknown is not None:
+        work.cause = first_unknown[1]
+        return Verdict.UNKNOWN, "", first_unknown[0]
     return Verdict.PROVED, "", ""
 
 
@@ -292,38 +411,44 @@ def _satisfies_strongest(model: z3.ModelRef, ctx: _OpContext, inv: Invariant, ne
 
 
 def _prove_piece(ctx: _OpContext, inv: Invariant, negated: list[z3.BoolRef], splits: list[z3.BoolRef],
-                 timeout_ms: int) -> tuple[Verdict, str]:
+                 work: _Work) -> tuple[Verdict, str]:
     """One piece of an obligation: verdict and diff (or unknown reason).
 
     The piece is first split on every case hint of the operation (both
     polarities, so the cases are exhaustive); each case goes through the
-    hypothesis levels.
+    hypothesis levels.  A weaker level gets at most a slice of the budget,
+    so that a hard weak query cannot starve the stronger levels.
     """
     if splits:
-        reason = ""
+        unknown: tuple[str, UnknownCause | None] | None = None
         for literal in (splits[0], z3.Not(splits[0])):
-            verdict, detail = _prove_piece(ctx, inv, negated + [literal], splits[1:], timeout_ms)
+            verdict, detail = _prove_piece(ctx, inv, negated + [literal], splits[1:], work)
             if verdict is Verdict.REFUTED:
                 return verdict, detail
-            if verdict is Verdict.UNKNOWN:
-                reason = detail
-        return (Verdict.UNKNOWN, reason) if reason else (Verdict.PROVED, "")
+            if verdict is Verdict.UNKNOWN and unknown is None:
+                unknown = (detail, work.cause)
+        if unknown is not None:
+            work.cause = unknown[1]
+            return Verdict.UNKNOWN, unknown[0]
+        return Verdict.PROVED, ""
     for level in range(LEVELS):
         last = level == LEVELS - 1
-        budget = timeout_ms if last else min(timeout_ms, _WEAK_LEVEL_MS)
-        result, solver = _solve(ctx.hypotheses(level, inv) + negated, budget)
+        result, model = work.solve(ctx.hypotheses(level, inv) + negated, None if last else WEAK_LEVEL_RLIMIT)
         if result == z3.unsat:
             return Verdict.PROVED, ""
-        if result == z3.sat and (last or _satisfies_strongest(solver.model(), ctx, inv, negated)):
+        if model is not None and (last or _satisfies_strongest(model, ctx, inv, negated)):
             # a model of a weaker level that also satisfies the strongest level is a real counterexample
-            diff = counterexample_diff(solver.model(), ctx, ctx.pre, ctx.step.post, ctx.f, ctx.step.seeds,
-                                       ctx.closure)
+            diff = counterexample_diff(model, ctx, ctx.pre, ctx.step.post, ctx.f, ctx.step.seeds, ctx.closure)
             return Verdict.REFUTED, diff
-    return Verdict.UNKNOWN, solver.reason_unknown() or "timeout"
+        if work.cause in _FINAL_CAUSES:
+            break  # the obligation's own limits ran out: no stronger level can run either
+    return Verdict.UNKNOWN, work.explain()
 
 
-#: time slice of the weaker hypothesis levels
-_WEAK_LEVEL_MS = 4_000
+#: causes after which no further query of the obligation can succeed
+_FINAL_CAUSES = frozenset({UnknownCause.RLIMIT, UnknownCause.DEADLINE, UnknownCause.WALL_CLOCK})
+#: resource slice of each weaker hypothesis level: about four seconds of z3 work, like the time slice it replaced
+WEAK_LEVEL_RLIMIT = 40_000_000
 
 
 def _witness_states(cfg: ModelConfig) -> list[tuple[str, State, int]]:
@@ -339,79 +464,108 @@ def _witness_states(cfg: ModelConfig) -> list[tuple[str, State, int]]:
     return [("rich", booted, rich.nframes), ("boot", unbooted, empty.nframes)]
 
 
-def _guard_satisfiable(cfg: ModelConfig, spec: OpSpec, timeout_ms: int) -> tuple[Verdict, str, str]:
+def _guard_satisfiable(cfg: ModelConfig, spec: OpSpec, work: _Work) -> tuple[Verdict, str, str]:
     """Some concrete state satisfying every state invariant enables the operation (a witness exists).
 
     The witness states are checked against the invariants with the concrete
     checker; the operation's arguments are left to z3, and ranged guards are
     grounded over every frame of the witness (all later frames look alike).
     """
-    unknown = ""
+    unknown: tuple[str, UnknownCause | None] | None = None
     for label, state, bound in _witness_states(cfg):
         args = spec.symbolic_args("arg")
         step = spec.fn(cfg, state, *args)
         assertions = [step.guard]
         for r in step.ranged:
             assertions += [r.at(frame(i)) for i in range(bound + 1)] + [r.at(r.first)]
-        result, solver = _solve(assertions, timeout_ms)
-        if result == z3.sat:
-            model = solver.model()
+        result, model = work.solve(assertions)
+        if model is not None:
             shown = ", ".join(f"{name}={render_value(kind.value, model.eval(a, model_completion=True))}"
                               for (name, kind), a in zip(spec.params, args))
             return Verdict.PROVED, f"  witness: the {label} state with {shown or 'no arguments'}", ""
-        if result == z3.unknown:
-            unknown = solver.reason_unknown()
-    if unknown:
-        return Verdict.UNKNOWN, "", unknown
+        if result == z3.unknown and unknown is None:
+            unknown = (work.explain(), work.cause)
+    if unknown is not None:
+        work.cause = unknown[1]
+        return Verdict.UNKNOWN, "", unknown[0]
     return Verdict.REFUTED, "  no witness state enables the operation: its guard may be vacuous", ""
 
 
-def _prove_lemmas(cfg: ModelConfig, spec: OpSpec, timeout_ms: int) -> tuple[Verdict, str, str]:
+def _prove_lemmas(cfg: ModelConfig, spec: OpSpec, work: _Work) -> tuple[Verdict, str, str]:
     """Each lemma of the operation holds at an arbitrary frame, for arbitrary arguments and state."""
     pre, args = symbolic_state("pre"), spec.symbolic_args("arg")
     step = spec.fn(cfg, pre, *args)
     g = z3.Const("g", FrameSort)
-    result, solver = _solve([z3.Not(z3.And([lemma(g) for lemma in step.lemmas]))], timeout_ms)
+    result, model = work.solve([z3.Not(z3.And([lemma(g) for lemma in step.lemmas]))])
     verdict = _verdict(result, unsat_means=Verdict.PROVED, sat_means=Verdict.REFUTED)
-    diff = f"  lemma fails at frame {solver.model().eval(g, model_completion=True)}" if result == z3.sat else ""
-    return verdict, diff, solver.reason_unknown() if verdict is Verdict.UNKNOWN else ""
+    diff = ""
+    if model is not None:
+        at = model.eval(g, model_completion=True)
+        diff = f"  lemma fails at frame {render_value('frame', at)}"
+    return verdict, diff, work.explain() if verdict is Verdict.UNKNOWN else ""
 
 
-def _prove_init(cfg: ModelConfig, inv: Invariant, timeout_ms: int) -> tuple[Verdict, str, str]:
+def _prove_init(cfg: ModelConfig, inv: Invariant, work: _Work) -> tuple[Verdict, str, str]:
     """``Init(s) => inv(s) at an arbitrary frame``."""
     s, condition = initial_state(cfg, "init")
     f = z3.Const("f", FrameSort)
-    result, solver = _solve([condition, z3.Not(inv.body(cfg, s, f))], timeout_ms)
+    result, model = work.solve([condition, z3.Not(inv.body(cfg, s, f))])
     verdict = _verdict(result, unsat_means=Verdict.PROVED, sat_means=Verdict.REFUTED)
-    diff = counterexample_diff(solver.model(), None, s, s, f) if result == z3.sat else ""
-    return verdict, diff, solver.reason_unknown() if verdict is Verdict.UNKNOWN else ""
+    diff = counterexample_diff(model, None, s, s, f) if model is not None else ""
+    return verdict, diff, work.explain() if verdict is Verdict.UNKNOWN else ""
 
 
 def run_obligations(selection: Iterable[str] | None = None, *, variant: str | None = None,
                     timeout_ms: int = DEFAULT_TIMEOUT_MS, cfg: ModelConfig | None = None,
-                    jobs: int = 1) -> list[ObligationResult]:
+                    jobs: int = 1, rlimit_scale: float = 1.0, deadline: float | None = None,
+                    on_result: Callable[[ObligationResult], None] | None = None) -> list[ObligationResult]:
     """Discharge the selected obligations (all by default), with ``variant`` substituted if given.
 
-    With ``jobs > 1`` the operations are shared out among worker processes;
-    the results come back in the same order either way.
+    Each obligation may spend its calibrated z3 resource limit times
+    ``rlimit_scale`` (0 lifts the limit, for calibration); ``timeout_ms`` is
+    the wall-clock safety net per query, and no query runs past ``deadline``
+    (a ``time.monotonic()`` value).  ``on_result`` is called with each
+    result as it is decided (in this process).  With ``jobs > 1`` the
+    operations are shared out among worker processes; the results come back
+    in the same order either way.
     """
-    if timeout_ms <= 0:
-        raise UsageError(f"timeout_ms must be positive, got {timeout_ms}")
+    if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0:
+        raise UsageError(f"timeout_ms must be a positive integer, got {timeout_ms!r}")
+    if isinstance(rlimit_scale, bool) or not isinstance(rlimit_scale, (int, float)) or not rlimit_scale >= 0:
+        raise UsageError(f"rlimit_scale must be a number >= 0, got {rlimit_scale!r}")
     if jobs < 1:
         raise UsageError(f"jobs must be at least 1, got {jobs}")
     cfg = cfg or ModelConfig()
     chosen = select(selection, variant=variant)
+    limits = _Limits(timeout_ms, float(rlimit_scale), deadline)
     if jobs == 1:
-        return _run_group([ob.name for ob in chosen], variant, timeout_ms, cfg)
+        return _run_group([ob.name for ob in chosen], variant, limits, cfg, on_result)
     groups: dict[str, list[str]] = {}
     for ob in chosen:
         groups.setdefault(ob.op, []).append(ob.name)
     # the boot-path operations carry the slowest obligations: start them first
     order = sorted(groups, key=lambda op: (op not in _SLOW_OPS, list(groups).index(op)))
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_run_group, groups[op], variant, timeout_ms, cfg) for op in order]
-        by_name = {r.name: r for fut in futures for r in fut.result()}
+        futures = [pool.submit(_run_group, groups[op], variant, limits, cfg) for op in order]
+        by_name = {}
+        for fut in futures:
+            for r in fut.result():
+                by_name[r.name] = r
+                if on_result is not None:
+                    on_result(r)
     return [by_name[ob.name] for ob in chosen]
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """The limits every obligation of one run is discharged under."""
+
+    #: wall-clock safety net per z3 query, in milliseconds
+    timeout_ms: int
+    #: factor on each obligation's calibrated resource limit (0: unlimited)
+    rlimit_scale: float
+    #: monotonic time after which no query may run, or None
+    deadline: float | None
 
 
 @functools.lru_cache(maxsize=64)
@@ -424,24 +578,50 @@ def _context(cfg: ModelConfig, op: str, variant: str | None) -> _OpContext:
 _SLOW_OPS = ("init_region", "add_free_memory", "buddy_free", "buddy_alloc")
 
 
-def _run_group(names: list[str], variant: str | None, timeout_ms: int, cfg: ModelConfig) -> list[ObligationResult]:
+def _run_group(names: list[str], variant: str | None, limits: _Limits, cfg: ModelConfig,
+               on_result: Callable[[ObligationResult], None] | None = None) -> list[ObligationResult]:
     """Discharge the named obligations in order, sharing each operation's context."""
     by_name = {ob.name: ob for ob in obligations(variant=variant)}
     results = []
     for name in names:
         ob = by_name[name]
         started = time.perf_counter()
-        if ob.op == "init":
-            verdict, diff, reason = _prove_init(cfg, _invariant(ob.invariant), timeout_ms)
+        budget = 0 if limits.rlimit_scale == 0 else max(1, round(rlimit_for(name, variant) * limits.rlimit_scale))
+        work = _Work(budget, limits.timeout_ms, limits.deadline)
+        if limits.deadline is not None and time.monotonic() >= limits.deadline:
+            # past the deadline: do not even build the operation's context
+            verdict, diff, reason = Verdict.UNKNOWN, "", "not run: the deadline passed"
+            work.cause = UnknownCause.DEADLINE
+        elif ob.op == "init":
+            verdict, diff, reason = _prove_init(cfg, _invariant(ob.invariant), work)
         elif ob.invariant == LEMMAS:
-            verdict, diff, reason = _prove_lemmas(cfg, resolve(ob.op, variant), timeout_ms)
+            verdict, diff, reason = _prove_lemmas(cfg, resolve(ob.op, variant), work)
         elif ob.invariant == GUARD:
-            verdict, diff, reason = _guard_satisfiable(cfg, resolve(ob.op, variant), timeout_ms)
+            verdict, diff, reason = _guard_satisfiable(cfg, resolve(ob.op, variant), work)
         else:
             verdict, diff, reason = _prove_invariant(cfg, _context(cfg, ob.op, variant), _invariant(ob.invariant),
-                                                     timeout_ms)
-        results.append(ObligationResult(ob.name, verdict, time.perf_counter() - started, diff, reason))
+                                                     work)
+        cause = (work.cause or UnknownCause.SOLVER) if verdict is Verdict.UNKNOWN else None
+        result = ObligationResult(ob.name, verdict, time.perf_counter() - started, diff, reason, cause,
+                                  work.used, budget)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
     return results
+
+
+def rlimit_for(name: str, variant: str | None = None) -> int:
+    """The resource limit of obligation ``name`` (under ``variant``): its calibrated cost with a margin.
+
+    An obligation the table does not know (a new one, or a variant's that
+    was not calibrated) gets the largest limit in the table.
+    """
+    measured = MEASURED.get(f"{variant}:{name}" if variant else name)
+    if measured is None and variant:
+        measured = MEASURED.get(name)
+    if measured is None:
+        measured = max(MEASURED.values(), default=RLIMIT_FLOOR)
+    return max(RLIMIT_MARGIN * measured, RLIMIT_FLOOR)
 
 
 def _invariant(name: str) -> Invariant:

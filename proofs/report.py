@@ -40,7 +40,10 @@ def exit_code(results: list[ObligationResult]) -> int:
 def main(selection: Iterable[str] | None = None, argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Run the selected obligations as a script: parse options, print the table, return the exit code."""
     parser = argparse.ArgumentParser(description="Prove allocator-model obligations with z3.")
-    parser.add_argument("--timeout-ms", type=int, default=DEFAULT_TIMEOUT_MS, help="per-query z3 timeout")
+    parser.add_argument("--timeout-ms", type=int, default=DEFAULT_TIMEOUT_MS,
+                        help="wall-clock safety net per z3 query (resource limits bound the work)")
+    parser.add_argument("--rlimit-scale", type=float, default=1.0,
+                        help="factor on every obligation's calibrated z3 resource limit")
     parser.add_argument("--variant", default=None, help="substitute a broken operation (non-vacuity)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("only", nargs="*", help="obligation, operation or invariant names")
@@ -48,7 +51,8 @@ def main(selection: Iterable[str] | None = None, argv: list[str] | None = None, 
     out = out or sys.stdout
     chosen = list(args.only) or (list(selection) if selection is not None else None)
     try:
-        results = run_obligations(chosen, variant=args.variant, timeout_ms=args.timeout_ms, jobs=args.jobs)
+        results = run_obligations(chosen, variant=args.variant, timeout_ms=args.timeout_ms, jobs=args.jobs,
+                                  rlimit_scale=args.rlimit_scale)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,10 +10,10 @@ from framemc.errors import CheckerBug, FramemcError, UsageError
 from framemc.explorer import (BoundKind, Bounds, CheckFailure, Counterexample, ExploreResult, ExploreStats,
                              MemoryModel, Reduction, Status, TraceEvent, ViolationKind, explore, replay,
                              watch)
-from framemc.impl.atomics import Atomic, Cell, Mutex, Ordering, SpinLock, current_cpu, fence, spin_loop
+from framemc.impl.atomics import Atomic, Cell, Mutex, Ordering, SpinLock, assume, current_cpu, fence, spin_loop
 
 __all__ = [
-    "Atomic", "Cell", "Mutex", "SpinLock", "Ordering", "fence", "spin_loop", "current_cpu",
+    "Atomic", "Cell", "Mutex", "SpinLock", "Ordering", "fence", "spin_loop", "assume", "current_cpu",
     "explore", "replay", "watch", "CheckFailure", "Bounds", "BoundKind", "MemoryModel", "Reduction",
     "ExploreResult", "ExploreStats", "Status", "Counterexample", "TraceEvent", "ViolationKind",
     "FramemcError", "UsageError", "CheckerBug",

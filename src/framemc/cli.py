@@ -1,4 +1,4 @@
-"""The ``framemc`` command line: check, prove, mutants, explore, replay, report.
+"""The ``framemc`` command line: check, prove, list, mutants, explore, replay, report.
 
 Design: each command turns its flags into typed values (a frozen
 :class:`~framemc.cli_config.CheckConfig`, explorer ``Bounds``), runs the
@@ -7,18 +7,23 @@ library, and maps typed outcomes to the exit code through
 refuted obligation, 2 a usage or input error, 3 inconclusive.  Every
 :class:`~framemc.errors.UsageError` (and every click usage error) becomes one
 ``framemc: error:`` line on stderr and exit 2, with no traceback; that
-happens in one place, :meth:`_Cli.main`.  Progress goes to stderr through
-rich, only when stderr is a terminal and ``--quiet`` is off.
+happens in one place, :meth:`_Cli.main`; so does a failed write on
+standard output (a full disk, a closed pipe).  The suite's rows go to
+stdout as each item is decided, flushed, whether or not stdout is a
+terminal, so a CI log streams; progress bars go to stderr through rich, only
+when stderr is a terminal and ``--quiet`` is off.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import io
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import click
 
@@ -38,7 +43,23 @@ def _one_line(text: str) -> str:
 
 def _echo(text: str, *, err: bool = False) -> None:
     # traces may carry any JSON string, lone surrogates included: never fail on printing them
-    click.echo(text.encode("utf-8", "backslashreplace"), err=err, nl=False)
+    try:
+        click.echo(text.encode("utf-8", "backslashreplace"), err=err, nl=False)  # click.echo flushes
+    except OSError as exc:
+        if err:
+            return  # nowhere left to say anything
+        _silence_stdout()
+        raise UsageError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def _silence_stdout() -> None:
+    # the interpreter flushes stdout again at exit: point it at /dev/null so that flush cannot fail too
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 class _Cli(click.Group):
@@ -87,7 +108,7 @@ def _progress_enabled(quiet: bool) -> bool:
 
 
 class _RichProgress:
-    """One rich progress bar per suite section, on stderr."""
+    """One rich progress bar per suite section, on stderr; proofs count obligations done out of the total."""
 
     def __init__(self, bars: Any) -> None:
         #: the rich Progress
@@ -95,23 +116,76 @@ class _RichProgress:
         #: section -> task id
         self._tasks: dict[Section, Any] = {}
 
-    def start(self, section: Section, total: int) -> None:
+    def start(self, section: Section, items: tuple[str, ...]) -> None:
         """Add the section's bar."""
-        self._tasks[section] = self._bars.add_task(section.value, total=total)
+        self._tasks[section] = self._bars.add_task(section.value, total=len(items))
 
-    def advance(self, section: Section, count: int = 1) -> None:
-        """Move the section's bar."""
-        self._bars.advance(self._tasks[section], count)
+    def finished(self, row: Row) -> None:
+        """Move the row's section bar."""
+        self._bars.advance(self._tasks[row.section], 1)
+
+
+class _RowPrinter:
+    """Prints each row on stdout the moment its item is decided, then moves the progress bars.
+
+    Column widths come from the names of every planned item, so rows line
+    up although they are printed one at a time; each row is flushed, so a CI
+    log shows it at once and keeps it if the job is killed.
+    """
+
+    _HEADER = ("section", "item", "outcome", "seconds", "detail")
+
+    def __init__(self, quiet: bool, bars: Any = None) -> None:
+        #: print only the rows that did not pass
+        self._quiet = quiet
+        #: the rich Progress on stderr, or None
+        self._bars = bars
+        #: the progress display driven by the rows, or None
+        self._display = _RichProgress(bars) if bars is not None else None
+        #: every planned item name (for the column widths)
+        self._items: list[str] = []
+        #: True once the header line is out
+        self._header_done = False
+
+    def start(self, section: Section, items: tuple[str, ...]) -> None:
+        """Remember the section's item names; start its bar."""
+        self._items.extend(items)
+        if self._display is not None:
+            self._display.start(section, items)
+
+    def finished(self, row: Row) -> None:
+        """Print the row (unless quiet and passed), then advance the bar."""
+        if not (self._quiet and row.outcome is Outcome.PASS):
+            if not self._header_done:
+                self._print(self._line(self._HEADER))
+                self._header_done = True
+            self._print(self._line((row.section.value, row.name, row.outcome.value.upper(), f"{row.seconds:.2f}",
+                                    row.detail)))
+        if self._display is not None:
+            self._display.finished(row)
+
+    def _line(self, cells: tuple[str, str, str, str, str]) -> str:
+        item = max([len(n) for n in self._items] + [len(cells[1]), len("item")])
+        return "  ".join([cells[0].ljust(len("conformance")), cells[1].ljust(item), cells[2].ljust(len("inconclusive")),
+                          cells[3].rjust(7), cells[4]]).rstrip() + "\n"
+
+    def _print(self, line: str) -> None:
+        if self._bars is not None and sys.stdout.isatty():
+            # stdout and the bars share the terminal: print above the bars, not through them
+            self._bars.console.print(line, end="", markup=False, highlight=False, soft_wrap=True)
+        else:
+            _echo(line)
 
 
 def _with_progress(quiet: bool, run: Callable[[Any], SuiteResult]) -> SuiteResult:
     if not _progress_enabled(quiet):
-        return run(None)
+        return run(_RowPrinter(quiet))
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bars:
-        return run(_RichProgress(bars))
+                  console=Console(stderr=True), transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as bars:
+        return run(_RowPrinter(quiet, bars))
 
 
 def _config_from_file(config_path: str | None) -> tuple[CheckConfig, Path | None]:
@@ -168,25 +242,13 @@ def _write_traces(result: SuiteResult, trace_dir: str | None) -> SuiteResult:
     return SuiteResult(tuple(rows), result.config, result.budget_exhausted, result.notes)
 
 
-def _table(rows: tuple[Row, ...], quiet: bool) -> Iterator[str]:
-    shown = [r for r in rows if not quiet or r.outcome is not Outcome.PASS]
-    if not shown:
-        return
-    header = ("section", "item", "outcome", "seconds", "detail")
-    cells = [(r.section.value, r.name, r.outcome.value.upper(), f"{r.seconds:.2f}", r.detail) for r in shown]
-    widths = [max(len(c[i]) for c in [header, *cells]) for i in range(4)]
-    for c in [header, *cells]:
-        yield "  ".join([c[0].ljust(widths[0]), c[1].ljust(widths[1]), c[2].ljust(widths[2]),
-                         c[3].rjust(widths[3]), c[4]]).rstrip() + "\n"
-
-
 def _report_suite(result: SuiteResult, wall: float, quiet: bool, outputs: dict[str, str | None]) -> ExitCode:
     from framemc.report_ci import junit_xml, sarif_json, summary_json
     writers = {"junit": junit_xml, "json": summary_json, "sarif": sarif_json}
     for kind, path in outputs.items():
         if path is not None:
             _write(path, writers[kind](result))
-    out = list(_table(result.rows, quiet))
+    out: list[str] = []
     for row in result.rows:
         if row.outcome is not Outcome.PASS and row.text:
             out.append(f"\n{row.outcome.value.upper()} {row.section.value} {row.name}\n{row.text}")
@@ -197,7 +259,7 @@ def _report_suite(result: SuiteResult, wall: float, quiet: bool, outputs: dict[s
     counts = result.counts()
     code = result.exit_code
     if result.budget_exhausted:
-        out.append(f"time budget of {result.config.time_budget:g} s ran out: {result.coverage()} to completion; "
+        out.append(f"time budget of {result.config.time_budget:g} s ran out: {result.coverage()}; "
                    f"the rest is INCONCLUSIVE, not a pass\n")
     out.append(f"{len(result.rows)} items: " + ", ".join(f"{counts[o]} {o.value}" for o in Outcome)
                + f" in {wall:.1f} s; exit {int(code)} ({_meaning(code)})\n")
@@ -238,14 +300,17 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--max-executions", type=int, metavar="N", help="Explore at most N executions per scenario.")
 @click.option("--preemption-bound", type=int, metavar="N", help="At most N preemptions per execution.")
 @click.option("--max-steps", type=int, metavar="N", help="Events one scenario thread may perform.")
-@click.option("--proof-timeout-ms", type=int, metavar="MS", help="z3 timeout per proof query.")
+@click.option("--proof-timeout-ms", type=int, metavar="MS", help="Wall-clock safety net per z3 proof query "
+              "(calibrated z3 resource limits, not time, bound the proofs; hitting this is INCONCLUSIVE).")
+@click.option("--proof-rlimit-scale", type=float, metavar="X", help="Multiply every obligation's calibrated z3 "
+              "resource limit by X.")
 @click.option("--conformance-steps", type=int, metavar="N", help="Operations in the conformance run.")
 @click.option("--conformance-seed", type=int, metavar="N", help="Seed of the conformance run.")
 @_ci_options
 def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[str, ...],
           memory_models: tuple[str, ...], bugs: tuple[str, ...], max_executions: int | None,
           preemption_bound: int | None, max_steps: int | None, proof_timeout_ms: int | None,
-          conformance_steps: int | None, conformance_seed: int | None, junit_xml: str | None, json_out: str | None,
+          proof_rlimit_scale: float | None, conformance_steps: int | None, conformance_seed: int | None, junit_xml: str | None, json_out: str | None,
           sarif_out: str | None, trace_dir: str | None, time_budget: float | None, jobs: int | None,
           config_path: str | None, quiet: bool) -> ExitCode:
     """Run the whole built-in suite: the main job, no arguments needed.
@@ -265,7 +330,7 @@ def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[
     cfg = base.merged(include=_names(only), scenarios=_names(scenarios), obligations=_names(obligations),
                       memory_models=_names(memory_models), bugs=_names(bugs), max_executions=max_executions,
                       preemption_bound=preemption_bound, max_steps=max_steps, proof_timeout_ms=proof_timeout_ms,
-                      conformance_steps=conformance_steps, conformance_seed=conformance_seed,
+                      proof_rlimit_scale=proof_rlimit_scale, conformance_steps=conformance_steps, conformance_seed=conformance_seed,
                       time_budget=time_budget, jobs=jobs)
     return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
 
@@ -276,9 +341,13 @@ def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[
 @click.argument("names", nargs=-1)
 @click.option("--variant", metavar="NAME", help="Substitute a deliberately broken model operation "
               "(its obligations should then be REFUTED).")
-@click.option("--timeout-ms", type=int, metavar="MS", help="z3 timeout per query.")
+@click.option("--timeout-ms", type=int, metavar="MS", help="Wall-clock safety net per z3 query (calibrated z3 "
+              "resource limits, not time, bound the proofs; hitting this is INCONCLUSIVE).")
+@click.option("--rlimit-scale", type=float, metavar="X", help="Multiply every obligation's calibrated z3 resource "
+              "limit by X.")
 @_ci_options
-def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, junit_xml: str | None,
+def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, rlimit_scale: float | None,
+          junit_xml: str | None,
           json_out: str | None, sarif_out: str | None, trace_dir: str | None, time_budget: float | None,
           jobs: int | None, config_path: str | None, quiet: bool) -> ExitCode:
     """Prove the allocator model's obligations with z3, as a table.
@@ -287,14 +356,16 @@ def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, j
     invariant and one guard-satisfiability check per operation; each is
     proved for an arbitrary frame, so it holds for any number of frames.
     NAMES selects obligations by name, operation or invariant (all by
-    default).  An UNKNOWN (z3 timeout) is never a pass: exit 3.
+    default).  Each obligation may spend a z3 resource limit calibrated
+    for it (deterministic: the same verdict on a quiet or a loaded
+    machine).  An UNKNOWN (a hit limit) is never a pass: exit 3.
     """
     from framemc.model import VARIANTS
     if variant is not None and variant not in VARIANTS:
         raise UsageError(f"unknown model variant {variant!r}; known variants: {', '.join(sorted(VARIANTS))}")
     base, _ = _config_from_file(config_path)
     cfg = base.merged(include=("proofs",), obligations=_names(names), bugs=(variant,) if variant else (),
-                      proof_timeout_ms=timeout_ms, time_budget=time_budget, jobs=jobs)
+                      proof_timeout_ms=timeout_ms, proof_rlimit_scale=rlimit_scale, time_budget=time_budget, jobs=jobs)
     return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
 
 
@@ -335,6 +406,65 @@ def mutants(variants: tuple[str, ...], write_docs: str | None, config_path: str 
     code = catalogue.exit_code
     _echo(out + f"exit {int(code)} ({_meaning(code)})\n")
     return code
+
+
+# ----------------------------------------------------------------- list
+
+#: what ``framemc list`` can print, in the order it prints them
+LIST_KINDS = ("scenarios", "bugs", "invariants", "obligations")
+
+
+def _list_rows(kind: str) -> list[tuple[str, str]]:
+    """(name, one-line description) of every registered item of ``kind``."""
+    if kind == "scenarios":
+        from framemc.cli_config import MEMORY_MODELS
+        from framemc.cli_trace import bundled_registry
+        rows = []
+        for model in MEMORY_MODELS:
+            try:
+                registry = bundled_registry(model)
+            except ImportError:
+                continue
+            rows += [(name, f"[{model}] {s.summary} (planted-bug twin: {s.twin})")
+                     for name, s in sorted(registry.items())]
+        return rows
+    if kind == "bugs":
+        from framemc.impl.variants import BUG_VARIANTS
+        from framemc.model import VARIANTS
+        return [(name, v.description + (f" [model variant of {VARIANTS[name].replaces}: proofs of "
+                                        f"{', '.join(VARIANTS[name].breaks)} are refuted]" if name in VARIANTS else ""))
+                for name, v in sorted(BUG_VARIANTS.items())]
+    if kind == "invariants":
+        from framemc.model import INVARIANTS
+        return [(inv.name, f"{inv.kind.name.lower()}: {inv.statement}") for inv in INVARIANTS]
+    from framemc.proofs.engine import obligations
+    return [(ob.name, "the initial state satisfies the invariant" if ob.op == "init"
+             else "some valid state enables the operation" if ob.name.startswith("guard/")
+             else f"{ob.op} preserves {ob.invariant}") for ob in obligations()]
+
+
+@cli.command("list")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(LIST_KINDS),
+              help="Print only this kind of name (repeatable); with one kind, one name per line first.")
+def list_names(kinds: tuple[str, ...]) -> ExitCode:
+    """List the names other commands accept: scenarios, bug variants, invariants, proof obligations.
+
+    Scenarios go to `check --scenario` (their memory model, in brackets,
+    to `--memory-model`), bug variants
+    to `check --bug` and `prove --variant`, invariants and obligations to
+    `check --obligation` and `prove`.
+    """
+    chosen = [k for k in LIST_KINDS if k in kinds] if kinds else list(LIST_KINDS)
+    out = []
+    for kind in chosen:
+        rows = _list_rows(kind)
+        if len(chosen) > 1:
+            out.append(f"{kind} ({len(rows)}):\n")
+        width = max([len(name) for name, _ in rows] + [0])
+        indent = "  " if len(chosen) > 1 else ""
+        out += [f"{indent}{name.ljust(width)}  {text}".rstrip() + "\n" for name, text in rows]
+    _echo("".join(out))
+    return ExitCode.OK
 
 
 # ----------------------------------------------------------------- explore

@@ -51,8 +51,10 @@ class CheckConfig:
     max_steps: int = 1000
     #: seconds for the whole check; what is left when it runs out is INCONCLUSIVE
     time_budget: float | None = None
-    #: z3 timeout per proof query, in milliseconds
-    proof_timeout_ms: int = 10_000
+    #: wall-clock safety net per z3 proof query, in milliseconds (calibrated resource limits bound the work)
+    proof_timeout_ms: int = 300_000
+    #: factor on every obligation's calibrated z3 resource limit
+    proof_rlimit_scale: float = 1.0
     #: worker processes for the proofs
     jobs: int = max(1, min(os.cpu_count() or 1, 4))
     #: seed of the conformance run's operation choices
@@ -80,6 +82,9 @@ class CheckConfig:
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
                                    or not budget > 0):
             raise UsageError(f"time_budget must be a positive number of seconds, got {budget!r}")
+        scale = self.proof_rlimit_scale
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
+            raise UsageError(f"proof_rlimit_scale must be a positive number, got {scale!r}")
         for name in ("obligations", "scenarios", "bugs"):
             value = getattr(self, name)
             if value is not None and not all(isinstance(v, str) and v for v in value):
@@ -103,17 +108,55 @@ def _check_int(name: str, value: object, floor: int, *, optional: bool = False) 
 
 #: every configuration key and the type its TOML value must have
 KEYS: dict[str, type] = {f.name: list if f.name in ("include", "obligations", "scenarios", "memory_models", "bugs")
-                         else float if f.name == "time_budget" else int
+                         else float if f.name in ("time_budget", "proof_rlimit_scale") else int
                          for f in dataclasses.fields(CheckConfig)}
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.framemc]`` table."""
+    """The nearest ``pyproject.toml`` at or above ``start`` that configures framemc under ``[tool]``.
+
+    A file counts when its TOML has a ``tool.framemc`` entry of any type (a
+    wrong type is reported by :func:`load_config`, never silently skipped), or
+    when it cannot be parsed but mentions framemc under ``tool``.
+    """
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and re.search(r"^\s*\[tool\.framemc\]", _read(candidate), re.MULTILINE):
+        if not candidate.is_file():
+            continue
+        text = _read(candidate)
+        if "framemc" not in text:
+            continue
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            if _framemc_line(text):
+                return candidate
+            continue
+        tool = doc.get("tool")
+        if isinstance(tool, dict) and "framemc" in tool:
             return candidate
     return None
+
+
+def _framemc_line(text: str) -> int:
+    """The line that defines ``tool.framemc`` (a table header, a dotted key or a key in ``[tool]``), or 0."""
+    section = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        if header:
+            section = header.group(1).replace(" ", "").replace('"', "")
+            if section == "tool.framemc" or section.startswith("tool.framemc."):
+                return number
+            continue
+        key = re.match(r'^"?([A-Za-z0-9_.\-" ]+?)"?\s*=', stripped)
+        if key is None:
+            continue
+        full = ".".join(p for p in (section, key.group(1).replace(" ", "").replace('"', "")) if p)
+        if full == "tool.framemc" or full.startswith("tool.framemc.") or (
+                full == "tool" and re.search(r"\bframemc\s*=", stripped)):
+            return number
+    return 0
 
 
 def _read(path: Path) -> str:
@@ -144,9 +187,17 @@ def load_config(path: Path | None) -> CheckConfig:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
-    table = doc.get("tool", {}).get("framemc", {})
+    tool = doc.get("tool", {})
+    if not isinstance(tool, dict):
+        if _framemc_line(text):
+            raise UsageError(f"{path}:{_framemc_line(text)}: 'tool' must be a table holding [tool.framemc], "
+                             f"got {type(tool).__name__}")
+        return CheckConfig()
+    table = tool.get("framemc", {})
     if not isinstance(table, dict):
-        raise UsageError(f"{path}: [tool.framemc] must be a table")
+        tables = isinstance(table, list) and bool(table) and all(isinstance(t, dict) for t in table)
+        kind = "an array of tables" if tables else f"{type(table).__name__} {table!r}"
+        raise UsageError(f"{path}:{_framemc_line(text)}: [tool.framemc] must be a table of settings, got {kind}")
     values: dict[str, Any] = {}
     for key in sorted(table, key=lambda k: (_line_of(text, k), k)):
         where = f"{path}:{_line_of(text, key)}"
@@ -159,6 +210,12 @@ def load_config(path: Path | None) -> CheckConfig:
         if not isinstance(value, want) or isinstance(value, bool):
             raise UsageError(f"{where}: {key} must be a {'list of names' if want is list else want.__name__}, "
                              f"got {value!r}")
+        if want is list and not all(isinstance(v, str) and v for v in value):
+            raise UsageError(f"{where}: {key} must be a list of names (strings), got {value!r}")
+        if want is list and not value and key in ("scenarios", "obligations"):
+            raise UsageError(f"{where}: nothing to check: {key} = [] selects no {key[:-1]}; leave the key out "
+                             f"to run every one, or take {('proofs' if key == 'obligations' else key)!r} out of "
+                             f"include")
         values[key] = tuple(value) if want is list else value
     try:
         return CheckConfig(**values)

@@ -24,12 +24,10 @@ from typing import Any, Callable
 
 from framemc.errors import UsageError
 from framemc.explorer import Counterexample
+from framemc.trace_schema import ORIGIN_KINDS, validate_trace
 
 __all__ = ["UserSetup", "load_user_setup", "bundled_registry", "bundled_origin", "file_origin",
            "trace_document", "read_trace", "setup_for_origin", "ORIGIN_KINDS"]
-
-#: the ``origin.kind`` values a trace may carry
-ORIGIN_KINDS = ("bundled", "file")
 
 
 @dataclass(frozen=True)
@@ -157,33 +155,6 @@ def trace_document(cx: Counterexample, origin: dict[str, Any] | None) -> str:
     return json.dumps(doc, sort_keys=True, indent=2) + "\n"
 
 
-def _check_events(cx: Counterexample) -> None:
-    # the renderers index events by rf and format fields as text: refuse what they cannot show
-    text_or_none = (str, type(None))
-    for e in cx.events:
-        if not (isinstance(e.op, str) and isinstance(e.source, str) and isinstance(e.location, text_or_none)
-                and isinstance(e.ordering, text_or_none) and isinstance(e.preemption, bool)):
-            raise ValueError(f"event {e.step}: op and source must be strings, location and ordering strings or "
-                             f"null, preemption true or false")
-        if e.rf is not None and (isinstance(e.rf, bool) or not isinstance(e.rf, int) or not 0 <= e.rf < e.step):
-            raise ValueError(f"event {e.step}: rf must be null or an earlier step, got {e.rf!r}")
-    if not isinstance(cx.invariant, text_or_none):
-        raise ValueError("violation.invariant must be a string or null")
-
-
-def _check_origin(origin: object) -> dict[str, Any]:
-    if not isinstance(origin, dict) or origin.get("kind") not in ORIGIN_KINDS:
-        raise ValueError(f"origin must be an object whose kind is one of {', '.join(ORIGIN_KINDS)}")
-    fields = {"bundled": {"scenario": str, "bugs": list, "memory_model": str},
-              "file": {"file": str, "func": str}}[origin["kind"]]
-    for key, want in fields.items():
-        if not isinstance(origin.get(key), want):
-            raise ValueError(f"origin.{key} must be a {want.__name__}")
-    if origin["kind"] == "bundled" and not all(isinstance(b, str) for b in origin["bugs"]):
-        raise ValueError("origin.bugs must be a list of names")
-    return origin
-
-
 def read_trace(path: Path) -> tuple[Counterexample, dict[str, Any] | None]:
     """The counterexample in ``path`` and its origin (None if it has none); UsageError when malformed."""
     try:
@@ -201,17 +172,14 @@ def read_trace(path: Path) -> tuple[Counterexample, dict[str, Any] | None]:
     except RecursionError:
         raise UsageError(f"{path}: not a framemc trace: JSON nested too deeply") from None
     try:
+        # checked completely first, indices included, so no parser or renderer meets a bad document
+        validate_trace(doc)
         cx = Counterexample.from_json(doc)
     except UsageError as exc:
         raise UsageError(f"{path}: {exc}") from None
     except RecursionError:
         raise UsageError(f"{path}: malformed counterexample: values nested too deeply") from None
-    try:
-        _check_events(cx)
-        origin = None if doc.get("origin") is None else _check_origin(doc["origin"])
-    except ValueError as exc:
-        raise UsageError(f"{path}: malformed counterexample: {exc}") from None
-    return cx, origin
+    return cx, doc.get("origin")
 
 
 def setup_for_origin(origin: dict[str, Any] | None, trace_path: Path) -> Callable[[], Any]:

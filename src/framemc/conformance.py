@@ -21,6 +21,7 @@ command line) or by Hypothesis (for the tests); both go through
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -73,14 +74,18 @@ class ConformanceReport:
     seed: int
     #: step reports in order
     steps: tuple[StepReport, ...] = field(default_factory=tuple)
+    #: how many steps were asked for
+    requested: int = 0
+    #: True when the deadline stopped the run before every requested step ran
+    cut: bool = False
 
     @property
     def verdict(self) -> CheckVerdict:
-        """VIOLATION if any check failed, INCONCLUSIVE if any was undecided, else PASS."""
+        """VIOLATION if any check failed, INCONCLUSIVE if any was undecided or the run was cut, else PASS."""
         verdicts = {r.verdict for s in self.steps for r in s.results}
         if CheckVerdict.VIOLATION in verdicts:
             return CheckVerdict.VIOLATION
-        if CheckVerdict.INCONCLUSIVE in verdicts:
+        if CheckVerdict.INCONCLUSIVE in verdicts or self.cut:
             return CheckVerdict.INCONCLUSIVE
         return CheckVerdict.PASS
 
@@ -178,16 +183,22 @@ def check_pair(pre: AllocatorSnapshot, post: AllocatorSnapshot, op: Op,
 
 
 def run_conformance(*, seed: int = 0, steps: int = 60, bugs: Iterable[str] = frozenset(),
-                    nframes: int = 8, ncpus: int = 2) -> ConformanceReport:
-    """Apply ``steps`` seeded random operations and check each against the model."""
+                    nframes: int = 8, ncpus: int = 2, deadline: float | None = None) -> ConformanceReport:
+    """Apply ``steps`` seeded random operations and check each against the model.
+
+    With a ``deadline`` (a ``time.monotonic()`` value) no step starts after
+    it; a run stopped that way is ``cut`` and INCONCLUSIVE, never a pass.
+    """
     if steps <= 0:
         raise UsageError(f"conformance needs at least one step, got {steps}")
     chooser = random.Random(seed)
     driver = Driver(nframes=nframes, ncpus=ncpus, bugs=bugs)
     reports = []
     for _ in range(steps):
+        if deadline is not None and time.monotonic() >= deadline:
+            return ConformanceReport(seed, tuple(reports), steps, cut=True)
         report = driver.step(chooser.choice(driver.candidates()))
         reports.append(report)
         if report.failures:
             break
-    return ConformanceReport(seed, tuple(reports))
+    return ConformanceReport(seed, tuple(reports), steps)

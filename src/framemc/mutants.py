@@ -261,7 +261,8 @@ def _proof_part(variant: BugVariant, cfg: CheckConfig, started: float,
     names = [ob.name for ob in select([model_variant.replaces], variant=variant.name)]
     found: list[Detection] = []
     undecided: list[str] = []
-    for result in run_obligations(names, variant=variant.name, timeout_ms=cfg.proof_timeout_ms):
+    for result in run_obligations(names, variant=variant.name, timeout_ms=cfg.proof_timeout_ms,
+                                  rlimit_scale=cfg.proof_rlimit_scale):
         if result.verdict is Verdict.REFUTED:
             first = time.perf_counter() - started if first is None else first
             found.append(Detection(DetectorKind.OBLIGATION, result.name, "refuted"))

@@ -5,23 +5,29 @@ text, with no timestamps, durations or absolute paths, so the same run gives
 byte-identical files (durations appear only in the human table).  JUnit has
 one test case per row; a violation is a ``<failure>`` carrying the
 counterexample text and an inconclusive row an ``<error>`` (never a pass).
-SARIF locates each scenario violation at the impl source line of its
-violating event, mapped from the explorer's module-relative ``file:line``
-to a path relative to the working directory.
+SARIF gives every result a physical location, as GitHub code scanning
+requires: a scenario violation at the source line of its violating event
+(mapped from the explorer's module-relative ``framemc/impl/frame.py:N`` to
+the file in the checkout), a refuted obligation or a conformance mismatch at
+the definition of the invariant, operation or macro it is about.  URIs are
+relative to the project root (the checkout: the nearest folder above the
+working directory with ``.git``, else with ``pyproject.toml``), so
+annotations land on ``impl/frame.py``, ``model/invariants.py`` and so on.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 from framemc.cli_suite import Outcome, Row, Section, SuiteResult
 
-__all__ = ["summary_json", "junit_xml", "sarif_json", "source_path", "violating_source", "SUMMARY_SCHEMA"]
+__all__ = ["summary_json", "junit_xml", "sarif_json", "source_path", "violating_source", "row_location",
+           "project_root", "SUMMARY_SCHEMA"]
 
 #: the ``schema`` field of the JSON summary
 SUMMARY_SCHEMA = "framemc-check"
@@ -74,22 +80,39 @@ def junit_xml(result: SuiteResult) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def project_root(start: Path | None = None) -> Path:
+    """The checkout the outputs describe: the nearest folder at or above ``start`` (the working directory)
+    holding ``.git``, else ``pyproject.toml``, else ``start`` itself."""
+    here = (start or Path.cwd()).resolve()
+    for marker in (".git", "pyproject.toml"):
+        for folder in (here, *here.parents):
+            if (folder / marker).exists():
+                return folder
+    return here
+
+
+def _relative(real: Path, module_path: str | None = None) -> str:
+    """``real`` relative to the project root; outside it, the module path (or the file name): never absolute."""
+    try:
+        return real.resolve().relative_to(project_root()).as_posix()
+    except ValueError:
+        return module_path or real.name
+
+
 def source_path(module_path: str) -> str:
-    """A module-relative trace path (``framemc/impl/frame.py``) as a path relative to the working directory."""
-    if not module_path.startswith("framemc/") or not module_path.endswith(".py"):
+    """A module-relative trace path (``framemc/impl/frame.py``) as the file's path in the checkout."""
+    if not module_path.endswith(".py"):
         return module_path
     dotted = module_path[:-3].replace("/", ".").removesuffix(".__init__")
     try:
-        spec = importlib.util.find_spec(dotted)
+        spec = importlib.util.find_spec(dotted) if module_path.startswith("framemc/") else None
     except (ImportError, ValueError):
         spec = None
-    if spec is None or spec.origin is None:
-        return module_path
-    real = Path(spec.origin).resolve()
-    try:
-        return real.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return module_path
+    if spec is not None and spec.origin is not None:
+        return _relative(Path(spec.origin), module_path)
+    if Path(module_path).is_file():
+        return _relative(Path(module_path), module_path)
+    return module_path
 
 
 def violating_source(row: Row) -> dict[str, Any] | None:
@@ -99,43 +122,103 @@ def violating_source(row: Row) -> dict[str, Any] | None:
         return None
     step = max(cx.marked) if cx.marked and max(cx.marked) < len(cx.events) else len(cx.events) - 1
     file, _, line = cx.events[step].source.rpartition(":")
-    if not file or not line.isdigit():
+    if not file or not line.isdigit() or int(line) < 1:
         return None
-    if row.origin is not None and row.origin.get("kind") == "file" and os.path.basename(row.origin["file"]) == file:
-        return {"file": row.origin["file"], "line": int(line)}
     return {"file": source_path(file), "line": int(line)}
 
 
+def _definition(obj: Any) -> dict[str, Any] | None:
+    """``{"file", "line"}`` of the definition of a function (or class), or None."""
+    try:
+        target = inspect.unwrap(obj)
+        file, line = inspect.getsourcefile(target), inspect.getsourcelines(target)[1]
+    except (TypeError, OSError):
+        return None
+    if file is None:
+        return None
+    return {"file": _relative(Path(file)), "line": max(1, line)}
+
+
+def _model_definition(name: str) -> dict[str, Any] | None:
+    """Where the model defines ``name``: an invariant, a ``relates:OP`` macro, or an operation."""
+    from framemc.model import INVARIANTS_BY_NAME, MACROS, OPERATIONS
+    if name in INVARIANTS_BY_NAME:
+        return _definition(INVARIANTS_BY_NAME[name].body)
+    op = name.removeprefix("relates:").removesuffix("-refused")
+    if name.startswith("relates:") and op in MACROS:
+        return _definition(MACROS[op])
+    if name in OPERATIONS:
+        return _definition(OPERATIONS[name].fn)
+    return None
+
+
+def row_location(row: Row) -> dict[str, Any]:
+    """``{"file", "line"}`` for a row, never None: the violating event, else the definition it is about."""
+    where: dict[str, Any] | None = None
+    if row.section is Section.SCENARIOS:
+        where = violating_source(row)
+        if where is None and row.origin is not None and row.origin.get("kind") == "bundled":
+            from framemc.cli_trace import bundled_registry
+            scenario = bundled_registry(row.origin["memory_model"]).get(row.origin["scenario"])
+            where = None if scenario is None else _definition(scenario.build)
+    elif row.section is Section.PROOFS:
+        op, _, invariant = row.name.partition("/")
+        where = _model_definition(invariant) or _model_definition(op)
+    else:
+        for check in row.failed_checks:
+            where = _model_definition(check)
+            if where is not None:
+                break
+    if where is None:
+        from framemc import cli_suite
+        where = _definition(cli_suite)  # the suite itself: a location GitHub accepts, never a missing one
+    return where or {"file": "pyproject.toml", "line": 1}
+
+
 def sarif_json(result: SuiteResult) -> str:
-    """SARIF 2.1.0: one result per violation, scenario violations located at the violating event's line."""
-    rules = sorted({_rule(r) for r in result.rows if r.outcome is Outcome.VIOLATION})
+    """SARIF 2.1.0: one result per violation, each with a physical location in the checkout."""
+    violations = [r for r in result.rows if r.outcome is Outcome.VIOLATION]
+    rules: dict[str, str] = {}
+    for row in violations:
+        rules.setdefault(_rule(row), _rule_text(row))
     results = []
-    for row in result.rows:
-        if row.outcome is not Outcome.VIOLATION:
-            continue
-        entry: dict[str, Any] = {
+    for row in violations:
+        where = row_location(row)
+        results.append({
             "ruleId": _rule(row),
             "level": "error",
             "message": {"text": f"{row.name}: {row.detail}"},
             "properties": {"section": row.section.value, "trace": row.text},
-        }
-        where = violating_source(row)
-        location: dict[str, Any] = {"logicalLocations": [{"name": row.name, "kind": "module"}]}
-        if where is not None:
-            location["physicalLocation"] = {"artifactLocation": {"uri": where["file"], "uriBaseId": "%SRCROOT%"},
-                                            "region": {"startLine": where["line"]}}
-        entry["locations"] = [location]
-        results.append(entry)
+            "locations": [{
+                "physicalLocation": {"artifactLocation": {"uri": where["file"], "uriBaseId": "%SRCROOT%"},
+                                     "region": {"startLine": where["line"]}},
+                "logicalLocations": [{"name": row.name, "kind": "module"}],
+            }],
+        })
     doc = {
         "$schema": _SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "framemc", "version": _version(),
-                                "rules": [{"id": rule, "shortDescription": {"text": rule}} for rule in rules]}},
+                                "rules": [{"id": rule, "shortDescription": {"text": rule},
+                                           "fullDescription": {"text": text},
+                                           "defaultConfiguration": {"level": "error"}}
+                                          for rule, text in sorted(rules.items())]}},
             "results": results,
         }],
     }
     return json.dumps(doc, sort_keys=True, indent=2) + "\n"
+
+
+def _rule_text(row: Row) -> str:
+    """The rule's description: the invariant's statement where there is one."""
+    from framemc.model import INVARIANTS_BY_NAME
+    rule = _rule(row)
+    name = rule.partition("/")[2]
+    if name in INVARIANTS_BY_NAME:
+        return INVARIANTS_BY_NAME[name].statement
+    return {"guard-satisfiable": "Some valid state enables the operation.",
+            "lemmas": "The operation's lemmas hold in every state."}.get(name, f"framemc {rule}")
 
 
 def _version() -> str:
@@ -149,6 +232,8 @@ def _version() -> str:
 def _rule(row: Row) -> str:
     if row.section is Section.PROOFS:
         return f"proof/{row.name.rpartition('/')[2]}"
+    if row.section is Section.CONFORMANCE and row.failed_checks:
+        return f"conformance/{row.failed_checks[0]}"
     cx = row.counterexample
     if cx is not None and cx.invariant:
         return f"invariant/{cx.invariant}"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from click.testing import CliRunner, Result
 
 from framemc.cli import cli
@@ -46,3 +50,11 @@ def one_line_error(result: Result) -> str:
     assert "Traceback" not in result.output + result.stderr
     assert lines[0].startswith("framemc: error: ")
     return lines[0]
+
+
+def racy_trace(folder: Path) -> tuple[Path, dict[str, Any]]:
+    """A real trace of the racy (BAD) scenario, written next to its scenario file (so replay can re-import it)."""
+    (folder / "bad.py").write_text(BAD)
+    trace = folder / "trace.json"
+    assert run("explore", f"{folder / 'bad.py'}:racy", "--trace-out", str(trace)).exit_code == 1
+    return trace, json.loads(trace.read_text())

@@ -1,4 +1,7 @@
-"""Fuzz replay and report with random bytes and mutated valid traces: only exit codes 0-3, never a traceback."""
+"""Fuzz replay and every report format with random bytes, mutated traces and mutated indices.
+
+Only exit codes 0-3, never a traceback; a bad document is exit 2 with one line.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli_helpers import BAD, run
+from cli_helpers import racy_trace, run
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -21,15 +24,16 @@ FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
 def valid_trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A real trace of a user scenario, next to its scenario file (so replay can re-import it)."""
     folder = tmp_path_factory.mktemp("fuzz")
-    (folder / "bad.py").write_text(BAD)
-    trace = folder / "trace.json"
-    assert run("explore", f"{folder / 'bad.py'}:racy", "--trace-out", str(trace)).exit_code == 1
-    return folder, json.loads(trace.read_text())
+    return folder, racy_trace(folder)[1]
 
 
-def _assert_clean(path: Path) -> None:
-    for command in (["replay", str(path)], ["report", str(path), "--format", "html"],
-                    ["report", str(path), "--format", "dot"], ["report", str(path), "--format", "mermaid"]):
+#: every report format (``framemc report --format``)
+FORMATS = ("text", "html", "dot", "mermaid")
+
+
+def _assert_clean(path: Path, *, replay: bool = True) -> None:
+    commands = [["report", str(path), "--format", fmt] for fmt in FORMATS]
+    for command in ([["replay", str(path)]] if replay else []) + commands:
         result = run(*command)
         assert result.exit_code in (0, 1, 2, 3), (command, result.exit_code, result.exception)
         assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
@@ -82,3 +86,36 @@ def test_mutated_traces(valid_trace: tuple[Path, dict[str, Any]], data: st.DataO
     path = folder / "mutated.json"
     path.write_text(json.dumps(doc))
     _assert_clean(path)
+
+
+#: the fields that index into something else: where a renderer would crash on a bad value
+_INDEX_FIELDS = ("violation.steps", "events.sw", "events.rf", "events.step", "events.thread", "schedule")
+
+
+@FUZZ
+@given(st.data())
+def test_mutated_indices(valid_trace: tuple[Path, dict[str, Any]], data: st.DataObject) -> None:
+    """Indices set out of range (or to other types), events emptied: each bad document is one line, exit 2."""
+    folder, original = valid_trace
+    doc = copy.deepcopy(original)
+    n = len(doc["events"])
+    index = st.integers(-2, n + 2) | st.sampled_from([None, True, "1", 1.5, [0]])
+    for _ in range(data.draw(st.integers(1, 3))):
+        field = data.draw(st.sampled_from(_INDEX_FIELDS + ("empty events",)))
+        if field == "empty events":
+            doc["events"] = []
+            if data.draw(st.booleans()):
+                doc["schedule"] = []
+            continue
+        if field == "violation.steps":
+            doc["violation"]["steps"] = data.draw(st.lists(index, max_size=3))
+        elif field == "schedule":
+            if doc["schedule"]:
+                doc["schedule"][data.draw(st.integers(0, len(doc["schedule"]) - 1))] = data.draw(index)
+        elif doc["events"]:
+            event = doc["events"][data.draw(st.integers(0, len(doc["events"]) - 1))]
+            key = field.partition(".")[2]
+            event[key] = data.draw(st.lists(index, max_size=3)) if key == "sw" else data.draw(index)
+    path = folder / "indices.json"
+    path.write_text(json.dumps(doc))
+    _assert_clean(path, replay=False)

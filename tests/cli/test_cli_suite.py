@@ -10,43 +10,52 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import MofNCompleteColumn, Progress, TextColumn
 
 from framemc.cli import _RichProgress
 from framemc.cli_config import CheckConfig, load_config
-from framemc.cli_suite import NOT_RUN, Outcome, Section, run_suite
+from framemc.cli_suite import NOT_RUN, Outcome, Row, Section, run_suite
 
 
 class _Recorder:
     """A progress display that remembers what it was told."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, Section, int]] = []
+        self.started: dict[Section, tuple[str, ...]] = {}
+        self.rows: list[Row] = []
 
-    def start(self, section: Section, total: int) -> None:
-        self.calls.append(("start", section, total))
+    def start(self, section: Section, items: tuple[str, ...]) -> None:
+        self.started[section] = items
 
-    def advance(self, section: Section, count: int = 1) -> None:
-        self.calls.append(("advance", section, count))
+    def finished(self, row: Row) -> None:
+        assert row.section in self.started, "a row before its section started"
+        self.rows.append(row)
 
 
-def test_progress_is_told_every_item() -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_is_told_every_item_as_it_finishes(jobs: int) -> None:
     recorder = _Recorder()
     cfg = CheckConfig(include=("scenarios", "proofs"), scenarios=("segment-pieces",), memory_models=("sc",),
-                      obligations=("init",), jobs=1)
+                      obligations=("init", "claim"), jobs=jobs)
     result = run_suite(cfg, recorder)
-    starts = {s: n for kind, s, n in recorder.calls if kind == "start"}
-    done = {s: sum(n for kind, t, n in recorder.calls if kind == "advance" and t is s) for s in starts}
-    assert starts == done == {Section.SCENARIOS: 1, Section.PROOFS: len(result.rows) - 1}
+    assert {s: set(n) for s, n in recorder.started.items()} == {
+        Section.SCENARIOS: {"sc/segment-pieces"}, Section.PROOFS: {r.name for r in result.rows[1:]}}
+    # one call per obligation, not per section or per worker task
+    assert sorted(r.name for r in recorder.rows) == sorted(r.name for r in result.rows)
+    assert [r.name for r in result.rows[1:]] == list(recorder.started[Section.PROOFS])  # suite order in the result
 
 
-def test_rich_progress_draws_bars_on_a_terminal() -> None:
+def test_rich_progress_counts_obligations_done_out_of_the_total() -> None:
     out = io.StringIO()
-    with Progress(console=Console(file=out, force_terminal=True, width=80)) as bars:
+    with Progress(TextColumn("{task.description}"), MofNCompleteColumn(),
+                  console=Console(file=out, force_terminal=True, width=80)) as bars:
         display = _RichProgress(bars)
-        display.start(Section.PROOFS, 4)
-        display.advance(Section.PROOFS, 4)
-    assert "proofs" in out.getvalue() and "100%" in out.getvalue()
+        display.start(Section.PROOFS, ("a", "b", "c", "d"))
+        for name in "abc":
+            display.finished(Row(Section.PROOFS, name, Outcome.PASS, "proved"))
+        bars.refresh()
+        assert "3/4" in out.getvalue()
+    assert "proofs" in out.getvalue()
 
 
 def test_time_budget_leaves_inconclusive_rows_never_passes() -> None:
@@ -82,3 +91,16 @@ def test_full_default_check(tmp_path: Path) -> None:
     assert sections == {"scenarios", "conformance", "proofs"}
     assert doc["exit_code"] == proc.returncode
     assert sum(r["section"] == "proofs" for r in doc["rows"]) > 100
+
+
+def test_rows_print_above_the_bars_when_both_share_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from framemc.cli import _RowPrinter
+    out = io.StringIO()
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    with Progress(TextColumn("{task.description}"), MofNCompleteColumn(),
+                  console=Console(file=out, force_terminal=True, width=120)) as bars:
+        printer = _RowPrinter(quiet=False, bars=bars)
+        printer.start(Section.PROOFS, ("claim/I3-generation", "claim/S-pool-ids"))
+        printer.finished(Row(Section.PROOFS, "claim/I3-generation", Outcome.PASS, "proved"))
+        bars.refresh()
+        assert "claim/I3-generation" in out.getvalue() and "1/2" in out.getvalue()

@@ -73,10 +73,12 @@ def lost_update_changed():
 
 
 def test_replay_divergence_names_the_step():
+    # a changed scenario that leaves the trace no longer reproduces it: a PASS that says where
     cx = framemc.explore(lost_update).violation
-    with pytest.raises(framemc.UsageError, match=r"does not match this scenario at step 0: expected "
-                                                 r"T0 x.load\(\) -> 0, got T0 x.fetch_add\(1\) -> 0"):
-        framemc.replay(lost_update_changed, cx)
+    again = framemc.replay(lost_update_changed, cx)
+    assert again.status is framemc.Status.PASS and again.violation is None
+    assert "left the trace at step 0" in again.note
+    assert "T0 load of x" in again.note and "T0 fetch_add of x" in again.note
 
 
 def test_replay_of_a_disabled_thread_names_the_step():
@@ -84,7 +86,7 @@ def test_replay_of_a_disabled_thread_names_the_step():
     doc["threads"].append("ghost")
     doc["schedule"][1] = 2
     doc["events"][1]["thread"] = 2
-    with pytest.raises(framemc.UsageError, match="at step 1: expected thread 2 to run, got enabled threads"):
+    with pytest.raises(framemc.UsageError, match="it has 3 threads, the scenario 2"):
         framemc.replay(lost_update, doc)
 
 

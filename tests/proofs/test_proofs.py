@@ -78,3 +78,19 @@ def test_python_m_entry_points(argv, code):
     done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=120)
     assert done.returncode == code, done.stdout + done.stderr
     assert "obligations:" in done.stdout
+
+
+def test_a_counterexample_names_fields_in_words_and_values_as_a_kernel_engineer_reads_them():
+    from framemc.model.render import FIELD_LABELS, render_value
+    from framemc.model.state import FRAME_FIELDS, NO_HEAD
+    from framemc.snapshot import REFCOUNT_MAX, REFCOUNT_UNIQUE, REFCOUNT_UNUSED
+    (result,) = run_obligations(["claim/I3-generation"], variant="non-cas-claim")
+    assert result.verdict is Verdict.REFUTED
+    rows = [line.split()[0] for line in result.counterexample.splitlines() if line.startswith("    ")]
+    assert "payload" in rows and "pz" not in rows and "hord" not in rows and "ccpu" not in rows
+    assert {FIELD_LABELS[name] for name, _ in FRAME_FIELDS} >= {"payload zeroed", "free block here", "cached on CPU"}
+    # sentinels by name, 64-bit numbers in hex, small ones in decimal
+    assert render_value("rc", REFCOUNT_UNUSED) == "UNUSED" and render_value("rc", REFCOUNT_UNIQUE) == "UNIQUE"
+    assert render_value("rc", REFCOUNT_MAX) == "MAX" and render_value("hord", NO_HEAD) == "-"
+    assert render_value("pool", 7358881792197148871) == "0x66200000400040c7"
+    assert render_value("frame", 2**64 - 2) == "0xfffffffffffffffe" and render_value("gen", 3) == "3"

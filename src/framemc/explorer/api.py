@@ -3,10 +3,12 @@
 Design: ``explore`` validates its arguments into one :class:`Bounds`, runs
 the search, and, when it finds a counterexample without a preemption bound,
 looks for one with fewer preemptions, then fewer events, by iterative
-deepening with the plain search (which, unlike the DPOR, visits every
-schedule within a preemption bound).  ``replay`` re-runs one schedule and checks every event against the
-trace, so a scenario that changed since the trace was written is reported
-where it diverges.
+deepening with the plain search (which visits every schedule within a
+preemption bound).  ``replay`` re-runs one recorded execution (its schedule,
+what each read read and where each write went in modification order) and
+checks every event against the trace, so a scenario that changed since the
+trace was written is reported where it diverges, and a fixed scenario is
+reported as no longer failing.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from typing import Any, Callable
 
 from framemc.errors import UsageError
 from framemc.explorer.bounds import DEFAULT_MAX_STEPS, Bounds, MemoryModel, Reduction
-from framemc.explorer.events import Event, SourceLocator, creation_hook
-from framemc.explorer.execution import Execution
+from dataclasses import replace
+
+from framemc.explorer.engine import DivergedError, Explorer
+from framemc.explorer.events import SourceLocator
 from framemc.explorer.result import ExploreResult, ExploreStats, Status
 from framemc.explorer.search import SearchOutcome, run_search
-from framemc.explorer.trace import Counterexample, TraceEvent
+from framemc.explorer.trace import Counterexample
 from framemc.explorer.watch import StateChecker
 
-__all__ = ["explore", "replay", "MINIMIZE_BUDGET", "MINIMIZE_SECONDS"]
+__all__ = ["explore", "replay", "ReplayOutcome", "MINIMIZE_BUDGET", "MINIMIZE_SECONDS"]
 
 #: executions the minimal-preemption search may spend per preemption bound
 MINIMIZE_BUDGET = 2000
@@ -38,8 +42,12 @@ def _check_setup(setup: object) -> None:
 def explore(setup: Callable[[], Any], memory_model: str = "sc", max_executions: int | None = None,
             preemption_bound: int | None = None, *, max_steps: int = DEFAULT_MAX_STEPS,
             time_budget: float | None = None, reduction: str | Reduction = "optimal",
-            minimize: bool = True, bounds: Bounds | None = None) -> ExploreResult:
-    """Explore every interleaving of ``setup``'s threads (one per Mazurkiewicz trace by default)."""
+            minimize: bool = True, bounds: Bounds | None = None, outcomes: bool = False) -> ExploreResult:
+    """Explore every execution of ``setup``'s threads: each consistent execution graph exactly once.
+
+    Under ``"sc"`` that is one execution per Mazurkiewicz trace; under ``"c11"`` one per RC11-consistent
+    graph.  ``outcomes=True`` also collects the distinct final observations in ``result.outcomes``.
+    """
     _check_setup(setup)
     model = MemoryModel.parse(memory_model)
     strategy = Reduction.parse(reduction)
@@ -52,9 +60,11 @@ def explore(setup: Callable[[], Any], memory_model: str = "sc", max_executions: 
                          "max_steps, time_budget), not both")
     if not isinstance(minimize, bool):
         raise UsageError(f"minimize must be True or False, got {minimize!r}")
+    if not isinstance(outcomes, bool):
+        raise UsageError(f"outcomes must be True or False, got {outcomes!r}")
     checker = StateChecker()
     locator = SourceLocator()
-    found = run_search(setup, bounds, strategy, checker, locator, model=model)
+    found = run_search(setup, bounds, strategy, checker, locator, model=model, outcomes=outcomes)
     violation = None
     extra = 0
     if found.failing is not None:
@@ -93,71 +103,46 @@ def _result(found: SearchOutcome, violation: Counterexample | None, bounds: Boun
         status = Status.INCONCLUSIVE
     else:
         status = Status.PASS
-    stats = ExploreStats(found.events, found.elapsed, checker.checked, checker.hits, found.sleep_blocked,
-                         extra, found.consistent, found.assume_blocked)
-    return ExploreResult(found.executions, exhaustive, violation, status, stats, bounds, found.cut, inconclusive)
+    stats = ExploreStats(found.events, found.elapsed, checker.checked, checker.hits, found.blocked,
+                         extra, found.consistent, found.invalid)
+    return ExploreResult(found.executions, exhaustive, violation, status, stats, bounds, found.cut, inconclusive,
+                         found.outcomes)
 
 
-class _ReplayChooser:
-    """Follows a counterexample's schedule and checks each event against it."""
+class ReplayOutcome:
+    """What a replay found: the violation reproduced, or where the run stopped following it."""
 
-    def __init__(self, trace: Counterexample) -> None:
-        #: the trace being replayed
-        self._trace = trace
-
-    def choose(self, depth: int, enabled: list[int], last: int | None) -> int | None:
-        """The scheduled thread at ``depth``; UsageError if the scenario cannot take it."""
-        schedule = self._trace.schedule
-        if depth >= len(schedule):
-            return None
-        t = schedule[depth]
-        if t not in enabled:
-            raise UsageError(f"the trace does not match this scenario at step {depth}: expected thread {t} "
-                             f"to run, got enabled threads {enabled}")
-        return t
-
-    def executed(self, depth: int, event: Event) -> None:
-        """Check the event against the trace."""
-        want = self._trace.events[depth]
-        got = TraceEvent.of(event)
-        if got.identity() != want.identity():
-            raise UsageError(f"the trace does not match this scenario at step {depth}: expected "
-                             f"{_show(want)}, got {_show(got)}")
-
-    def pick(self, depth: int, count: int) -> int:
-        """The store the trace's event at ``depth`` read (or its mo position)."""
-        want = self._trace.events[depth].pick if depth < len(self._trace.events) else 0
-        if want >= count:
-            raise UsageError(f"the trace does not match this scenario at step {depth}: it read option {want}, "
-                             f"but only {count} stores are allowed there")
-        return want
-
-
-def _show(e: TraceEvent) -> str:
-    return f"T{e.thread} {e.describe()}"
+    REPRODUCED = "reproduced"
+    FIXED = "fixed"
 
 
 def replay(setup: Callable[[], Any], trace: "Counterexample | str | dict[str, Any]") -> ExploreResult:
-    """Re-run exactly the schedule of ``trace`` (a Counterexample, its JSON, or the parsed dict)."""
+    """Re-run exactly the execution of ``trace`` (a Counterexample, its JSON, or the parsed dict).
+
+    The result is a VIOLATION when the violation reproduces, and a PASS when the scenario now runs the
+    trace's steps without it (the fix worked); ``result.stats`` then says nothing failed. A trace that
+    does not fit the scenario (another thread runs, another location is touched) raises UsageError
+    naming the step, unless the scenario ran the trace's steps and then ended clean, which is a PASS.
+    """
     _check_setup(setup)
     cx = Counterexample.from_json(trace)
     model = MemoryModel.parse(cx.memory_model)
     bounds = Bounds(1, None, cx.max_steps, None)
     checker = StateChecker()
-    chooser = _ReplayChooser(cx)
-    execution = Execution(setup, bounds, checker, SourceLocator(), model)
-    with creation_hook(execution.created):
-        record = execution.run(chooser)
-    if record.nthreads != len(cx.threads):
-        raise UsageError(f"the trace does not match this scenario: it has {len(cx.threads)} threads, "
-                         f"the scenario {record.nthreads}")
-    if len(record.events) < len(cx.schedule):
-        raise UsageError(f"the trace does not match this scenario at step {len(record.events)}: expected "
-                         f"{_show(cx.events[len(record.events)])}, got the end of the execution")
-    if record.violation is None or record.violation.kind is not cx.kind:
-        got = "no violation" if record.violation is None else f"a {record.violation.kind.value} violation"
-        raise UsageError(f"the trace does not match this scenario after step {len(cx.schedule)}: expected "
-                         f"a {cx.kind.value} violation, got {got}")
+    explorer = Explorer(setup, bounds, model, checker, SourceLocator(), optimal=False)
+    try:
+        record = explorer.replay(cx)
+    except DivergedError as exc:
+        found = SearchOutcome(1, explorer.events, None, None, 0, 0.0, 1)
+        return replace(_result(found, None, bounds, checker, 0),
+                       note=f"the violation no longer reproduces: the run left the trace {exc}")
+    if record is None or record.violation is None or record.violation.kind is not cx.kind:
+        found = SearchOutcome(1, explorer.events, None, None, 0, 0.0, 1)
+        got = "without a violation" if record is None or record.violation is None else \
+            f"with a {record.violation.kind.value} violation instead: {record.violation.message}"
+        return replace(_result(found, None, bounds, checker, 0),
+                       note=f"the violation no longer reproduces: the run followed the trace's "
+                            f"{len(cx.schedule)} steps and ended {got}")
     violation = Counterexample.from_record(record, model.value, bounds.max_steps)
-    found = SearchOutcome(1, len(record.events), record, None, 0, 0.0)
+    found = SearchOutcome(1, len(record.events), record, None, 0, 0.0, 1)
     return _result(found, violation, bounds, checker, 0)

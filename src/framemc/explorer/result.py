@@ -40,14 +40,21 @@ class ExploreStats:
     states_checked: int
     #: state checks answered from the cache
     cache_hits: int
-    #: DPOR executions abandoned because every enabled thread was asleep
-    sleep_blocked: int = 0
+    #: executions dropped, not counted: a failed ``assume``, a spin-wait iteration that only read, a lock
+    #: wait that a later unlock revisits (GenMC's "blocked executions")
+    blocked: int = 0
     #: executions the minimal-preemption search ran after the first counterexample
     minimization_executions: int = 0
-    #: under C11, distinct execution graphs (po, rf, mo) among those explored (explored >= this); None under SC
+    #: distinct consistent execution graphs (po, rf, co) among the executions; the optimal search explores
+    #: each once, so it equals ``executions`` there
     consistent_executions: int | None = None
-    #: C11 runs abandoned because a spin loop re-read a stale store (the fresh read is explored instead)
-    assume_blocked: int = 0
+    #: revisits whose graph turned out inconsistent under the memory model and was dropped
+    invalid: int = 0
+
+    @property
+    def sleep_blocked(self) -> int:
+        """Kept for older callers: the optimal search never abandons an execution, so always 0."""
+        return 0
 
     @property
     def cache_hit_rate(self) -> float:
@@ -81,3 +88,9 @@ class ExploreResult:
     bound_hit: BoundKind | None = None
     #: checks that could not decide (objects with .name, .message, .witness), by name then message
     inconclusive: tuple[Any, ...] = field(default=())
+    #: with ``outcomes=True``: each distinct final observation -> how many executions ended with it.
+    #: An observation is a sorted tuple of (label, value): ``"T<i>"`` -> the values thread i's reads
+    #: returned, in program order; each named Atomic's name -> its final (co-latest) value
+    outcomes: dict[tuple[tuple[str, Any], ...], int] | None = None
+    #: a sentence for the reader, e.g. why a replay no longer reproduces its violation
+    note: str | None = None

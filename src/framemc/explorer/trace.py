@@ -19,7 +19,7 @@ import networkx as nx
 from framemc.errors import UsageError
 from framemc.explorer.bounds import DEFAULT_MAX_STEPS
 from framemc.explorer.events import Event, OpKind
-from framemc.explorer.execution import ExecutionRecord, plain_value
+from framemc.explorer.program import plain_value
 from framemc.explorer.violation import Violation, ViolationKind
 
 __all__ = ["TraceEvent", "Counterexample", "SCHEMA", "SCHEMA_VERSION"]
@@ -35,6 +35,8 @@ _MARK_LEGEND = {
     ViolationKind.INVARIANT: "the step after which the invariant is false",
     ViolationKind.DEADLOCK: "the last step before no thread can run",
     ViolationKind.BOUND: "the step that exceeded the bound",
+    ViolationKind.LIVENESS: "the last step before every thread left waits forever",
+    ViolationKind.EXCEPTION: "the raising thread's last step",
 }
 
 
@@ -142,7 +144,7 @@ class Counterexample:
         return self.events
 
     @classmethod
-    def from_record(cls, record: ExecutionRecord, memory_model: str,
+    def from_record(cls, record: Any, memory_model: str,
                     max_steps: int = DEFAULT_MAX_STEPS) -> "Counterexample":
         """Build the counterexample of a failing execution."""
         v: Violation | None = record.violation
@@ -212,6 +214,12 @@ class Counterexample:
         if len(schedule) != len(events) or any(e.step != i or e.thread != t
                                                for i, (e, t) in enumerate(zip(events, schedule))):
             raise ValueError("schedule and events disagree")
+        for e in events:
+            if e.rf is not None:
+                src = events[e.rf] if isinstance(e.rf, int) and 0 <= e.rf < e.step else None
+                if src is None or src.location != e.location or src.written is None and src.op != "write":
+                    raise ValueError(f"event {e.step} reads from step {e.rf}, which is not an earlier write of "
+                                     f"{e.location}")
         threads = tuple(str(t) for t in doc["threads"])
         if any(not 0 <= t < len(threads) for t in schedule):
             raise ValueError("schedule names a thread that does not exist")

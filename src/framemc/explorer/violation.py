@@ -18,7 +18,7 @@ __all__ = ["ViolationKind", "Violation"]
 class ViolationKind(str, enum.Enum):
     """The kinds of violation the explorer reports."""
 
-    #: an assert failed or an exception escaped a thread (or final())
+    #: an assert failed, or the simulated kernel panicked, in a thread or final()
     ASSERTION = "assertion"
     #: a watched invariant is false
     INVARIANT = "invariant"
@@ -28,6 +28,11 @@ class ViolationKind(str, enum.Enum):
     DATA_RACE = "data-race"
     #: a thread exceeded its step bound (a loop that does not terminate)
     BOUND = "bound"
+    #: a spin-wait loop that can never exit: every read of its last iteration saw the latest write
+    LIVENESS = "liveness"
+    #: an exception other than a failed assert escaped scenario or impl code (a bug in the scenario,
+    #: or an error the code under check did not expect); the message names its type and where
+    EXCEPTION = "exception"
 
     def __str__(self) -> str:
         return self.value

@@ -1,0 +1,432 @@
+"""One run of a scenario's threads under the explorer's control: the atomics layer's runtime.
+
+Design: every explored thread is a greenlet running the user's plain
+callable.  When it reaches an atomics-layer operation it announces the
+operation (its *pending* operation) and switches to the explorer; the
+explorer decides what the operation returns (which write a load reads, for
+instance), records it in the execution graph, and resumes the thread with
+that result.  Code between two operations runs atomically.
+
+A :class:`ProgramRun` knows nothing about graphs or memory models: it runs
+``setup()``, keeps each thread's pending operation, resumes a thread with a
+result, and records how a thread ended (finished, blocked on
+``assume``/``spin_loop``, or raised).  Restoring an earlier state means
+starting a new run and resuming the threads in the same order with the same
+results (the explorer's replay).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from framemc.errors import CheckerBug, UsageError
+from framemc.explorer.events import LocationInfo, OpKind, SourceLocator, location_kind
+from framemc.explorer.violation import Violation, ViolationKind
+from framemc.explorer.watch import close_context, open_context
+from framemc.impl.atomics import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime,
+                                  uninstall_runtime)
+
+__all__ = ["Pending", "ProgramRun", "ThreadState", "parse_setup_result", "plain_value", "classify_exception"]
+
+_OPKIND = {
+    AtomicOp.LOAD: OpKind.LOAD,
+    AtomicOp.STORE: OpKind.STORE,
+    AtomicOp.CAS: OpKind.CAS,
+    AtomicOp.FETCH_ADD: OpKind.FETCH_ADD,
+    AtomicOp.FETCH_SUB: OpKind.FETCH_SUB,
+    AtomicOp.SWAP: OpKind.SWAP,
+}
+
+
+def plain_value(value: Any) -> Any:
+    """A deterministic, JSON-friendly rendering of a value read or written (collections recursively)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)):
+        return [plain_value(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((plain_value(v) for v in value), key=repr)
+    if isinstance(value, dict):
+        return {str(k): plain_value(v) for k, v in sorted(value.items(), key=lambda kv: repr(kv[0]))}
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    return f"<{type(value).__name__}>"
+
+
+def parse_setup_result(ret: Any) -> tuple[list[Callable[[], Any]], Callable[[], Any] | None]:
+    """Split setup()'s return value into threads and final(); UsageError on anything else."""
+    final = None
+    if isinstance(ret, tuple) and len(ret) == 2 and isinstance(ret[0], (list, tuple)):
+        threads, final = ret
+        if final is not None and not callable(final):
+            raise UsageError(f"setup() returned (threads, final) but final is a {type(final).__name__}, not a callable")
+    elif isinstance(ret, list):
+        threads = ret
+    else:
+        raise UsageError("setup() must return a list of thread callables or (threads, final), "
+                         f"got {type(ret).__name__}: {ret!r:.60}")
+    if not threads:
+        raise UsageError("setup() returned no threads; return a non-empty list of callables")
+    for i, fn in enumerate(threads):
+        if not callable(fn):
+            raise UsageError(f"setup() thread {i} is a {type(fn).__name__}, not a zero-argument callable")
+    return list(threads), final
+
+
+class ThreadState(enum.Enum):
+    """Where a thread stands."""
+
+    #: waiting at its pending operation
+    READY = "ready"
+    #: returned
+    FINISHED = "finished"
+    #: ``assume(False)``: this execution is dropped
+    ASSUMED = "assume"
+    #: a spin-loop iteration that only read: it waits for one of those reads to change
+    SPINNING = "spin"
+    #: waiting for a mutex another thread holds
+    LOCKED = "lock"
+    #: raised (the run's violation says what)
+    FAILED = "failed"
+
+
+@dataclass
+class Pending:
+    """An operation a thread announced and waits to have performed."""
+
+    #: the operation
+    op: OpKind
+    #: the object touched (Atomic, Cell, Location, Mutex) or None (fence)
+    obj: Any
+    #: its per-run location info, or None
+    info: LocationInfo | None
+    #: ordering given (success ordering of a CAS), or None
+    order: Ordering | None
+    #: a CAS's failure ordering
+    failure: Ordering | None
+    #: first operand (value stored, CAS expected, RMW operand)
+    a: Any
+    #: second operand (CAS new value)
+    b: Any
+    #: ``file:line`` of the operation
+    source: str
+
+
+def classify_exception(exc: BaseException) -> ViolationKind:
+    """The violation a thread's exception stands for: a failed check, a bound, or an unexpected error."""
+    from framemc.impl.errors import RetryBoundExceeded
+    from framemc.errors import FramemcError
+    if isinstance(exc, AssertionError):
+        return ViolationKind.ASSERTION
+    if isinstance(exc, RetryBoundExceeded):
+        return ViolationKind.BOUND
+    if isinstance(exc, FramemcError):
+        # the simulated kernel panicked or rejected a call: the code under check failed
+        return ViolationKind.ASSERTION
+    return ViolationKind.EXCEPTION
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class ProgramRun:
+    """One run of a scenario: setup, then threads resumed one operation at a time."""
+
+    def __init__(self, setup: Callable[[], Any], locator: SourceLocator) -> None:
+        #: the scenario
+        self._setup = setup
+        #: source line finder (its cache lives as long as the search)
+        self._locator = locator
+        #: location objects by id -> (stable key, object, default name)
+        self._registry: dict[int, tuple[Any, Any, str]] = {}
+        self._kind_counts: dict[str, int] = {}
+        self._thread_counts: dict[Any, int] = {}
+        self._in_setup = False
+        self._current = -1
+        self._main = getcurrent()
+        #: per-run info of every location touched, by object id
+        self.locs: dict[int, LocationInfo] = {}
+        #: objects by location key (to keep ``_value`` current for ``peek``)
+        self.objects: dict[Any, Any] = {}
+        #: location keys whose initial value this run has recorded
+        self.bound: set[Any] = set()
+        self._keep: list[Any] = []
+        #: the violation a thread raised, or None
+        self.violation: Violation | None = None
+        #: a usage error or checker bug raised inside a thread (re-raised by the explorer)
+        self.error: BaseException | None = None
+        #: the threads' callables' names
+        self.names: tuple[str, ...] = ()
+        #: per thread: its pending operation, or None
+        self.pending: list[Pending | None] = []
+        #: per thread: where it stands
+        self.state: list[ThreadState] = []
+        #: per thread: operations performed
+        self.steps: list[int] = []
+        #: per thread: ``file:line`` where it blocked (spin_loop or assume)
+        self.blocked_at: list[str] = []
+        #: registered watchers
+        self.watchers: list[Any] = []
+        #: final(), or None
+        self.final: Callable[[], Any] | None = None
+        #: per thread: positions of the reads of the current spin-loop iteration, and whether it wrote
+        self.iteration: list[list[Any]] = []
+        self.iteration_wrote: list[bool] = []
+        #: the last state snapshot checked along this run (plain search and replay)
+        self.last_snapshot: Any = None
+        self._glets: list[greenlet] = []
+        self._tearing_down = False
+        self._installed = False
+
+    # ------------------------------------------------------------ locations
+
+    def created(self, obj: Any) -> None:
+        """Give a new location a key stable across runs: its creation order in setup or its thread."""
+        if id(obj) in self._registry:
+            return
+        kind = location_kind(obj)
+        if self._in_setup:
+            ordinal = self._kind_counts.get(kind, 0)
+            self._kind_counts[kind] = ordinal + 1
+            key: Any = ("setup", len(self._registry))
+            default = f"{kind}#{ordinal}"
+        else:
+            who = "final" if getcurrent() is self._main else self._current
+            count = self._thread_counts.get(who, 0)
+            self._thread_counts[who] = count + 1
+            key = (who, count)
+            default = f"{kind}#t{who}.{count}"
+        self._registry[id(obj)] = (key, obj, default)
+
+    def info(self, obj: Any) -> LocationInfo:
+        """The per-run info of ``obj``; UsageError for shared state made outside setup()."""
+        info = self.locs.get(id(obj))
+        if info is not None:
+            return info
+        reg = self._registry.get(id(obj))
+        if reg is None or reg[1] is not obj:
+            name = getattr(obj, "name", None)
+            label = f"{type(obj).__name__} {name!r}" if name else repr(obj)
+            origin = getattr(obj, "_origin", None)
+            where = f" (created at {origin})" if origin else ""
+            raise UsageError(f"{label}{where} was created outside setup() and is shared between executions, "
+                             "so state leaks from one execution into the next; create shared state inside "
+                             "setup()")
+        name = getattr(obj, "name", None) or reg[2]
+        info = LocationInfo(reg[0], str(name), location_kind(obj), 0)
+        self.locs[id(obj)] = info
+        self.objects[info.key] = obj
+        self._keep.append(obj)
+        return info
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Run setup() and every thread up to its first operation."""
+        self._in_setup = True
+        ctx = open_context()
+        try:
+            ret = self._setup()
+        except (UsageError, CheckerBug):
+            raise
+        except SystemExit as exc:
+            raise UsageError(f"setup() raised SystemExit({exc.code!r}): a scenario must not exit; "
+                             "return the threads instead") from None
+        except Exception as exc:
+            raise UsageError(f"setup() raised {type(exc).__name__}: {exc}") from exc
+        finally:
+            self._in_setup = False
+            close_context()
+        threads, self.final = parse_setup_result(ret)
+        self.watchers = ctx.watchers
+        n = len(threads)
+        self.names = tuple(getattr(fn, "__name__", f"thread{i}") for i, fn in enumerate(threads))
+        self.pending = [None] * n
+        self.state = [ThreadState.READY] * n
+        self.steps = [0] * n
+        self.blocked_at = ["?"] * n
+        self.iteration = [[] for _ in range(n)]
+        self.iteration_wrote = [False] * n
+        self._glets = [greenlet(self._body(i, fn)) for i, fn in enumerate(threads)]
+        install_runtime(self)
+        self._installed = True
+        for t in range(n):
+            self._run(t, None)
+            if self.error is not None:
+                raise self.error
+
+    def resume(self, t: int, result: Any) -> None:
+        """Hand thread ``t`` its pending operation's result and run it to its next operation."""
+        self.pending[t] = None
+        self.steps[t] += 1
+        self._run(t, result)
+        if self.error is not None:
+            raise self.error
+
+    def block(self, t: int, state: ThreadState) -> None:
+        """Thread ``t`` waits for good at its pending operation (a lock held by another thread)."""
+        self.state[t] = state
+
+    def _run(self, t: int, result: Any) -> None:
+        self._current = t
+        self._glets[t].switch(result)
+        self._current = -1
+
+    def close(self) -> None:
+        """Unwind unfinished threads (their finally blocks run while operations are refused)."""
+        self._tearing_down = True
+        try:
+            for g in self._glets:
+                if not g.dead:
+                    try:
+                        g.throw(GreenletExit)
+                    except GreenletExit:
+                        pass
+                    except BaseException:
+                        pass
+        finally:
+            if self._installed:
+                uninstall_runtime(self)
+                self._installed = False
+
+    def run_final(self) -> None:
+        """Run final() in direct mode; record its failure as the run's violation."""
+        if self.final is None:
+            return
+        if self._installed:
+            uninstall_runtime(self)
+            self._installed = False
+        try:
+            self.final()
+        except (UsageError, CheckerBug):
+            raise
+        except SystemExit as exc:
+            raise UsageError(f"final() raised SystemExit({exc.code!r}): a scenario must not exit") from None
+        except Exception as exc:
+            where = self._locator.locate_traceback(exc.__traceback__)
+            self.violation = Violation(classify_exception(exc), f"final() raised {_describe(exc)} at {where}",
+                                       (), None, {"thread": "final", "source": where})
+
+    def _body(self, t: int, fn: Callable[[], Any]) -> Callable[[Any], None]:
+        def run(_: Any) -> None:
+            try:
+                fn()
+                self.state[t] = ThreadState.FINISHED
+            except GreenletExit:
+                pass
+            except (CheckerBug, UsageError) as exc:
+                self.error = exc
+                self.state[t] = ThreadState.FAILED
+            except SystemExit as exc:
+                where = self._locator.locate_traceback(exc.__traceback__)
+                self.error = UsageError(f"thread {t} raised SystemExit({exc.code!r}) at {where}: scenario code "
+                                        "must not exit; return from the thread instead")
+                self.state[t] = ThreadState.FAILED
+            except Exception as exc:
+                self.state[t] = ThreadState.FAILED
+                if self.violation is None:
+                    where = self._locator.locate_traceback(exc.__traceback__)
+                    kind = classify_exception(exc)
+                    self.violation = Violation(kind, f"thread {t} raised {_describe(exc)} at {where}",
+                                               (), None, {"thread": t, "source": where,
+                                                          "exception": type(exc).__name__})
+            finally:
+                self.pending[t] = None
+        return run
+
+    # ------------------------------------------------------------ runtime protocol
+
+    def _announce(self, op: OpKind, obj: Any, order: Ordering | None = None, failure: Ordering | None = None,
+                  a: Any = None, b: Any = None) -> Any:
+        if self._tearing_down:
+            raise GreenletExit
+        if getcurrent() is self._main:
+            raise UsageError("atomics-layer operations are not allowed in snapshot_fn, check hooks or "
+                             "outside the explored threads; use peek() there")
+        t = self._current
+        info = None if obj is None else self.info(obj)
+        self.pending[t] = Pending(op, obj, info, order, failure, a, b, self._locator.locate(3))
+        result = self._main.switch()
+        if self._tearing_down:
+            raise GreenletExit
+        return result
+
+    def atomic(self, obj: Atomic, op: AtomicOp, order: Ordering, a: Any, b: Any, failure: Ordering | None) -> Any:
+        """An atomic operation: the explorer decides what it reads and returns."""
+        return self._announce(_OPKIND[op], obj, order, failure, a, b)
+
+    def nonatomic(self, loc: Any, write: bool, value: Any = None) -> None:
+        """A non-atomic access (a Cell or payload Location); a write may say what it writes."""
+        value = self._announce(OpKind.WRITE if write else OpKind.READ, loc, a=value)
+        if not write and isinstance(loc, Cell):
+            loc._value = value
+
+    def lock(self, m: Mutex) -> None:
+        """Acquire ``m`` (the explorer resumes the thread only once it holds it)."""
+        self._announce(OpKind.LOCK, m)
+        m._held_by = self._current
+
+    def unlock(self, m: Mutex) -> None:
+        """Release ``m``."""
+        t = self._current
+        if m._held_by != t:
+            name = self.info(m).name
+            # the code under check released a lock it does not hold: its bug, reported like a panic
+            raise AssertionError(f"{name}: unlock() by thread {t}, which does not hold it")
+        self._announce(OpKind.UNLOCK, m)
+        m._held_by = None
+
+    def fence(self, order: Ordering) -> None:
+        """A fence."""
+        self._announce(OpKind.FENCE, None, order)
+
+    def spin(self) -> None:
+        """End of a spin-loop iteration: after one that only read, wait for what it read to change."""
+        t = self._current
+        reads, wrote = self.iteration[t], self.iteration_wrote[t]
+        self.iteration[t] = []
+        self.iteration_wrote[t] = False
+        if reads and not wrote:
+            self.iteration[t] = reads
+            self._park(t, ThreadState.SPINNING)
+
+    def assume(self, cond: bool) -> None:
+        """``assume(cond)``: when false, this execution is dropped."""
+        if not cond:
+            self._park(self._current, ThreadState.ASSUMED)
+
+    def _park(self, t: int, state: ThreadState) -> None:
+        if self._tearing_down:
+            raise GreenletExit
+        self.state[t] = state
+        self.blocked_at[t] = self._locator.locate(3)
+        self._main.switch()
+        raise GreenletExit  # never resumed: close() unwinds it
+
+    def current_thread(self) -> int:
+        """The running explored thread's index."""
+        if getcurrent() is self._main:
+            raise UsageError("current_cpu() is only meaningful inside an explored thread")
+        return self._current
+
+    # ------------------------------------------------------------ values
+
+    def set_value(self, key: Any, value: Any) -> None:
+        """Keep an Atomic's or Cell's ``_value`` (what ``peek`` shows) equal to its co-latest write."""
+        obj = self.objects.get(key)
+        if obj is not None and hasattr(obj, "_value") and not isinstance(obj, Mutex):
+            obj._value = value
+
+
+def initial_value(obj: Any) -> Any:
+    """The value a location holds before the threads run (mutexes: 0, unlocked)."""
+    if isinstance(obj, Mutex):
+        return 0
+    return getattr(obj, "_value", None)
+

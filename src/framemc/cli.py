@@ -484,18 +484,24 @@ def list_names(kinds: tuple[str, ...]) -> ExitCode:
               "and `framemc report`.")
 @click.option("--config", "config_path", metavar="FILE", help="Read default bounds from [tool.framemc] in this "
               "file instead of the nearest pyproject.toml.")
+@click.option("--outcomes", "show_outcomes", is_flag=True, help="Also print every distinct final observation "
+              "(what each thread's reads returned, each named Atomic's final value) with its count.")
+@click.option("--reduction", type=click.Choice(["optimal", "none"]), default="optimal", show_default=True,
+              help="'none' runs the unreduced search (every schedule), for cross-checking.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def explore(target: str, memory_model: str, max_executions: int | None, preemption_bound: int | None,
             max_steps: int | None, time_budget: float | None, trace_out: str | None, config_path: str | None,
-            quiet: bool) -> ExitCode:
-    """Explore every interleaving of the threads of your own scenario.
+            show_outcomes: bool, reduction: str, quiet: bool) -> ExitCode:
+    """Explore every execution of the threads of your own scenario.
 
     FILE.py defines a setup function (FUNC, default `setup`) that builds
     fresh shared state from framemc's stand-ins (Atomic, Cell, Mutex,
     fence) and returns a list of thread functions, or (threads, final).
-    framemc runs it once per interleaving (optimal DPOR) and reports the
-    first assertion failure, data race, deadlock or watched invariant that
-    breaks, as a swimlane with the source line of every step.
+    framemc runs it once per execution graph (TruSt, as in GenMC: once per
+    Mazurkiewicz trace under sc, once per RC11/C++20-consistent graph under
+    c11) and reports the first assertion failure, exception, data race,
+    deadlock, endless spin or watched invariant that breaks, as a swimlane
+    with the source line of every step.
     """
     from framemc.explorer import Bounds
     from framemc.explorer import explore as run_explore
@@ -508,9 +514,11 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
         if _progress_enabled(quiet):
             from rich.console import Console
             with Console(stderr=True).status(f"exploring {user.path}:{user.func}"):
-                result = run_explore(user.setup, memory_model, bounds=bounds)
+                result = run_explore(user.setup, memory_model, bounds=bounds, outcomes=show_outcomes,
+                                     reduction=reduction)
         else:
-            result = run_explore(user.setup, memory_model, bounds=bounds)
+            result = run_explore(user.setup, memory_model, bounds=bounds, outcomes=show_outcomes,
+                                 reduction=reduction)
     except UsageError as exc:
         raise UsageError(f"{user.where}: {user.func}(): {exc}") from None
     code = exit_code([_STATUS_OUTCOME[result.status.value]])
@@ -520,6 +528,13 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
         lines.append(f"the {result.bound_hit.value} bound cut the search: not every interleaving was explored")
     for failure in result.inconclusive:
         lines.append(f"undecided check {failure.name}: {failure.message}")
+    if result.stats.blocked:
+        lines.append(f"{result.stats.blocked} blocked executions (assume, spin-waits, lock waits) were not counted")
+    if result.outcomes is not None:
+        lines.append(f"outcomes ({len(result.outcomes)} distinct):")
+        for key, count in sorted(result.outcomes.items(), key=lambda kv: repr(kv[0])):
+            shown = ", ".join(f"{label}={value!r}" for label, value in key)
+            lines.append(f"  {count:>6}  {shown}")
     out = "\n".join(lines) + "\n"
     if result.violation is not None:
         out += result.violation.to_text()
@@ -539,9 +554,10 @@ def replay(trace: str) -> ExitCode:
 
     The trace records the scenario it came from (a bundled scenario with
     its bugs, or your file and function), so replay rebuilds that setup and
-    follows the recorded schedule step by step.  If the scenario changed
-    and no longer matches, it says at which step (exit 2).  A reproduced
-    violation exits 1.
+    follows the recorded execution step by step.  A reproduced violation
+    exits 1.  If the scenario no longer produces it (it left the trace at
+    some step, or followed it and ended clean), replay says so and exits 0:
+    that is how a fix is confirmed.  A trace that cannot be read exits 2.
     """
     from framemc.explorer import replay as run_replay
     path = Path(trace)
@@ -551,7 +567,9 @@ def replay(trace: str) -> ExitCode:
         result = run_replay(setup, cx)
     except UsageError as exc:
         raise UsageError(f"{path}: {exc}") from None
-    assert result.violation is not None, "a replay that does not fail raises UsageError"
+    if result.violation is None:
+        _echo(f"{path}: {result.note}\n")
+        return ExitCode.OK
     _echo(f"{path}: replayed {len(result.violation.events)} steps; the violation reproduces\n"
           + result.violation.to_text())
     return exit_code([_STATUS_OUTCOME[result.status.value]])

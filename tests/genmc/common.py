@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from framemc import Atomic, Ordering
 
-__all__ = ["GenmcTest", "Setup", "RLX", "ACQ", "REL", "AR", "SC", "atomic_int", "atomics", "i32", "named"]
+__all__ = ["GenmcTest", "Setup", "RLX", "ACQ", "REL", "AR", "SC", "atomic_int", "atomics", "i32"]
 
 #: a scenario ``setup``: called afresh for every execution, returns threads or (threads, final)
 Setup = Callable[[], Any]
@@ -101,8 +101,3 @@ def i32(value: int) -> int:
     """A C ``int`` result as the unsigned 32-bit pattern an ``atomic_int`` holds (two's complement)."""
     return value & MASK32
 
-
-def named(name: str, fn: Callable[[], None]) -> Callable[[], None]:
-    """Give a thread function the name of its C counterpart (traces show it)."""
-    fn.__name__ = fn.__qualname__ = name
-    return fn

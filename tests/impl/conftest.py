@@ -75,7 +75,7 @@ class RecordingRuntime:
         self._fire(obj.name, op.value)
         return result
 
-    def nonatomic(self, loc, write):
+    def nonatomic(self, loc, write, value=None):
         """Log a payload access."""
         self.events.append(Event(loc.name, "write" if write else "read"))
 

@@ -466,7 +466,7 @@ class RecordingRuntime:
     def atomic(self, obj, op, order, a, b, failure):  # pragma: no cover - the allocator has no atomics
         raise AssertionError("unexpected atomic")
 
-    def nonatomic(self, loc, write: bool) -> None:
+    def nonatomic(self, loc, write: bool, value=None) -> None:
         self.accesses.append((loc.name, write, "theseus.lists" in self.held))
 
     def lock(self, m) -> None:

@@ -496,6 +496,10 @@ class Explorer:
                 break
             t = self._next_thread(g, run)
             if t is None:
+                if self._trace is not None and self._schedule_pos >= len(self._trace.schedule) and any(
+                        st is ThreadState.READY and run.pending[u] is not None for u, st in enumerate(run.state)):
+                    end = End.CUT  # the replayed trace ends here, with threads that could go on
+                    break
                 end = self._finish(g, run)
                 break
             end = self._add_event(frame, g, run, t)
@@ -770,6 +774,8 @@ class Explorer:
         return End.VIOLATION
 
     def _ended(self, g: Graph, run: ProgramRun, end: str) -> None:
+        if end == End.CUT:
+            return
         if end == End.INVALID:
             self.invalid += 1
             return
@@ -814,10 +820,12 @@ class Explorer:
             vals = tuple(_hashable(plain_value(n.rval)) for n in nodes
                          if n.reads and n.op is not OpKind.LOCK and n.info is not None and n.info.kind != "location")
             items.append((f"T{t}", vals))
-        for key, obj in run.objects.items():
+        for key, obj, _ in run.registered():
             name = getattr(obj, "name", None)
             if name and isinstance(obj, Atomic):
-                items.append((str(name), plain_value(g.value_of(key, g.co_max(key)))))
+                # every named Atomic, touched or not: its co-latest write, else its initial value
+                value = g.value_of(key, g.co_max(key)) if key in g.init else obj._value
+                items.append((str(name), plain_value(value)))
         return tuple(sorted(items))
 
     # ---------------------------------------------------------------- traces
@@ -958,6 +966,9 @@ class Explorer:
         if node.thread != want.thread or node.op.value != want.op or loc != want.location:
             raise DivergedError(f"at step {want.step} the trace has T{want.thread} {want.op} of {want.location}, "
                             f"the scenario T{node.thread} {node.op.value} of {loc}")
+        if node.writes and not node.rmw and plain_value(node.wval) != want.written:
+            raise DivergedError(f"at step {want.step} the trace's T{want.thread} {want.op} of {want.location} "
+                                f"writes {want.written!r}, the scenario's writes {plain_value(node.wval)!r}")
 
 
 class DivergedError(UsageError):

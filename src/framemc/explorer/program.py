@@ -204,6 +204,10 @@ class ProgramRun:
             default = f"{kind}#t{who}.{count}"
         self._registry[id(obj)] = (key, obj, default)
 
+    def registered(self) -> list[tuple[Any, Any, str]]:
+        """Every location object this run created: (stable key, object, default name), in creation order."""
+        return list(self._registry.values())
+
     def info(self, obj: Any) -> LocationInfo:
         """The per-run info of ``obj``; UsageError for shared state made outside setup()."""
         info = self.locs.get(id(obj))

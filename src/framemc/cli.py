@@ -549,7 +549,9 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
 
 @cli.command()
 @click.argument("trace", metavar="TRACE.json")
-def replay(trace: str) -> ExitCode:
+@click.option("--scenario", "scenario", metavar="FILE.py[:FUNC]", help="Replay against this scenario instead of "
+              "the one the trace names (needed when the trace's file lies outside the trace's folder).")
+def replay(trace: str, scenario: str | None) -> ExitCode:
     """Re-run a counterexample deterministically and print it.
 
     The trace records the scenario it came from (a bundled scenario with
@@ -562,7 +564,7 @@ def replay(trace: str) -> ExitCode:
     from framemc.explorer import replay as run_replay
     path = Path(trace)
     cx, origin = read_trace(path)
-    setup = setup_for_origin(origin, path)
+    setup = load_user_setup(scenario).setup if scenario is not None else setup_for_origin(origin, path)
     try:
         result = run_replay(setup, cx)
     except UsageError as exc:

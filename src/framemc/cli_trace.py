@@ -189,6 +189,13 @@ def setup_for_origin(origin: dict[str, Any] | None, trace_path: Path) -> Callabl
                          f"against (traces written by 'framemc explore --trace-out' or 'framemc check --trace-dir' "
                          f"have one)")
     if origin["kind"] == "file":
+        rel = Path(str(origin["file"]))
+        if rel.is_absolute() or ".." in rel.parts or str(origin["file"]).startswith(("/", "\\")):
+            # a trace is data: it may come from an untrusted CI artifact, so it never picks code to import
+            # from outside its own folder
+            raise UsageError(f"{trace_path}: the trace names the scenario file {origin['file']!r}, outside the "
+                             "folder the trace is in; replay will not import it. Name the scenario yourself: "
+                             "framemc replay TRACE.json --scenario FILE.py:FUNC")
         user = load_user_setup(f"{origin['file']}:{origin['func']}", base=trace_path.resolve().parent)
         return user.setup
     try:

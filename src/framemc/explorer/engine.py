@@ -37,7 +37,11 @@ an order that extends po ∪ rf with the values the graph says they read.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -46,7 +50,7 @@ from framemc.explorer.bounds import BoundKind, Bounds, MemoryModel
 from framemc.explorer.events import Event, OpKind, SourceLocator, creation_hook
 from framemc.explorer.graph import Graph, Node, Pos, View
 from framemc.explorer.memory import Events, MemoryModelChecker, checker_for
-from framemc.explorer.program import Pending, ProgramRun, ThreadState, initial_value, plain_value
+from framemc.explorer.program import DeadlineExceeded, Pending, ProgramRun, ThreadState, initial_value, plain_value
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import StateChecker
 from framemc.impl.atomics import Atomic, AtomicOp, Ordering, apply_rmw
@@ -126,6 +130,25 @@ class _Stop(Exception):
     """Ends the search (a violation or a bound)."""
 
 
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Interrupt code that runs past ``seconds`` between scheduling points (main thread, POSIX only)."""
+    if seconds is None or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def fire(signum: int, frame: Any) -> None:
+        raise DeadlineExceeded()
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds + 0.05)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class Explorer:
     """Explores a scenario's execution graphs under one memory model."""
 
@@ -181,16 +204,21 @@ class Explorer:
     def search(self) -> SearchOutcome:
         """Explore until done, a violation or a bound; return the counts."""
         self._start = time.perf_counter()
-        with creation_hook(self._created):
-            try:
-                if self._optimal:
-                    self._search_optimal()
-                else:
-                    self._search_plain()
-            except _Stop:
-                pass
-            finally:
-                self._close()
+        try:
+            with creation_hook(self._created), _deadline(self._bounds.time_budget):
+                try:
+                    if self._optimal:
+                        self._search_optimal()
+                    else:
+                        self._search_plain()
+                except _Stop:
+                    pass
+                finally:
+                    self._close()
+        except DeadlineExceeded:
+            # code ran past the budget without reaching a scheduling point: cut, never a pass
+            self.cut = BoundKind.TIME_BUDGET
+            self._close()
         consistent = self.executions if self._optimal else len(self._graphs)
         return SearchOutcome(self.executions, self.events, self.failing, self.cut, self.blocked,
                              time.perf_counter() - self._start, consistent,

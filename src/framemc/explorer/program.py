@@ -30,7 +30,7 @@ from framemc.explorer.watch import close_context, open_context
 from framemc.impl.atomics import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime,
                                   uninstall_runtime)
 
-__all__ = ["Pending", "ProgramRun", "ThreadState", "parse_setup_result", "plain_value", "classify_exception"]
+__all__ = ["DeadlineExceeded", "Pending", "ProgramRun", "ThreadState", "parse_setup_result", "plain_value", "classify_exception"]
 
 _OPKIND = {
     AtomicOp.LOAD: OpKind.LOAD,
@@ -114,6 +114,10 @@ class Pending:
     b: Any
     #: ``file:line`` of the operation
     source: str
+
+
+class DeadlineExceeded(BaseException):
+    """The time budget ran out while code ran between two scheduling points (raised by a timer)."""
 
 
 def classify_exception(exc: BaseException) -> ViolationKind:
@@ -324,6 +328,9 @@ class ProgramRun:
                 self.state[t] = ThreadState.FINISHED
             except GreenletExit:
                 pass
+            except DeadlineExceeded as exc:
+                self.error = exc
+                self.state[t] = ThreadState.FAILED
             except (CheckerBug, UsageError) as exc:
                 self.error = exc
                 self.state[t] = ThreadState.FAILED

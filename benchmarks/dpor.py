@@ -1,4 +1,8 @@
-"""Print the optimal-DPOR benchmark table: executions and time per row, microseconds per event.
+"""Print the optimal-search benchmark table: executions and time per row, microseconds per event.
+
+The search is TruSt over execution graphs (``framemc.explorer.engine``); "us/event" divides the
+search's wall time by the events it added, so it includes re-running the program from setup()
+to restore each graph.
 
 Usage: ``python benchmarks/dpor.py [--quick]``.  Every row is checked against
 the expected Mazurkiewicz-trace count; a mismatch is printed as MISMATCH and

@@ -29,7 +29,8 @@ import click
 
 from framemc.cli_config import SECTIONS, CheckConfig, find_pyproject, load_config
 from framemc.cli_suite import ExitCode, Outcome, Row, Section, SuiteResult, exit_code, run_suite
-from framemc.cli_trace import file_origin, load_user_setup, read_trace, setup_for_origin, trace_document
+from framemc.cli_trace import (PytestOrigin, file_origin, load_user_setup, read_trace, replay_pytest_origin,
+                               setup_for_origin, trace_document)
 from framemc.errors import CheckerBug, UsageError
 
 __all__ = ["cli", "main"]
@@ -564,7 +565,10 @@ def replay(trace: str, scenario: str | None) -> ExitCode:
     from framemc.explorer import replay as run_replay
     path = Path(trace)
     cx, origin = read_trace(path)
-    setup = load_user_setup(scenario).setup if scenario is not None else setup_for_origin(origin, path)
+    try:
+        setup = load_user_setup(scenario).setup if scenario is not None else setup_for_origin(origin, path)
+    except PytestOrigin as test:
+        return ExitCode(replay_pytest_origin(test.origin, path))
     try:
         result = run_replay(setup, cx)
     except UsageError as exc:

@@ -182,12 +182,51 @@ def read_trace(path: Path) -> tuple[Counterexample, dict[str, Any] | None]:
     return cx, doc.get("origin")
 
 
+class PytestOrigin(Exception):
+    """The trace came from a pytest test whose setup is built at run time: replay re-runs that test."""
+
+    def __init__(self, origin: dict[str, Any]) -> None:
+        super().__init__(origin["nodeid"])
+        #: the origin block
+        self.origin = origin
+
+
+def replay_pytest_origin(origin: dict[str, Any], trace_path: Path) -> int:
+    """Re-run the pytest test that wrote ``trace_path`` with ``--framemc-replay``; 1 reproduced, 0 fixed."""
+    import subprocess
+    import sys
+    rel = Path(str(origin["rootdir"]))
+    test_file = Path(str(origin["nodeid"]).split("::", 1)[0])
+    # the test folder must be the trace's own folder or one of its parents (a trace written next to a
+    # JUnit report), and the test inside it: a trace is data and never points anywhere else
+    if rel.is_absolute() or any(part != ".." for part in rel.parts) or test_file.is_absolute() \
+            or ".." in test_file.parts:
+        raise UsageError(f"{trace_path}: the trace names test {origin['nodeid']!r} in folder {origin['rootdir']!r}, "
+                         "which is not the trace's folder or one of its parents; replay will not run it. Run the "
+                         f"test yourself: pytest --framemc-replay {trace_path} NODEID")
+    root = (trace_path.resolve().parent / rel).resolve()
+    if not root.is_dir():
+        raise UsageError(f"{trace_path}: the test folder {root} the trace came from is gone")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--framemc-replay",
+           str(trace_path.resolve()), str(origin["nodeid"])]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    print(done.stdout, end="")
+    if done.returncode == 0:
+        return 0
+    if done.returncode == 1:
+        return 1
+    raise UsageError(f"{trace_path}: re-running test {origin['nodeid']} failed to start (pytest exit "
+                     f"{done.returncode}): {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
+
+
 def setup_for_origin(origin: dict[str, Any] | None, trace_path: Path) -> Callable[[], Any]:
     """Rebuild the setup a trace came from; UsageError when the trace does not say or it is gone."""
     if origin is None:
         raise UsageError(f"{trace_path}: the trace has no origin block, so there is no scenario to replay it "
                          f"against (traces written by 'framemc explore --trace-out' or 'framemc check --trace-dir' "
                          f"have one)")
+    if origin["kind"] == "pytest":
+        raise PytestOrigin(origin)
     if origin["kind"] == "file":
         rel = Path(str(origin["file"]))
         if rel.is_absolute() or ".." in rel.parts or str(origin["file"]).startswith(("/", "\\")):

@@ -34,6 +34,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--framemc-trace-dir", default=None, metavar="DIR",
                     help="where failing framemc explorations write their trace JSON "
                          "(default: next to --junitxml, else .framemc/traces under the root directory)")
+    group.addoption("--framemc-replay", default=None, metavar="TRACE.json",
+                    help="replay this trace instead of exploring (the selected test must be the one that wrote "
+                         "it): the test fails when the violation reproduces, and passes when it no longer does")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,14 +59,22 @@ def _trace_name(nodeid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_") + ".framemc.json"
 
 
-def _origin(replayable: Callable[[], Any] | None, trace: Path) -> dict[str, Any] | None:
-    """The trace's origin when ``framemc replay`` can re-import the setup: a module-level function."""
+def _origin(replayable: Callable[[], Any] | None, trace: Path, item: pytest.Item) -> dict[str, Any]:
+    """The trace's origin: a module-level setup ``framemc replay`` can re-import, else the pytest test.
+
+    A setup built by a factory (a closure) cannot be imported by name, so the origin is then the test
+    itself: ``framemc replay`` re-runs that test with ``--framemc-replay``, which rebuilds the setup the
+    same way the test did.
+    """
+    import os
     from framemc.cli_trace import UserSetup, file_origin
     code = getattr(replayable, "__code__", None)
     name = getattr(replayable, "__qualname__", "")
-    if code is None or not name.isidentifier() or not Path(code.co_filename).is_file():
-        return None
-    return file_origin(UserSetup(Path(code.co_filename), name, replayable, code.co_firstlineno), trace)
+    if code is not None and name.isidentifier() and Path(code.co_filename).is_file():
+        return file_origin(UserSetup(Path(code.co_filename), name, replayable, code.co_firstlineno), trace)
+    root = Path(str(item.config.rootpath)).resolve()
+    return {"kind": "pytest", "nodeid": item.nodeid,
+            "rootdir": Path(os.path.relpath(root, trace.resolve().parent)).as_posix()}
 
 
 def _check(item: pytest.Item, setup: Callable[[], Any], options: dict[str, Any],
@@ -75,6 +86,17 @@ def _check(item: pytest.Item, setup: Callable[[], Any], options: dict[str, Any],
     import framemc
     from framemc.cli_trace import trace_document
     allow_inconclusive = bool(options.pop("allow_inconclusive", False))
+    replaying = item.config.getoption("--framemc-replay")
+    if replaying:
+        try:
+            result = framemc.replay(setup, Path(replaying).read_text(encoding="utf-8"))
+        except (OSError, framemc.UsageError) as exc:
+            pytest.fail(f"framemc: cannot replay {replaying}: {exc}", pytrace=False)
+        if result.violation is not None:
+            pytest.fail(f"framemc: the violation of {replaying} reproduces\n{result.violation.to_text()}",
+                        pytrace=False)
+        print(f"framemc: {replaying}: {result.note}")
+        return result
     try:
         result = framemc.explore(setup, **options)
     except framemc.UsageError as exc:
@@ -83,7 +105,7 @@ def _check(item: pytest.Item, setup: Callable[[], Any], options: dict[str, Any],
         folder = _trace_dir(item.config)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / _trace_name(item.nodeid)
-        path.write_text(trace_document(result.violation, _origin(replayable, path)), encoding="utf-8")
+        path.write_text(trace_document(result.violation, _origin(replayable, path, item)), encoding="utf-8")
         item.user_properties.append(("framemc_trace", str(path)))
         pytest.fail(f"framemc found a counterexample (trace: {path})\n{result.violation.to_text()}", pytrace=False)
     if result.status is framemc.Status.INCONCLUSIVE and not allow_inconclusive:

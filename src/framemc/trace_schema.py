@@ -24,7 +24,7 @@ __all__ = ["validate_trace", "MEMORY_MODELS", "ORIGIN_KINDS", "MAX_DEPTH"]
 #: the ``memory_model`` values a trace may name
 MEMORY_MODELS = ("sc", "c11")
 #: the ``origin.kind`` values a trace may carry
-ORIGIN_KINDS = ("bundled", "file")
+ORIGIN_KINDS = ("bundled", "file", "pytest")
 #: how deeply a value (a read, a witness) may nest: deeper ones are refused rather than risk a RecursionError
 MAX_DEPTH = 32
 #: every event field and whether a document may leave it out (the C11 fields came later, with defaults)
@@ -189,7 +189,8 @@ def _origin(origin: object) -> None:
     if not isinstance(origin, dict) or origin.get("kind") not in ORIGIN_KINDS:
         raise _Bad(f"origin must be an object whose kind is one of {', '.join(ORIGIN_KINDS)}")
     fields = {"bundled": {"scenario": str, "bugs": list, "memory_model": str},
-              "file": {"file": str, "func": str}}[origin["kind"]]
+              "file": {"file": str, "func": str},
+              "pytest": {"nodeid": str, "rootdir": str}}[origin["kind"]]
     for key, want in fields.items():
         if not isinstance(origin.get(key), want):
             raise _Bad(f"origin.{key} must be a {want.__name__}")

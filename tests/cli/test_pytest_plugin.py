@@ -38,6 +38,14 @@ USER_TESTS = textwrap.dedent('''
     @pytest.mark.framemc()
     def test_marker_violation():
         return racy()
+
+    def make_setup(kind):
+        def built():
+            return racy() if kind == "racy" else good_setup()
+        return built
+
+    def test_factory_violation(framemc_explore):
+        framemc_explore(make_setup("racy"))
 ''')
 
 
@@ -58,8 +66,9 @@ def plugin_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproce
 def test_plugin_outcomes(plugin_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     folder, proc = plugin_run
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "3 failed, 3 passed" in proc.stdout, proc.stdout
-    for name in ("test_fixture_violation", "test_fixture_inconclusive", "test_marker_violation"):
+    assert "4 failed, 3 passed" in proc.stdout, proc.stdout
+    for name in ("test_fixture_violation", "test_fixture_inconclusive", "test_marker_violation",
+                 "test_factory_violation"):
         assert f"FAILED test_kernel.py::{name}" in proc.stdout
 
 
@@ -74,15 +83,27 @@ def test_plugin_fails_with_the_counterexample_text(plugin_run: tuple[Path, subpr
 def test_plugin_writes_replayable_traces_next_to_the_report(
         plugin_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     folder, _ = plugin_run
-    traces = sorted(p.name for p in (folder / "reports").glob("*.framemc.json"))
+    traces = sorted(p.name for p in (folder / "reports").glob("*.framemc.json") if "factory" not in p.name)
     assert traces == ["test_kernel.py_test_fixture_violation.framemc.json",
                       "test_kernel.py_test_marker_violation.framemc.json"]
     props = {p.get("value") for p in ET.parse(folder / "reports" / "junit.xml").getroot().iter("property")
              if p.get("name") == "framemc_trace"}
-    assert {Path(v).name for v in props} == set(traces)
+    assert {Path(v).name for v in props} - {"test_kernel.py_test_factory_violation.framemc.json"} == set(traces)
     for trace in traces:
         doc = json.loads((folder / "reports" / trace).read_text())
         assert doc["origin"]["kind"] == "file"
         result = run("replay", str(folder / "reports" / trace))
         assert result.exit_code == 1, result.output
         assert "the violation reproduces" in result.stdout
+
+
+def test_a_factory_built_setup_replays_through_its_test(
+        plugin_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    folder, _ = plugin_run
+    trace = folder / "reports" / "test_kernel.py_test_factory_violation.framemc.json"
+    doc = json.loads(trace.read_text())
+    # a closure cannot be imported by name: the origin is the test, which rebuilds the setup
+    assert doc["origin"] == {"kind": "pytest", "nodeid": "test_kernel.py::test_factory_violation", "rootdir": ".."}
+    result = run("replay", str(trace))
+    assert result.exit_code == 1, result.output
+    assert "reproduces" in result.stdout

@@ -182,6 +182,24 @@ def read_trace(path: Path) -> tuple[Counterexample, dict[str, Any] | None]:
     return cx, doc.get("origin")
 
 
+def _project_root(trace_path: Path) -> Path:
+    """The tree a trace was written for: the nearest folder above it with .git or pyproject.toml."""
+    folder = trace_path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists() or (candidate / "pyproject.toml").is_file():
+            return candidate
+    return folder
+
+
+def _inside_tree(trace_path: Path, rel: str) -> Path | None:
+    """``rel`` (relative to the trace's folder) resolved, if it stays inside the trace's project tree."""
+    if Path(rel).is_absolute() or rel.startswith(("/", "\\")):
+        return None
+    target = (trace_path.resolve().parent / rel).resolve()
+    root = _project_root(trace_path)
+    return target if target == root or root in target.parents else None
+
+
 class PytestOrigin(Exception):
     """The trace came from a pytest test whose setup is built at run time: replay re-runs that test."""
 
@@ -195,16 +213,13 @@ def replay_pytest_origin(origin: dict[str, Any], trace_path: Path) -> int:
     """Re-run the pytest test that wrote ``trace_path`` with ``--framemc-replay``; 1 reproduced, 0 fixed."""
     import subprocess
     import sys
-    rel = Path(str(origin["rootdir"]))
+    root = _inside_tree(trace_path, str(origin["rootdir"]))
     test_file = Path(str(origin["nodeid"]).split("::", 1)[0])
-    # the test folder must be the trace's own folder or one of its parents (a trace written next to a
-    # JUnit report), and the test inside it: a trace is data and never points anywhere else
-    if rel.is_absolute() or any(part != ".." for part in rel.parts) or test_file.is_absolute() \
-            or ".." in test_file.parts:
+    # a trace is data (it may come from a CI artifact): it never points outside the tree it was written for
+    if root is None or test_file.is_absolute() or ".." in test_file.parts:
         raise UsageError(f"{trace_path}: the trace names test {origin['nodeid']!r} in folder {origin['rootdir']!r}, "
-                         "which is not the trace's folder or one of its parents; replay will not run it. Run the "
-                         f"test yourself: pytest --framemc-replay {trace_path} NODEID")
-    root = (trace_path.resolve().parent / rel).resolve()
+                         "outside the project tree the trace is in; replay will not run it. Run the test "
+                         f"yourself: pytest --framemc-replay {trace_path} NODEID")
     if not root.is_dir():
         raise UsageError(f"{trace_path}: the test folder {root} the trace came from is gone")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--framemc-replay",
@@ -228,12 +243,11 @@ def setup_for_origin(origin: dict[str, Any] | None, trace_path: Path) -> Callabl
     if origin["kind"] == "pytest":
         raise PytestOrigin(origin)
     if origin["kind"] == "file":
-        rel = Path(str(origin["file"]))
-        if rel.is_absolute() or ".." in rel.parts or str(origin["file"]).startswith(("/", "\\")):
+        if _inside_tree(trace_path, str(origin["file"])) is None:
             # a trace is data: it may come from an untrusted CI artifact, so it never picks code to import
             # from outside its own folder
             raise UsageError(f"{trace_path}: the trace names the scenario file {origin['file']!r}, outside the "
-                             "folder the trace is in; replay will not import it. Name the scenario yourself: "
+                             "project tree the trace is in; replay will not import it. Name the scenario yourself: "
                              "framemc replay TRACE.json --scenario FILE.py:FUNC")
         user = load_user_setup(f"{origin['file']}:{origin['func']}", base=trace_path.resolve().parent)
         return user.setup

@@ -215,11 +215,12 @@ def test_replay_never_imports_a_file_outside_the_traces_folder(scenario_files: d
     assert run("explore", f"{scenario_files['bad']}:racy", "--trace-out", str(trace)).exit_code == 1
     evil = tmp_path / "sub" / "t.json"
     evil.parent.mkdir()
-    for target in ("../../../../tmp/evil.py", "/tmp/evil.py"):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'user'\n")  # the project tree's root
+    for target in ("../../../../tmp/evil.py", "/tmp/evil.py", "../../evil.py"):
         doc = json.loads(trace.read_text())
         doc["origin"]["file"] = target
         evil.write_text(json.dumps(doc))
-        assert "outside the folder the trace is in" in one_line_error(run("replay", str(evil)))
+        assert "outside the project tree the trace is in" in one_line_error(run("replay", str(evil)))
     # the user may still name the scenario explicitly
     result = run("replay", str(evil), "--scenario", f"{scenario_files['bad']}:racy")
     assert result.exit_code == 1 and "the violation reproduces" in result.stdout

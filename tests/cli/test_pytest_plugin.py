@@ -56,6 +56,8 @@ def plugin_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproce
     (folder / "good.py").write_text(GOOD)
     (folder / "bad.py").write_text(BAD)
     (folder / "test_kernel.py").write_text(USER_TESTS)
+    # a user's project: replay trusts trace origins only inside the tree under this file
+    (folder / "pyproject.toml").write_text("[project]\nname = 'kernel-tests'\nversion = '0'\n")
     (folder / "reports").mkdir()
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers",
                            "--junitxml", "reports/junit.xml", "-o", "addopts=", "test_kernel.py"],

@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from framemc import Atomic, Ordering
+from framemc import Atomic, Ordering, fence
 
-__all__ = ["GenmcTest", "Setup", "RLX", "ACQ", "REL", "AR", "SC", "atomic_int", "atomics", "i32"]
+__all__ = ["GenmcTest", "Setup", "RLX", "ACQ", "REL", "AR", "SC", "atomic_int", "atomics", "i32", "publish",
+           "acquire"]
 
 #: a scenario ``setup``: called afresh for every execution, returns threads or (threads, final)
 Setup = Callable[[], Any]
@@ -82,7 +83,7 @@ class GenmcTest:
         return self.sc_violation if model == "sc" else self.violation
 
     def max_executions(self, model: str) -> int:
-        """A bound safely above the expected count (blocked executions included), so a runaway search stops."""
+        """max_executions for this row: safely above the expected complete executions, so a runaway search stops."""
         expected = self.expected(model)
         return WRONG_TEST_BOUND if expected is None else 10 * expected + 1000
 
@@ -101,3 +102,38 @@ def i32(value: int) -> int:
     """A C ``int`` result as the unsigned 32-bit pattern an ``atomic_int`` holds (two's complement)."""
     return value & MASK32
 
+
+
+def publish(y: Atomic, writer: str) -> None:
+    """The writer side of the MP/MPU/S families: set y to 1 after the payload write.
+
+    ``rel``: a release store; ``relf``: a release fence, then a relaxed store;
+    ``rels``: a release store of 0, then a relaxed store of 1 (under C++20 the
+    relaxed store is not in the release sequence); ``rlx``: a relaxed store.
+    """
+    if writer == "rel":
+        y.store(1, REL)
+    elif writer == "relf":
+        fence(REL)
+        y.store(1, RLX)
+    elif writer == "rels":
+        y.store(0, REL)
+        y.store(1, RLX)
+    else:
+        y.store(1, RLX)
+
+
+def acquire(y: Atomic, reader: str, pred: Callable[[int], bool] = bool) -> bool:
+    """The reader side: load y and return pred(value).
+
+    ``acq``: an acquire load; ``acqf``: a relaxed load, then an acquire fence
+    if pred holds (the C ``if (load) { fence; ... }``); ``rlx``: a relaxed load.
+    """
+    if reader == "acq":
+        return pred(y.load(ACQ))
+    if reader == "acqf":
+        if pred(y.load(RLX)):
+            fence(ACQ)
+            return True
+        return False
+    return pred(y.load(RLX))

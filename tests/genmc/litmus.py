@@ -11,9 +11,9 @@ expected.sc.mo.in / expected.rc11.mo.in, or the line matching the args line).
 from __future__ import annotations
 
 import framemc
-from framemc import Atomic, Cell, fence, spin_loop
+from framemc import Cell, fence, spin_loop
 
-from .common import ACQ, AR, REL, RLX, SC, GenmcTest, atomic_int, atomics, i32
+from .common import ACQ, AR, REL, RLX, SC, GenmcTest, acquire, atomic_int, atomics, i32, publish
 
 __all__ = ["TESTS"]
 
@@ -508,34 +508,13 @@ def _mp_na(writer: str, reader: str, race_detection: bool = True):
 
         def thread_1():
             write_x(1)
-            _publish(y, writer)
+            publish(y, writer)
 
         def thread_2():
-            if _acquire(y, reader):
+            if acquire(y, reader):
                 read_x()                    # r_x = x;
         return [thread_1, thread_2]
     return setup
-
-
-def _publish(y: Atomic, writer: str) -> None:
-    if writer == "rel":
-        y.store(1, REL)
-    elif writer == "relf":
-        fence(REL)
-        y.store(1, RLX)
-    else:
-        y.store(0, REL)
-        y.store(1, RLX)
-
-
-def _acquire(y: Atomic, reader: str, pred=lambda v: v != 0) -> bool:
-    """Load y (acquire, or relaxed + acquire fence when pred holds); return pred(value)."""
-    if reader == "acq":
-        return pred(y.load(ACQ))
-    if pred(y.load(RLX)):
-        fence(ACQ)
-        return True
-    return False
 
 
 def mp():
@@ -587,13 +566,13 @@ def _mpu(writer: str, reader: str, race_detection: bool = True):
 
         def thread_1():
             write_x(1)
-            _publish(y, writer)
+            publish(y, writer)
 
         def thread_2():
             y.fetch_add(1, RLX)
 
         def thread_3():
-            if _acquire(y, reader, lambda v: v > 1):
+            if acquire(y, reader, lambda v: v > 1):
                 write_x(2)
         return [thread_1, thread_2, thread_3]
     return setup
@@ -613,7 +592,7 @@ def _mpu2(writer: str, reader: str, race_detection: bool = True):
 
         def thread_1():
             write_x(1)
-            _publish(y, writer)
+            publish(y, writer)
 
         def thread_2():
             y.compare_exchange(2, 3, RLX, RLX)
@@ -622,7 +601,7 @@ def _mpu2(writer: str, reader: str, race_detection: bool = True):
             y.compare_exchange(1, 2, RLX, RLX)
 
         def thread_4():
-            if _acquire(y, reader, lambda v: v > 2):
+            if acquire(y, reader, lambda v: v > 2):
                 write_x(2)
         return [thread_1, thread_2, thread_3, thread_4]
     return setup
@@ -676,10 +655,10 @@ def _s_na(writer: str, reader: str, race_detection: bool = True):
 
         def thread_1():
             write_x(1)
-            _publish(y, writer)
+            publish(y, writer)
 
         def thread_2():
-            if _acquire(y, reader):
+            if acquire(y, reader):
                 write_x(2)
         return [thread_1, thread_2]
     return setup

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from framemc import Cell, spin_loop
 
-from .common import ACQ, REL, RLX, GenmcTest, atomic_int, atomics
-from .litmus import _acquire, _publish
+from .common import ACQ, REL, RLX, GenmcTest, acquire, atomic_int, atomics, publish
 from .synthetic import fib_bench
 
 __all__ = ["TESTS"]
@@ -37,26 +36,13 @@ def _mp_racy(writer: str, reader: str):
 
         def thread_1():
             x.write(1)
-            _publish_racy(y, writer)
+            publish(y, writer)
 
         def thread_2():
-            if _acquire_racy(y, reader):
+            if acquire(y, reader):
                 x.read()                        # r_x = x;
         return [thread_1, thread_2]
     return setup
-
-
-def _publish_racy(y, writer: str) -> None:
-    if writer == "rlx":
-        y.store(1, RLX)
-    else:
-        _publish(y, writer)
-
-
-def _acquire_racy(y, reader: str, pred=lambda v: v != 0) -> bool:
-    if reader == "rlx":
-        return pred(y.load(RLX))
-    return _acquire(y, reader, pred)
 
 
 def _mpu_racy(writer: str, reader: str):
@@ -65,13 +51,13 @@ def _mpu_racy(writer: str, reader: str):
 
         def thread_1():
             x.write(1)
-            _publish_racy(y, writer)
+            publish(y, writer)
 
         def thread_2():
             y.fetch_add(1, RLX)
 
         def thread_3():
-            if _acquire_racy(y, reader, lambda v: v > 1):
+            if acquire(y, reader, lambda v: v > 1):
                 x.write(2)
         return [thread_1, thread_2, thread_3]
     return setup
@@ -83,7 +69,7 @@ def _mpu2_racy(writer: str, reader: str):
 
         def thread_1():
             x.write(1)
-            _publish_racy(y, writer)
+            publish(y, writer)
 
         def thread_2():
             y.compare_exchange(2, 3, RLX, RLX)
@@ -92,7 +78,7 @@ def _mpu2_racy(writer: str, reader: str):
             y.compare_exchange(1, 2, RLX, RLX)
 
         def thread_4():
-            if _acquire_racy(y, reader, lambda v: v > 2):
+            if acquire(y, reader, lambda v: v > 2):
                 x.write(2)
         return [thread_1, thread_2, thread_3, thread_4]
     return setup
@@ -104,10 +90,10 @@ def _s_racy(writer: str, reader: str):
 
         def thread_1():
             x.write(1)
-            _publish_racy(y, writer)
+            publish(y, writer)
 
         def thread_2():
-            if _acquire_racy(y, reader):
+            if acquire(y, reader):
                 x.write(2)
         return [thread_1, thread_2]
     return setup

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -127,6 +129,19 @@ def uninstall_runtime(rt: Runtime) -> None:
         _SLOT.runtime = None
 
 
+_PLUMBING = frozenset({__name__, "framemc.explorer.events"})
+
+
+def _creation_site() -> str | None:
+    """``file:line`` of the code that created a location (for errors about shared state made in the wrong place)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__") in _PLUMBING:
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
 def _check_order(order: object, what: str) -> Ordering:
     if not isinstance(order, Ordering):
         raise UsageError(f"{what}: ordering must be a framemc Ordering, got {order!r}")
@@ -136,7 +151,7 @@ def _check_order(order: object, what: str) -> Ordering:
 class Atomic:
     """An atomic unsigned integer of ``bits`` width (default 64), like Rust's ``AtomicU64``."""
 
-    __slots__ = ("_value", "_mask", "name", "__weakref__")
+    __slots__ = ("_value", "_mask", "name", "_origin", "__weakref__")
 
     def __init__(self, initial: int = 0, *, bits: int = 64, name: str | None = None) -> None:
         if not isinstance(initial, int) or isinstance(initial, bool):
@@ -150,6 +165,8 @@ class Atomic:
         self._value = initial
         #: label used in traces (e.g. ``meta[3].refcount``)
         self.name = name
+        #: ``file:line`` that created it
+        self._origin = _creation_site()
 
     def __repr__(self) -> str:
         return f"Atomic({self._value}, name={self.name!r})"
@@ -243,11 +260,13 @@ def apply_rmw(op: AtomicOp, old: int, operand: int, mask: int) -> int:
 class Location:
     """Identity of a non-atomic memory location (a frame's payload, a Cell) for race detection."""
 
-    __slots__ = ("name", "__weakref__")
+    __slots__ = ("name", "_origin", "__weakref__")
 
     def __init__(self, name: str | None = None) -> None:
         #: label used in traces (e.g. ``payload[3]``)
         self.name = name
+        #: ``file:line`` that created it
+        self._origin = _creation_site()
 
     def __repr__(self) -> str:
         return f"Location({self.name!r})"
@@ -293,13 +312,15 @@ class Cell(Location):
 class Mutex:
     """A mutual-exclusion lock; also a context manager.  ``SpinLock`` is the same object."""
 
-    __slots__ = ("_held_by", "name", "__weakref__")
+    __slots__ = ("_held_by", "name", "_origin", "__weakref__")
 
     def __init__(self, *, name: str | None = None) -> None:
         #: thread index (or 0 in direct mode) of the holder, None when free
         self._held_by: int | None = None
         #: label used in traces
         self.name = name
+        #: ``file:line`` that created it
+        self._origin = _creation_site()
 
     def __repr__(self) -> str:
         return f"Mutex(name={self.name!r}, held_by={self._held_by!r})"

@@ -27,7 +27,8 @@ def leaky_claim():
 
 
 def test_state_created_outside_setup_is_a_usage_error_not_a_pass():
-    with pytest.raises(framemc.UsageError, match="leaked-refcount.*created outside setup\\(\\).*inside setup"):
+    with pytest.raises(framemc.UsageError, match="leaked-refcount.*created at test_gate_integrity.py:11.*"
+                                                 "created outside setup\\(\\).*inside setup"):
         framemc.explore(leaky_claim)
 
 

@@ -8,13 +8,13 @@ threads built on the atomics stand-ins below, then call :func:`explore`
 
 from framemc.errors import CheckerBug, FramemcError, UsageError
 from framemc.explorer import (BoundKind, Bounds, CheckFailure, Counterexample, ExploreResult, ExploreStats,
-                             MemoryModel, Reduction, Status, TraceEvent, ViolationKind, explore, replay,
-                             watch)
+                             MemoryModel, Reduction, Status, TraceEvent, ViolationKind, explore, name_values,
+                             replay, watch)
 from framemc.impl.atomics import Atomic, Cell, Mutex, Ordering, SpinLock, assume, current_cpu, fence, spin_loop
 
 __all__ = [
     "Atomic", "Cell", "Mutex", "SpinLock", "Ordering", "fence", "spin_loop", "assume", "current_cpu",
-    "explore", "replay", "watch", "CheckFailure", "Bounds", "BoundKind", "MemoryModel", "Reduction",
+    "explore", "replay", "watch", "name_values", "CheckFailure", "Bounds", "BoundKind", "MemoryModel", "Reduction",
     "ExploreResult", "ExploreStats", "Status", "Counterexample", "TraceEvent", "ViolationKind",
     "FramemcError", "UsageError", "CheckerBug",
 ]

@@ -123,7 +123,8 @@ def _graph(cx: Counterexample) -> list[str]:
 
 def to_html(cx: Counterexample, title: str = "framemc counterexample") -> str:
     """The whole page: violation and witness, swimlane, happens-before graph."""
-    body = _violation(cx) + _swimlane(cx) + _graph(cx)
+    with cx.names_shown():
+        body = _violation(cx) + _swimlane(cx) + _graph(cx)
     return "\n".join(['<!DOCTYPE html>', '<html xmlns="http://www.w3.org/1999/xhtml" lang="en">', "<head>",
                       '<meta charset="utf-8"/>', f"<title>{_e(title)}</title>", f"<style>{_CSS}</style>", "</head>",
                       "<body>", *body, "</body>", "</html>"]) + "\n"

@@ -193,3 +193,34 @@ def test_a_thread_that_never_reaches_a_scheduling_point_is_cut_by_the_time_budge
     result = framemc.explore(setup, time_budget=0.5)
     assert result.status is framemc.Status.INCONCLUSIVE
     assert result.bound_hit is framemc.BoundKind.TIME_BUDGET and not result.exhaustive
+
+
+def test_a_scenario_names_its_sentinels_and_every_rendering_uses_the_name():
+    def setup():
+        framemc.name_values({2**64 - 1: "UNUSED"})
+        slot = Atomic(2**64 - 1, name="refcount")
+        won = [Cell(False, name="won0"), Cell(False, name="won1")]
+
+        def claimer(cpu):
+            def run():
+                if slot.load(Ordering.ACQUIRE) == 2**64 - 1:
+                    slot.store(0, Ordering.RELAXED)
+                    won[cpu].write(True)
+            return run
+
+        def final():
+            winners = [cpu for cpu in (0, 1) if won[cpu].read()]
+            if len(winners) != 1:
+                raise AssertionError(f"CPUs {winners} both claimed the frame")
+        return [claimer(0), claimer(1)], final
+    cx = framemc.explore(setup).violation
+    assert "refcount.load(Acquire) -> UNUSED" in cx.to_text()
+    assert "0xffffffffffffffff" not in cx.to_text() + cx.to_mermaid() + cx.to_dot()
+    again = framemc.Counterexample.from_json(cx.to_json())
+    assert again == cx and "-> UNUSED" in again.to_text()
+    assert framemc.replay(setup, cx.to_json()).violation.to_json() == cx.to_json()
+
+
+def test_name_values_outside_setup_is_a_usage_error():
+    with pytest.raises(framemc.UsageError, match="inside a scenario's setup"):
+        framemc.name_values({1: "ONE"})

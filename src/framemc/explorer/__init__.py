@@ -13,9 +13,9 @@ from framemc.explorer.bounds import BoundKind, Bounds, MemoryModel, Reduction
 from framemc.explorer.result import ExploreResult, ExploreStats, Status
 from framemc.explorer.trace import Counterexample, TraceEvent
 from framemc.explorer.violation import ViolationKind
-from framemc.explorer.watch import CheckFailure, watch
+from framemc.explorer.watch import CheckFailure, name_values, watch
 
 __all__ = [
-    "explore", "replay", "watch", "CheckFailure", "Bounds", "BoundKind", "MemoryModel", "Reduction",
+    "explore", "replay", "watch", "name_values", "CheckFailure", "Bounds", "BoundKind", "MemoryModel", "Reduction",
     "ExploreResult", "ExploreStats", "Status", "Counterexample", "TraceEvent", "ViolationKind",
 ]

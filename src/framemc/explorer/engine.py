@@ -88,6 +88,8 @@ class ExecutionRecord:
     nthreads: int
     #: each thread callable's ``__name__``
     thread_names: tuple[str, ...]
+    #: value -> name traces show it by (``framemc.name_values``)
+    value_names: dict[Any, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -922,7 +924,7 @@ class Explorer:
                 marked = (len(events) - 1,) if v.kind is not ViolationKind.INVARIANT else \
                     tuple(witness.pop("_steps", (len(events) - 1,)))
         v = Violation(v.kind, message, marked, v.invariant, witness)
-        return ExecutionRecord(events, v, len(g.threads), run.names)
+        return ExecutionRecord(events, v, len(g.threads), run.names, dict(run.value_names))
 
     @staticmethod
     def _explain_stale_reads(g: Graph, order: list[Node], step_of: dict[Pos, int], events: list[Event]) -> None:

@@ -177,6 +177,8 @@ class ProgramRun:
         self.blocked_at: list[str] = []
         #: registered watchers
         self.watchers: list[Any] = []
+        #: value -> name, for traces (``name_values``)
+        self.value_names: dict[Any, str] = {}
         #: final(), or None
         self.final: Callable[[], Any] | None = None
         #: per thread: positions of the reads of the current spin-loop iteration, and whether it wrote
@@ -253,6 +255,7 @@ class ProgramRun:
             close_context()
         threads, self.final = parse_setup_result(ret)
         self.watchers = ctx.watchers
+        self.value_names = dict(ctx.value_names)
         n = len(threads)
         self.names = tuple(getattr(fn, "__name__", f"thread{i}") for i, fn in enumerate(threads))
         self.pending = [None] * n

@@ -11,6 +11,9 @@ paths, and dicts are written with sorted keys.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -137,6 +140,17 @@ class Counterexample:
     preemptions: int = field(default=0)
     #: the per-thread step bound the execution ran under (a replay needs it)
     max_steps: int = DEFAULT_MAX_STEPS
+    #: (value, name) pairs the scenario named with ``framemc.name_values``: traces show the name
+    value_names: tuple[tuple[int, str], ...] = ()
+
+    @contextmanager
+    def names_shown(self) -> Iterator[None]:
+        """Render values by the names the scenario gave them while inside this block."""
+        token = _NAMES.set(dict(self.value_names))
+        try:
+            yield
+        finally:
+            _NAMES.reset(token)
 
     @property
     def trace(self) -> tuple[TraceEvent, ...]:
@@ -151,9 +165,10 @@ class Counterexample:
         if v is None:
             raise UsageError("this execution has no violation to report")
         events = tuple(TraceEvent.of(e) for e in record.events)
+        names = tuple(sorted(getattr(record, "value_names", {}).items()))
         return cls(v.kind, v.message, v.invariant, {k: plain_value(x) for k, x in v.witness.items()},
                    v.events, tuple(e.thread for e in events), events, record.thread_names, memory_model,
-                   sum(e.preemption for e in events), max_steps)
+                   sum(e.preemption for e in events), max_steps, names)
 
     # ------------------------------------------------------------- JSON
 
@@ -170,6 +185,7 @@ class Counterexample:
             "violation": {"kind": self.kind.value, "message": self.message, "invariant": self.invariant,
                           "witness": dict(self.witness), "steps": list(self.marked)},
             "events": [dict(asdict(e), args=list(e.args), sw=list(e.sw)) for e in self.events],
+            **({"value_names": [[value, name] for value, name in self.value_names]} if self.value_names else {}),
         }
 
     def to_json(self) -> str:
@@ -226,14 +242,19 @@ class Counterexample:
         witness = viol["witness"]
         if not isinstance(witness, dict):
             raise TypeError("violation.witness must be an object")
+        names = tuple((int(v), str(n)) for v, n in doc.get("value_names", []))
         return cls(ViolationKind(viol["kind"]), str(viol["message"]), viol["invariant"], witness,
                    tuple(int(s) for s in viol["steps"]), schedule, tuple(events), threads,
-                   str(doc["memory_model"]), int(doc["preemptions"]), int(doc["max_steps"]))
+                   str(doc["memory_model"]), int(doc["preemptions"]), int(doc["max_steps"]), names)
 
     # ------------------------------------------------------------- text
 
     def to_text(self) -> str:
         """A swimlane table: one column per thread, one row per step, involved steps starred."""
+        with self.names_shown():
+            return self._to_text()
+
+    def _to_text(self) -> str:
         n = len(self.threads)
         header = ["step"] + [f"T{i} {name}" for i, name in enumerate(self.threads)] + ["source"]
         rows = []
@@ -285,6 +306,10 @@ class Counterexample:
 
     def hb_graph(self) -> nx.DiGraph:
         """The happens-before graph: program order, reads-from and synchronises-with edges."""
+        with self.names_shown():
+            return self._hb_graph()
+
+    def _hb_graph(self) -> nx.DiGraph:
         g = nx.DiGraph()
         last: dict[int, int] = {}
         for e in self.events:
@@ -322,6 +347,10 @@ class Counterexample:
 
     def to_mermaid(self) -> str:
         """A Mermaid sequence diagram: one lane per thread, a note per step, rf/sw as arrows."""
+        with self.names_shown():
+            return self._to_mermaid()
+
+    def _to_mermaid(self) -> str:
         out = ["sequenceDiagram"]
         out += [f"  participant T{i} as T{i} {name}" for i, name in enumerate(self.threads)]
         for e in self.events:
@@ -347,7 +376,14 @@ def _mermaid_escape(text: str) -> str:
     return "".join({"#": "#35;", ";": "#59;"}.get(c, c) for c in text)
 
 
+#: value -> name while a counterexample is being rendered (``Counterexample.names_shown``)
+_NAMES: ContextVar[dict[Any, str]] = ContextVar("framemc_value_names", default={})
+
+
 def _show(value: Any) -> str:
+    names = _NAMES.get()
+    if names and isinstance(value, int) and not isinstance(value, bool) and value in names:
+        return names[value]
     # sentinels like REFCOUNT_UNUSED (2**64 - 1) read better in hex
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1 << 32:
         return hex(value)

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 from framemc.errors import UsageError
 
-__all__ = ["CheckFailure", "watch", "Watcher", "StateChecker", "WatchContext"]
+__all__ = ["CheckFailure", "watch", "name_values", "Watcher", "StateChecker", "WatchContext"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class WatchContext:
     def __init__(self) -> None:
         #: watchers in registration order
         self.watchers: list[Watcher] = []
+        #: value -> the name traces show for it (``name_values``)
+        self.value_names: dict[Any, str] = {}
 
 
 class _Slot(threading.local):
@@ -87,6 +89,17 @@ def watch(snapshot_fn: Callable[[], Any], check_fn: Callable[[Any], Iterable[Any
     if step_check_fn is not None and not callable(step_check_fn):
         raise UsageError(f"watch(): step_check_fn must be callable or None, got {step_check_fn!r}")
     ctx.watchers.append(Watcher(snapshot_fn, check_fn, step_check_fn))
+
+
+def name_values(names: dict[Any, str]) -> None:
+    """Inside setup(): show these values by name in traces, e.g. ``{2**64 - 1: "UNUSED"}``."""
+    ctx = _SLOT.context
+    if ctx is None:
+        raise UsageError("name_values() must be called inside a scenario's setup() while framemc explores it")
+    if not isinstance(names, dict) or not all(isinstance(k, int) and not isinstance(k, bool) and
+                                              isinstance(v, str) and v for k, v in names.items()):
+        raise UsageError(f"name_values() takes a dict of int values to non-empty names, got {names!r:.80}")
+    ctx.value_names.update(names)
 
 
 def _failures(produced: Iterable[Any] | None, what: str) -> tuple[Any, ...]:

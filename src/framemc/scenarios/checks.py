@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from framemc.explorer import CheckFailure, watch
+from framemc.explorer import CheckFailure, name_values, watch
 from framemc.model import INVARIANTS_BY_NAME, CheckVerdict, InvariantResult, check_snapshot, check_step
-from framemc.snapshot import AllocatorSnapshot
+from framemc.snapshot import REFCOUNT_UNIQUE, REFCOUNT_UNUSED, AllocatorSnapshot
 
 if TYPE_CHECKING:
     from framemc.impl.system import FrameSystem
@@ -53,3 +53,5 @@ def step_failures(pre: AllocatorSnapshot, post: AllocatorSnapshot) -> list[Check
 def watch_allocator(system: "FrameSystem") -> None:
     """Check ``system`` against every model invariant at every scheduling point (call it in a setup)."""
     watch(system.snapshot, state_failures, step_failures)
+    # the refcount sentinels read better by their seed names than as 0xffffffffffffffff
+    name_values({REFCOUNT_UNUSED: "UNUSED", REFCOUNT_UNIQUE: "UNIQUE"})

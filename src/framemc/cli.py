@@ -511,15 +511,25 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
                       time_budget=time_budget)
     bounds = Bounds(cfg.max_executions, cfg.preemption_bound, cfg.max_steps, cfg.time_budget)
     user = load_user_setup(target)
+    label = f"exploring {user.path}:{user.func}"
     try:
         if _progress_enabled(quiet):
             from rich.console import Console
-            with Console(stderr=True).status(f"exploring {user.path}:{user.func}"):
+            with Console(stderr=True).status(label) as status:
+                def show(executions: int, blocked: int, seconds: float) -> None:
+                    status.update(f"{label}: {_rate(executions, blocked, seconds)}")
                 result = run_explore(user.setup, memory_model, bounds=bounds, outcomes=show_outcomes,
-                                     reduction=reduction)
+                                     reduction=reduction, progress=show)
         else:
+            last = [time.monotonic()]
+
+            def log(executions: int, blocked: int, seconds: float) -> None:
+                # a CI log: a line every few seconds, so a long or killed job still shows how far it got
+                if not quiet and time.monotonic() - last[0] >= _LOG_EVERY:
+                    last[0] = time.monotonic()
+                    click.echo(f"{label}: {_rate(executions, blocked, seconds)}", err=True)
             result = run_explore(user.setup, memory_model, bounds=bounds, outcomes=show_outcomes,
-                                 reduction=reduction)
+                                 reduction=reduction, progress=log)
     except UsageError as exc:
         raise UsageError(f"{user.where}: {user.func}(): {exc}") from None
     code = exit_code([_STATUS_OUTCOME[result.status.value]])
@@ -544,6 +554,15 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
             out += f"trace: {trace_out}\n"
     _echo(out)
     return code
+
+
+#: seconds between two progress lines of ``explore`` when stderr is not a terminal
+_LOG_EVERY = 5.0
+
+
+def _rate(executions: int, blocked: int, seconds: float) -> str:
+    per = executions / seconds if seconds > 0 else 0.0
+    return f"{executions} executions ({per:.0f}/s), {blocked} blocked, {seconds:.0f} s"
 
 
 # ----------------------------------------------------------------- replay

@@ -224,3 +224,13 @@ def test_a_scenario_names_its_sentinels_and_every_rendering_uses_the_name():
 def test_name_values_outside_setup_is_a_usage_error():
     with pytest.raises(framemc.UsageError, match="inside a scenario's setup"):
         framemc.name_values({1: "ONE"})
+
+
+def test_progress_reports_executions_while_the_search_runs(monkeypatch):
+    from framemc.explorer import engine
+    from framemc.explorer.litmus import PROGRAMS
+    monkeypatch.setattr(engine, "PROGRESS_EVERY", 0.0)
+    seen = []
+    result = framemc.explore(PROGRAMS["lastzero"](4), progress=lambda e, b, s: seen.append((e, b, s)))
+    assert seen and seen[-1][0] <= result.executions
+    assert [e for e, _, _ in seen] == sorted(e for e, _, _ in seen)

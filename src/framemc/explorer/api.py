@@ -42,11 +42,13 @@ def _check_setup(setup: object) -> None:
 def explore(setup: Callable[[], Any], memory_model: str = "sc", max_executions: int | None = None,
             preemption_bound: int | None = None, *, max_steps: int = DEFAULT_MAX_STEPS,
             time_budget: float | None = None, reduction: str | Reduction = "optimal",
-            minimize: bool = True, bounds: Bounds | None = None, outcomes: bool = False) -> ExploreResult:
+            minimize: bool = True, bounds: Bounds | None = None, outcomes: bool = False,
+            progress: Callable[[int, int, float], None] | None = None) -> ExploreResult:
     """Explore every execution of ``setup``'s threads: each consistent execution graph exactly once.
 
     Under ``"sc"`` that is one execution per Mazurkiewicz trace; under ``"c11"`` one per RC11-consistent
     graph.  ``outcomes=True`` also collects the distinct final observations in ``result.outcomes``.
+    ``progress(executions, blocked, seconds)`` is called a few times a second while the search runs.
     """
     _check_setup(setup)
     model = MemoryModel.parse(memory_model)
@@ -62,9 +64,12 @@ def explore(setup: Callable[[], Any], memory_model: str = "sc", max_executions: 
         raise UsageError(f"minimize must be True or False, got {minimize!r}")
     if not isinstance(outcomes, bool):
         raise UsageError(f"outcomes must be True or False, got {outcomes!r}")
+    if progress is not None and not callable(progress):
+        raise UsageError(f"progress must be a callable or None, got {progress!r}")
     checker = StateChecker()
     locator = SourceLocator()
-    found = run_search(setup, bounds, strategy, checker, locator, model=model, outcomes=outcomes)
+    found = run_search(setup, bounds, strategy, checker, locator, model=model, outcomes=outcomes,
+                       progress=progress)
     violation = None
     extra = 0
     if found.failing is not None:

@@ -64,6 +64,8 @@ _WRITES = frozenset({OpKind.STORE, OpKind.WRITE, OpKind.UNLOCK})
 _ATOMIC_OP = {OpKind.FETCH_ADD: AtomicOp.FETCH_ADD, OpKind.FETCH_SUB: AtomicOp.FETCH_SUB, OpKind.SWAP: AtomicOp.SWAP}
 #: a mutex's value while held
 LOCKED = 1
+#: seconds between two calls of a search's progress callback
+PROGRESS_EVERY = 0.25
 
 
 class End:
@@ -156,7 +158,7 @@ class Explorer:
 
     def __init__(self, setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, checker: StateChecker,
                  locator: SourceLocator, *, optimal: bool = True, outcomes: bool = False,
-                 shortest: bool = False) -> None:
+                 shortest: bool = False, progress: Callable[[int, int, float], None] | None = None) -> None:
         #: the scenario
         self._setup = setup
         #: limits
@@ -175,6 +177,9 @@ class Explorer:
         self._want_outcomes = outcomes
         #: keep searching past violations for the one with the fewest events (plain search)
         self._shortest = shortest
+        #: ``progress(executions, blocked, seconds)``, called at most every PROGRESS_EVERY seconds
+        self._progress = progress
+        self._last_progress = 0.0
         self._run: ProgramRun | None = None
         self._start = 0.0
         self.executions = 0
@@ -804,6 +809,11 @@ class Explorer:
         return End.VIOLATION
 
     def _ended(self, g: Graph, run: ProgramRun, end: str) -> None:
+        if self._progress is not None:
+            now = time.perf_counter()
+            if now - self._last_progress >= PROGRESS_EVERY:
+                self._last_progress = now
+                self._progress(self.executions, self.blocked, now - self._start)
         if end == End.CUT:
             return
         if end == End.INVALID:

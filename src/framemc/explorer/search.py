@@ -22,12 +22,13 @@ __all__ = ["SearchOutcome", "run_search"]
 
 def run_search(setup: Callable[[], Any], bounds: Bounds, reduction: Reduction,
                checker: StateChecker, locator: SourceLocator, shortest: bool = False,
-               model: MemoryModel = MemoryModel.SC, outcomes: bool = False) -> SearchOutcome:
+               model: MemoryModel = MemoryModel.SC, outcomes: bool = False,
+               progress: Callable[[int, int, float], None] | None = None) -> SearchOutcome:
     """Explore ``setup`` until the space is exhausted, a violation is found or a bound cuts.
 
     With ``shortest`` the search goes on past violations and keeps the one with the fewest events.
     """
     optimal = reduction is Reduction.OPTIMAL and bounds.preemption_bound is None
     explorer = Explorer(setup, bounds, model, checker, locator, optimal=optimal, outcomes=outcomes,
-                        shortest=shortest)
+                        shortest=shortest, progress=progress)
     return explorer.search()

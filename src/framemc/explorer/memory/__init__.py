@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from framemc.explorer.graph import Graph, Node
 from framemc.impl.atomics import Ordering
 
-__all__ = ["Events", "MemoryModelChecker", "MODELS", "checker_for"]
+__all__ = ["Events", "MemoryModelChecker", "MODELS", "checker_for", "acyclic"]
 
 #: event kinds
 R, W, F = "R", "W", "F"
@@ -146,6 +146,24 @@ class Events:
                     if not self.hb(clocks, a, b) and not self.hb(clocks, b, a):
                         return (a, b)
         return None
+
+
+def acyclic(edges: dict[int, list[int]]) -> bool:
+    """True when the directed graph ``node -> successors`` has no cycle (Kahn's algorithm)."""
+    indeg = {a: 0 for a in edges}
+    for outs in edges.values():
+        for b in outs:
+            indeg[b] += 1
+    ready = [a for a, d in indeg.items() if d == 0]
+    seen = 0
+    while ready:
+        a = ready.pop()
+        seen += 1
+        for b in edges[a]:
+            indeg[b] -= 1
+            if indeg[b] == 0:
+                ready.append(b)
+    return seen == len(edges)
 
 
 class MemoryModelChecker(Protocol):

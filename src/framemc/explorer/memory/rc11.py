@@ -32,7 +32,7 @@ and b a read.
 
 from __future__ import annotations
 
-from framemc.explorer.memory import F, R, W, Events
+from framemc.explorer.memory import F, R, W, Events, acyclic
 from framemc.impl.atomics import Ordering
 
 __all__ = ["RC11"]
@@ -190,21 +190,4 @@ class RC11:
                     edges[a].append(b)
                 elif a in fences and b in fences and ((hb[a] | hb_eco_hb[a]) >> b & 1):
                     edges[a].append(b)
-        return _acyclic(edges)
-
-
-def _acyclic(edges: dict[int, list[int]]) -> bool:
-    indeg = {a: 0 for a in edges}
-    for outs in edges.values():
-        for b in outs:
-            indeg[b] += 1
-    ready = [a for a, d in indeg.items() if d == 0]
-    seen = 0
-    while ready:
-        a = ready.pop()
-        seen += 1
-        for b in edges[a]:
-            indeg[b] -= 1
-            if indeg[b] == 0:
-                ready.append(b)
-    return seen == len(edges)
+        return acyclic(edges)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from framemc.explorer.memory import R, W, Events
+from framemc.explorer.memory import R, W, Events, acyclic
 
 __all__ = ["SequentialConsistency"]
 
@@ -48,20 +48,7 @@ class SequentialConsistency:
                     succ[w].extend(nxt)
                 for r in reads:
                     succ[r].extend(nxt)
-        indeg = [0] * ev.count
-        for outs in succ:
-            for b in outs:
-                indeg[b] += 1
-        ready = [e for e in range(ev.count) if indeg[e] == 0]
-        seen = 0
-        while ready:
-            a = ready.pop()
-            seen += 1
-            for b in succ[a]:
-                indeg[b] -= 1
-                if indeg[b] == 0:
-                    ready.append(b)
-        return seen == ev.count
+        return acyclic(dict(enumerate(succ)))
 
     def hb_clocks(self, ev: Events) -> list[tuple[int, ...]]:
         """Program order plus every atomic reads-from edge."""

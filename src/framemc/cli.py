@@ -123,7 +123,13 @@ class _RichProgress:
 
     def finished(self, row: Row) -> None:
         """Move the row's section bar."""
+        self._bars.update(self._tasks[row.section], description=row.section.value)
         self._bars.advance(self._tasks[row.section], 1)
+
+    def working(self, section: Section, item: str, executions: int, blocked: int, seconds: float) -> None:
+        """Show, on the section's bar, how far the running exploration has got."""
+        self._bars.update(self._tasks[section], description=f"{section.value} {item}: "
+                                                            f"{_rate(executions, blocked, seconds)}")
 
 
 class _RowPrinter:
@@ -147,6 +153,8 @@ class _RowPrinter:
         self._items: list[str] = []
         #: True once the header line is out
         self._header_done = False
+        #: when the last progress line went to a non-terminal stderr
+        self._last_log = time.monotonic()
 
     def start(self, section: Section, items: tuple[str, ...]) -> None:
         """Remember the section's item names; start its bar."""
@@ -164,6 +172,14 @@ class _RowPrinter:
                                     row.detail)))
         if self._display is not None:
             self._display.finished(row)
+
+    def working(self, section: Section, item: str, executions: int, blocked: int, seconds: float) -> None:
+        """Bars: show the running item's counts; a CI log: a line on stderr every few seconds."""
+        if self._display is not None:
+            self._display.working(section, item, executions, blocked, seconds)
+        elif not self._quiet and time.monotonic() - self._last_log >= _LOG_EVERY:
+            self._last_log = time.monotonic()
+            click.echo(f"{section.value} {item}: {_rate(executions, blocked, seconds)}", err=True)
 
     def _line(self, cells: tuple[str, str, str, str, str]) -> str:
         item = max([len(n) for n in self._items] + [len(cells[1]), len("item")])

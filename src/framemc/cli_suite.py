@@ -146,6 +146,9 @@ class Progress(Protocol):
     def finished(self, row: Row) -> None:
         """An item is decided (rows of parallel proofs arrive in the order they finish)."""
 
+    def working(self, section: Section, item: str, executions: int, blocked: int, seconds: float) -> None:
+        """An exploration item is still running: executions so far, blocked ones, seconds spent."""
+
 
 class _NoProgress:
     """A progress display that shows nothing."""
@@ -154,6 +157,9 @@ class _NoProgress:
         """Ignore."""
 
     def finished(self, row: Row) -> None:
+        """Ignore."""
+
+    def working(self, section: Section, item: str, executions: int, blocked: int, seconds: float) -> None:
         """Ignore."""
 
 
@@ -224,7 +230,8 @@ def _scenario_plan(cfg: CheckConfig) -> tuple[list[tuple[str, Any]], list[str], 
     return plan, notes, broken
 
 
-def _scenario_row(model: str, scenario: Any, cfg: CheckConfig, clock: _Clock) -> Row:
+def _scenario_row(model: str, scenario: Any, cfg: CheckConfig, clock: _Clock,
+                  progress: Progress | None = None) -> Row:
     name = f"{model}/{scenario.name}"
     origin = bundled_origin(scenario.name, cfg.bugs, model)
     if clock.out():
@@ -234,7 +241,10 @@ def _scenario_row(model: str, scenario: Any, cfg: CheckConfig, clock: _Clock) ->
     try:
         bounds = Bounds(cfg.max_executions, cfg.preemption_bound, cfg.max_steps,
                         None if left is None else max(left, 0.001))
-        result = explore(scenario.setup(cfg.bugs), model, bounds=bounds)
+        working = getattr(progress, "working", None)
+        report = None if working is None else \
+            (lambda e, b, sec: working(Section.SCENARIOS, name, e, b, sec))  # noqa: E731
+        result = explore(scenario.setup(cfg.bugs), model, bounds=bounds, progress=report)
     except UsageError as exc:
         return Row(Section.SCENARIOS, name, Outcome.INCONCLUSIVE, f"could not run: {exc}", origin=origin,
                    seconds=time.perf_counter() - started)
@@ -463,7 +473,7 @@ def run_suite(cfg: CheckConfig, progress: Progress | None = None) -> SuiteResult
     jobs = _ProofJobs(groups, variant, cfg, clock) if groups and cfg.jobs > 1 else None
     rows: list[Row] = []
     by_section: dict[str, Callable[[], list[Row]]] = {
-        "scenarios": lambda: [_finished(progress, _scenario_row(m, s, cfg, clock)) for m, s in plan],
+        "scenarios": lambda: [_finished(progress, _scenario_row(m, s, cfg, clock, progress)) for m, s in plan],
         "conformance": lambda: [_finished(progress, _conformance_row(cfg, clock))],
         "proofs": lambda: (jobs.collect(clock, progress) if jobs is not None
                            else _proofs_inline(groups, variant, cfg, clock, progress)),

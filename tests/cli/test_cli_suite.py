@@ -104,3 +104,27 @@ def test_rows_print_above_the_bars_when_both_share_a_terminal(monkeypatch: pytes
         printer.finished(Row(Section.PROOFS, "claim/I3-generation", Outcome.PASS, "proved"))
         bars.refresh()
         assert "claim/I3-generation" in out.getvalue() and "1/2" in out.getvalue()
+
+
+def test_a_running_scenario_reports_its_executions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from framemc.explorer import engine
+    monkeypatch.setattr(engine, "PROGRESS_EVERY", 0.0)
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, int]] = []
+
+        def start(self, section: Section, items: tuple[str, ...]) -> None:
+            pass
+
+        def finished(self, row: Row) -> None:
+            pass
+
+        def working(self, section: Section, item: str, executions: int, blocked: int, seconds: float) -> None:
+            self.seen.append((item, executions))
+
+    recorder = Recorder()
+    cfg = CheckConfig(include=("scenarios",), scenarios=("segment-pieces",), memory_models=("sc",))
+    result = run_suite(cfg, recorder)
+    assert result.rows and recorder.seen
+    assert {item for item, _ in recorder.seen} == {"sc/segment-pieces"}

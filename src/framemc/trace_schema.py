@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from framemc.errors import UsageError
-from framemc.explorer.trace import SCHEMA, SCHEMA_VERSION
+from framemc.explorer.trace import check_header
 from framemc.explorer.violation import ViolationKind
 
 __all__ = ["validate_trace", "MEMORY_MODELS", "ORIGIN_KINDS", "MAX_DEPTH"]
@@ -73,17 +73,6 @@ def _depth(value: object, where: str, level: int = 0) -> None:
     elif isinstance(value, dict):
         for item in value.values():
             _depth(item, where, level + 1)
-
-
-def _header(doc: object) -> dict[str, Any]:
-    if not isinstance(doc, dict):
-        raise UsageError(f"counterexample must be a JSON object, got {type(doc).__name__}")
-    if doc.get("schema") != SCHEMA:
-        raise UsageError(f"not a framemc counterexample: schema is {doc.get('schema')!r}, expected {SCHEMA!r}")
-    if doc.get("version") != SCHEMA_VERSION:
-        raise UsageError(f"counterexample schema version {doc.get('version')!r} is not supported "
-                         f"(this framemc reads version {SCHEMA_VERSION})")
-    return doc
 
 
 def _event(raw: object, i: int, schedule: list[int]) -> None:
@@ -174,7 +163,7 @@ def _body(doc: dict[str, Any]) -> None:
 
 def validate_trace(doc: object) -> dict[str, Any]:
     """``doc`` (parsed JSON) if it is a complete, consistent trace document; else one-line UsageError."""
-    checked = _header(doc)
+    checked = check_header(doc)
     try:
         _body(checked)
         if checked.get("origin") is not None:

@@ -26,7 +26,7 @@ from framemc.explorer.search import SearchOutcome, run_search
 from framemc.explorer.trace import Counterexample
 from framemc.explorer.watch import StateChecker
 
-__all__ = ["explore", "replay", "ReplayOutcome", "MINIMIZE_BUDGET", "MINIMIZE_SECONDS"]
+__all__ = ["explore", "replay", "MINIMIZE_BUDGET", "MINIMIZE_SECONDS"]
 
 #: executions the minimal-preemption search may spend per preemption bound
 MINIMIZE_BUDGET = 2000
@@ -112,13 +112,6 @@ def _result(found: SearchOutcome, violation: Counterexample | None, bounds: Boun
                          extra, found.consistent, found.invalid)
     return ExploreResult(found.executions, exhaustive, violation, status, stats, bounds, found.cut, inconclusive,
                          found.outcomes)
-
-
-class ReplayOutcome:
-    """What a replay found: the violation reproduced, or where the run stopped following it."""
-
-    REPRODUCED = "reproduced"
-    FIXED = "fixed"
 
 
 def replay(setup: Callable[[], Any], trace: "Counterexample | str | dict[str, Any]") -> ExploreResult:

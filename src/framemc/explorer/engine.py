@@ -50,7 +50,8 @@ from framemc.explorer.bounds import BoundKind, Bounds, MemoryModel
 from framemc.explorer.events import Event, OpKind, SourceLocator, creation_hook
 from framemc.explorer.graph import Graph, Node, Pos, View
 from framemc.explorer.memory import Events, MemoryModelChecker, checker_for
-from framemc.explorer.program import DeadlineExceeded, Pending, ProgramRun, ThreadState, initial_value, plain_value
+from framemc.explorer.program import (DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
+                                      plain_value)
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import StateChecker
 from framemc.impl.atomics import Atomic, AtomicOp, Ordering, apply_rmw
@@ -293,9 +294,7 @@ class Explorer:
         self._repair(frame)
         if kind == "read":
             self._set_rf(g, node, choice, maximal=False)
-            if self._complete_rmw(frame, node) is False:
-                self.invalid += 1
-                return False
+            self._complete_rmw(frame, node)
         else:
             g.remove_co(node)
             g.insert_co(node, choice)
@@ -306,7 +305,7 @@ class Explorer:
             return False
         return True
 
-    def _backward(self, frame: _Frame, item: tuple[Any, ...]) -> _Frame | None:
+    def _backward(self, frame: _Frame, item: tuple[Any, ...]) -> _Frame:
         """A backward revisit: a new frame whose graph has the read reading the later write."""
         _, rpos, wpos, view = item
         g = frame.graph.copy(view)
@@ -344,20 +343,12 @@ class Explorer:
             node.order = node.orders[0] if ok else node.orders[1]
         node.blocks = node.op is OpKind.LOCK and node.rval == LOCKED
 
-    def _complete_rmw(self, frame: _Frame, node: Node) -> bool | None:
-        """Add the write of a read-modify-write whose read succeeded; False if it cannot be placed."""
-        if not node.rmw or not _succeeds(node):
-            return None
-        g = frame.graph
-        w = self._write_part(g, node)
-        maximal = node.rf == g.co_max(node.loc)
-        g.add(w)
-        g.insert_co(w, node.rf)
-        w.max_w = maximal
-        self._revisits(frame, w)
-        return True
+    def _complete_rmw(self, frame: _Frame, node: Node) -> None:
+        """Add the write of a read-modify-write whose read succeeded, right after the write it read."""
+        if node.rmw and _succeeds(node):
+            self._place_write(frame, frame.graph, self._write_part(node), forced=node.rf)
 
-    def _write_part(self, g: Graph, r: Node) -> Node:
+    def _write_part(self, r: Node) -> Node:
         w = Node(r.thread, r.index + 1, r.op, r.info, r.order if r.op is not OpKind.LOCK else Ordering.RELAXED,
                  r.source)
         w.writes = True
@@ -507,12 +498,10 @@ class Explorer:
         """The first time this run touches a location, record its initial value (this run's object)."""
         if p is None or p.info is None:
             return
-        bound = self._run.bound if self._run is not None else None
+        bound = self._run.bound
         key = p.info.key
-        if bound is not None and key not in bound:
+        if key not in bound:
             bound.add(key)
-            g.init[key] = initial_value(p.obj)
-        elif key not in g.init:
             g.init[key] = initial_value(p.obj)
 
     def _extend(self, frame: _Frame) -> None:
@@ -574,7 +563,7 @@ class Explorer:
         last = nodes[-1] if nodes else None
         if last is not None and last.reads and last.rmw and _succeeds(last):
             # the write of a read-modify-write whose read was revisited
-            w = self._write_part(g, last)
+            w = self._write_part(last)
             self._place_write(frame, g, w, forced=last.rf)
             return self._after_add(frame, g, run, t, w)
         node = Node(t, len(nodes), p.op, p.info, p.order, p.source)
@@ -599,7 +588,7 @@ class Explorer:
             g.add(node)
             self._set_rf(g, node, choice, maximal=choice == g.co_max(node.loc))
             if node.rmw and _succeeds(node):
-                w = self._write_part(g, node)
+                w = self._write_part(node)
                 self._place_write(frame, g, w, forced=node.rf)
                 if not self._optimal and len(options) > 1 and not self._consistent(g):
                     return End.INVALID
@@ -747,11 +736,11 @@ class Explorer:
         """Plain search and replay: check the state after each step (they visit every interleaving)."""
         checker = self._checker
         cur = checker.snapshot(run.watchers)
-        prev = getattr(run, "last_snapshot", None)
+        prev = run.last_snapshot
         if prev is not None and prev == cur:
             return
         failure = checker.check(run.watchers, prev, cur)
-        run.last_snapshot = cur  # type: ignore[attr-defined]
+        run.last_snapshot = cur
         if failure is not None:
             run.violation = Violation(ViolationKind.INVARIANT, f"invariant {failure.name} violated: {failure.message}",
                                       (), str(failure.name), dict(failure.witness))
@@ -827,7 +816,7 @@ class Explorer:
             run.run_final()
             self.executions += 1
             if not self._optimal:
-                self._graphs.add(canonical(g))
+                self._graphs.add(tuple(tuple(g.identity(n) for n in nodes) for nodes in g.threads))
             if run.violation is None:
                 if self._want_outcomes:
                     key = self._outcome(g, run)
@@ -857,7 +846,7 @@ class Explorer:
     def _outcome(self, g: Graph, run: ProgramRun) -> tuple[Any, ...]:
         items: list[tuple[str, Any]] = []
         for t, nodes in enumerate(g.threads):
-            vals = tuple(_hashable(plain_value(n.rval)) for n in nodes
+            vals = tuple(hashable_value(n.rval) for n in nodes
                          if n.reads and n.op is not OpKind.LOCK and n.info is not None and n.info.kind != "location")
             items.append((f"T{t}", vals))
         for key, obj, _ in run.registered():
@@ -878,7 +867,6 @@ class Explorer:
         except AssertionError:
             order = g.readable_order(False)
         ev = Events(g)
-        clocks = self._model.hb_clocks(ev)
         step_of: dict[Pos, int] = {}
         events: list[Event] = []
         co_seen: dict[Any, list[Pos]] = {}
@@ -1030,23 +1018,6 @@ def _co_slot(g: Graph, n: Node, seen: dict[Any, list[Pos]]) -> int:
     slot = sum(1 for p in earlier if order.index(p) < mine)
     earlier.append(n.pos)
     return slot
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    if isinstance(value, dict):
-        return tuple((k, _hashable(v)) for k, v in value.items())
-    return value
-
-
-def canonical(g: Graph) -> Any:
-    """A graph's identity: per thread, each event's kind, location, what it read and where it wrote."""
-    out = []
-    for nodes in g.threads:
-        out.append(tuple((n.op.value, repr(n.loc), n.reads and n.rf, n.writes and g.co_index(n.pos),
-                          repr(n.wval) if n.writes else None) for n in nodes))
-    return tuple(out)
 
 
 def _succeeds(r: Node) -> bool:

@@ -17,9 +17,12 @@ is a valid graph once the reads whose writes were cut are repaired.
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
+
 from framemc.explorer.events import LocationInfo, OpKind
+from framemc.explorer.program import hashable_value
 from framemc.impl.atomics import Ordering
 
 __all__ = ["Node", "Graph", "Pos", "View"]
@@ -162,6 +165,22 @@ class Graph:
             return 0
         return self.co[self.node(pos).loc].index(pos) + 1
 
+    def identity(self, n: Node) -> tuple[Any, ...]:
+        """What makes ``n`` the same event in another graph of the same program.
+
+        Its operation and location, the write it read and the write before it in modification
+        order (by position), and the value it wrote.  A thread's chain of these identities fixes
+        what it has done, so equal chains are equal states (``states``), and equal graphs have
+        equal identities everywhere (the plain search's count of distinct graphs).
+        """
+        co_pred = None
+        if n.writes:
+            order = self.co[n.loc]
+            i = order.index(n.pos)
+            co_pred = order[i - 1] if i else None
+        return (n.op, n.loc, n.rf if n.reads else None, co_pred,
+                hashable_value(n.wval) if n.writes else None, n.blocks)
+
     def readers(self, loc: Any) -> list[Node]:
         """Every node that reads ``loc``."""
         return [n for nodes in self.threads for n in nodes if n.reads and n.loc == loc]
@@ -278,11 +297,12 @@ class Graph:
                 succs[q].append(p)
         ready = {p for p, k in waiting.items() if k == 0}
         out: list[Node] = []
+        done = [0] * len(self.threads)
         current = None
         while ready:
             nxt = None
             if current is not None:
-                cand = (current, len([n for n in out if n.thread == current]))
+                cand = (current, done[current])
                 if cand in ready:
                     nxt = cand
             if nxt is None:
@@ -291,6 +311,7 @@ class Graph:
             node = self.node(nxt)
             out.append(node)
             current = node.thread
+            done[current] += 1
             for q in succs[nxt]:
                 waiting[q] -= 1
                 if waiting[q] == 0:
@@ -301,7 +322,6 @@ class Graph:
 
     def linearization(self) -> list[Node]:
         """Every node in an order extending po and rf: by stamp whenever possible."""
-        import heapq
         done = [0] * len(self.threads)
         out: list[Node] = []
         heap: list[tuple[int, int]] = []

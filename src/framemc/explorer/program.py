@@ -30,7 +30,8 @@ from framemc.explorer.watch import close_context, open_context
 from framemc.impl.atomics import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime,
                                   uninstall_runtime)
 
-__all__ = ["DeadlineExceeded", "Pending", "ProgramRun", "ThreadState", "parse_setup_result", "plain_value", "classify_exception"]
+__all__ = ["DeadlineExceeded", "Pending", "ProgramRun", "ThreadState", "parse_setup_result", "plain_value",
+           "hashable_value", "classify_exception"]
 
 _OPKIND = {
     AtomicOp.LOAD: OpKind.LOAD,
@@ -55,6 +56,16 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return value.hex()
     return f"<{type(value).__name__}>"
+
+
+def hashable_value(value: Any) -> Any:
+    """``plain_value`` in a hashable form (lists become tuples, dicts tuples of pairs)."""
+    value = plain_value(value)
+    if isinstance(value, list):
+        return tuple(hashable_value(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, hashable_value(v)) for k, v in value.items())
+    return value
 
 
 def parse_setup_result(ret: Any) -> tuple[list[Callable[[], Any]], Callable[[], Any] | None]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from framemc.explorer.graph import Graph, Node, Pos
-from framemc.explorer.program import ProgramRun, ThreadState
+from framemc.explorer.program import ProgramRun
 from framemc.explorer.violation import Violation, ViolationKind
 
 if TYPE_CHECKING:
@@ -91,9 +91,9 @@ def check_states(explorer: "Explorer", g: Graph) -> tuple[Graph, ProgramRun] | N
             vec = [0] * nt
             for n in step:
                 for u, c in enumerate(closure(n.pos)):
-                    if c > vec[u] and not (u == t and c > k):
-                        vec[u] = max(vec[u], c)
-            vec[t] = k
+                    if c > vec[u]:
+                        vec[u] = c
+            vec[t] = k  # an RMW's write needs its own read: that is the step itself
             need[(t, k)] = tuple(vec)
     walker = _Walker(explorer, g, steps, need)
     return walker.walk()
@@ -126,7 +126,7 @@ class _Walker:
         for t, ss in enumerate(steps):
             chain = [0]
             for step in ss:
-                desc = (chain[-1],) + tuple(_describe(g, n) for n in step)
+                desc = (chain[-1],) + tuple(g.identity(n) for n in step)
                 ident = trie.get(desc)
                 if ident is None:
                     ident = trie[desc] = len(trie) + 1
@@ -252,21 +252,3 @@ class StateMemo:
         self.snaps: dict[tuple[int, ...], Any] = {}
         #: ideal identities checked as states, and (before, after) pairs checked as steps
         self.checked: set[Any] = set()
-
-
-def _describe(g: Graph, n: Node) -> tuple[Any, ...]:
-    """What makes an event the same event in another graph: kind, location, reads-from, co predecessor, value."""
-    co_pred = None
-    if n.writes:
-        order = g.co[n.loc]
-        i = order.index(n.pos)
-        co_pred = order[i - 1] if i else None
-    return (n.op, n.loc, n.rf if n.reads else None, co_pred, _freeze(n.wval) if n.writes else None, n.blocks)
-
-
-def _freeze(value: Any) -> Any:
-    try:
-        hash(value)
-        return value
-    except TypeError:
-        return repr(value)

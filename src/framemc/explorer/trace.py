@@ -25,7 +25,7 @@ from framemc.explorer.events import Event, OpKind
 from framemc.explorer.program import plain_value
 from framemc.explorer.violation import Violation, ViolationKind
 
-__all__ = ["TraceEvent", "Counterexample", "SCHEMA", "SCHEMA_VERSION"]
+__all__ = ["TraceEvent", "Counterexample", "SCHEMA", "SCHEMA_VERSION", "check_header"]
 
 #: the ``schema`` field of every counterexample document
 SCHEMA = "framemc-counterexample"
@@ -202,13 +202,7 @@ class Counterexample:
                 doc = json.loads(doc)
             except json.JSONDecodeError as exc:
                 raise UsageError(f"counterexample is not valid JSON: {exc}") from None
-        if not isinstance(doc, dict):
-            raise UsageError(f"counterexample must be a JSON object, got {type(doc).__name__}")
-        if doc.get("schema") != SCHEMA:
-            raise UsageError(f"not a framemc counterexample: schema is {doc.get('schema')!r}, expected {SCHEMA!r}")
-        if doc.get("version") != SCHEMA_VERSION:
-            raise UsageError(f"counterexample schema version {doc.get('version')!r} is not supported "
-                             f"(this framemc reads version {SCHEMA_VERSION})")
+        check_header(doc)
         try:
             return cls._parse(doc)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -360,6 +354,18 @@ class Counterexample:
             mark = " *" if e.step in self.marked else ""
             out.append(f"  Note over T{e.thread}: {e.step}: {_mermaid_escape(e.describe())}{mark}")
         return "\n".join(out) + "\n"
+
+
+def check_header(doc: object) -> dict[str, Any]:
+    """``doc`` as a counterexample document's dict, after checking its type, schema and version."""
+    if not isinstance(doc, dict):
+        raise UsageError(f"counterexample must be a JSON object, got {type(doc).__name__}")
+    if doc.get("schema") != SCHEMA:
+        raise UsageError(f"not a framemc counterexample: schema is {doc.get('schema')!r}, expected {SCHEMA!r}")
+    if doc.get("version") != SCHEMA_VERSION:
+        raise UsageError(f"counterexample schema version {doc.get('version')!r} is not supported "
+                         f"(this framemc reads version {SCHEMA_VERSION})")
+    return doc
 
 
 def _rf_kind(e: TraceEvent) -> str:

@@ -28,7 +28,7 @@ class Events:
     """A graph as flat events: kind, location, ordering, thread, po index, coherence index."""
 
     __slots__ = ("graph", "kind", "loc", "order", "thread", "poi", "node", "na", "idx", "rf", "count",
-                 "of_node", "by_thread", "order_ids")
+                 "of_node", "by_thread")
 
     def __init__(self, graph: Graph) -> None:
         #: the graph
@@ -55,10 +55,8 @@ class Events:
         self.count = 0
         #: node position -> its event
         self.of_node: dict[Any, int] = {}
-        #: per thread, its events in program order
+        #: per thread, its events in program order (events are numbered in an order extending po ∪ rf)
         self.by_thread: list[list[int]] = [[] for _ in graph.threads]
-        #: events in an order extending po ∪ rf
-        self.order_ids: list[int] = []
         co_pos = {pos: i + 1 for order in graph.co.values() for i, pos in enumerate(order)}
         for n in graph.linearization():
             self.of_node[n.pos] = self._add(n, R if n.reads else W if n.writes else F)
@@ -85,7 +83,6 @@ class Events:
         self.na.append(n.na)
         self.idx.append(0)
         self.rf.append(None)
-        self.order_ids.append(e)
         return e
 
     def clocks_from(self, acquire: Any) -> list[tuple[int, ...]]:
@@ -97,7 +94,7 @@ class Events:
         nt = len(self.by_thread)
         clocks: list[tuple[int, ...]] = [()] * self.count
         last: list[tuple[int, ...]] = [(0,) * nt for _ in range(nt)]
-        for e in self.order_ids:
+        for e in range(self.count):
             t = self.thread[e]
             c = list(last[t])
             c[t] = self.poi[e]
@@ -129,7 +126,7 @@ class Events:
         With ``among``, only pairs involving those events are examined.
         """
         by_loc: dict[Any, list[int]] = {}
-        for e in self.order_ids:
+        for e in range(self.count):
             if self.kind[e] != F:
                 by_loc.setdefault(self.loc[e], []).append(e)
         for loc, evs in by_loc.items():

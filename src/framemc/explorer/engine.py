@@ -144,6 +144,8 @@ def _deadline(seconds: float | None) -> Iterator[None]:
         return
 
     def fire(signum: int, frame: Any) -> None:
+        # an exception raised inside a gc callback or __del__ is swallowed: keep firing until one lands
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
         raise DeadlineExceeded()
     previous = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, seconds + 0.05)

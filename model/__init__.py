@@ -19,11 +19,12 @@ Public API (what other layers call):
   the deliberately broken ones by variant name (each names the op it replaces).
 * ``MACROS`` and ``relates(pre, post, op_name, **args) -> InvariantResult`` --
   does some choice of hidden parameters make the impl-level operation
-  (``alloc_frame(cpu, purpose, zeroed)``, ``alloc_segment(cpu, n, zeroed)``,
+  (``alloc_frame(cpu, purpose, zeroed)``, ``alloc_segment(cpu, n, zeroed)``, ``alloc(cpu, n)``,
   ``clone(frame)``, ``drop(frame)``, ``from_in_use(frame)``,
   ``mark_poisoned(frame)``, ``add_free_memory(first, n)``, ``dealloc(first, n)``,
   ``init(first, n, early)``, ``cache_refill(cpu)``, ``cache_flush(cpu)``) take
-  ``pre`` to ``post``?
+  ``pre`` to ``post``?  ``macros.relates_match`` also names the single-step
+  operations of the candidate that matched.
 """
 
 from framemc.model.concrete import CheckVerdict, InvariantResult, check_snapshot, check_step

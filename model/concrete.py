@@ -23,8 +23,10 @@ from framemc.errors import UsageError
 from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, STEP_INVARIANTS, Invariant
 from framemc.model.render import render_value
 from framemc.model.state import (
+    ACTOR_ANY,
     FRAME_BITS,
     FRAME_FIELDS,
+    GHOST_FIELDS,
     NO_HEAD,
     SMALL_BITS,
     ZERO_DIGEST,
@@ -35,6 +37,7 @@ from framemc.model.state import (
     frame,
     symbolic_state,
     update,
+    with_derived_ghosts,
 )
 from framemc.snapshot import U64_MAX, REFCOUNT_UNUSED, AllocatorSnapshot
 
@@ -181,18 +184,21 @@ def concrete_state(fv: FrameValues) -> State:
     state = {name: field_of(name) for name, _ in FRAME_FIELDS}
     # the early allocator is not in snapshots: an empty, retired one
     state.update(early_lo=frame(0), early_end=frame(0), early_hi=frame(0), booted=z3.BoolVal(True))
-    return State(**state)
+    unset = {name: None for name in ("gen0", "handles", "actor", "ncpus")}
+    return with_derived_ghosts(State(**state, **unset), fv.cfg.ncpus)
 
 
 class _Template:
     """An invariant grounded over frames ``0 .. bound-1`` of symbolic (uninterpreted-function) states."""
 
-    def __init__(self, inv: Invariant, cfg: ModelConfig, bound: int) -> None:
-        """Apply the body at every frame and simplify."""
+    def __init__(self, inv: Invariant, cfg: ModelConfig, bound: int, actor: int = ACTOR_ANY) -> None:
+        """Apply the body at every frame and simplify (``actor``: who took the step, when known)."""
         prefixes = ["pre", "post"] if inv in STEP_INVARIANTS else ["pre"]
-        # snapshots do not show the early allocator: ground it as empty and retired
-        self.states = [update(symbolic_state(p), early_lo=frame(0), early_end=frame(0), early_hi=frame(0),
-                              booted=z3.BoolVal(True)) for p in prefixes]
+        # snapshots do not show the early allocator: ground it as empty and retired; ghost fields are derived
+        self.states = [with_derived_ghosts(update(symbolic_state(p), early_lo=frame(0), early_end=frame(0),
+                                                  early_hi=frame(0), booted=z3.BoolVal(True)), cfg.ncpus,
+                                           actor if p == "post" else ACTOR_ANY)
+                       for p in prefixes]
         self.per_frame = [z3.simplify(inv.body(cfg, *self.states, frame(i))) for i in range(bound)]
         self.whole = z3.simplify(z3.And(self.per_frame))
 
@@ -202,15 +208,29 @@ _FIELD_SORTS = dict(FRAME_FIELDS)
 
 
 @lru_cache(maxsize=256)
-def _template(name: str, max_order: int, bound: int) -> _Template:
-    """The cached template of invariant ``name`` for these bounds."""
+def _template(name: str, cfg: ModelConfig, bound: int, actor: int = ACTOR_ANY) -> _Template:
+    """The cached template of invariant ``name`` for these bounds (and this step author)."""
     inv = next(i for i in INVARIANTS if i.name == name)
-    return _Template(inv, ModelConfig(max_order=max_order), bound)
+    return _Template(inv, cfg, bound, actor)
 
 
 def _definitions(prefix: str, fv: FrameValues) -> list[tuple[z3.FuncDeclRef, z3.ExprRef]]:
     """Each uninterpreted field function ``prefix.field`` defined as a lookup table over ``Var(0)``."""
     return [_field_definition(prefix, name, tuple(sorted(fv.values[name].items()))) for name, _ in FRAME_FIELDS]
+
+
+def definitions(prefix: str, fv: FrameValues) -> list[tuple[z3.FuncDeclRef, z3.ExprRef]]:
+    """Every per-frame field function ``prefix.field`` of a symbolic state, visible and ghost, defined by
+    ``fv`` (ghost fields by the refinement mapping of :func:`~framemc.model.state.with_derived_ghosts`):
+    for :func:`z3.substitute_funs`."""
+    defs = _definitions(prefix, fv)
+    bodies = {decl.name().split(".", 1)[1]: body for decl, body in defs}
+    x = z3.Var(0, FrameSort)
+    ghosts = with_derived_ghosts(update(symbolic_state(prefix), gen=Field(lambda g: bodies["gen"]),
+                                        rc=Field(lambda g: bodies["rc"])), fv.cfg.ncpus)
+    defs += [(z3.Function(f"{prefix}.{name}", FrameSort, sort), getattr(ghosts, name)[x])
+             for name, sort in GHOST_FIELDS]
+    return defs
 
 
 @lru_cache(maxsize=4096)
@@ -251,11 +271,11 @@ def _witness(inv: Invariant, f: int, states: list[FrameValues]) -> dict:
     return witness
 
 
-def _check(inv: Invariant, states: list[FrameValues], defs: list) -> InvariantResult:
+def _check(inv: Invariant, states: list[FrameValues], defs: list, actor: int = ACTOR_ANY) -> InvariantResult:
     """Evaluate one invariant's grounded template on concrete per-frame values."""
     cfg = states[0].cfg
     bound = max(fv.bound for fv in states)
-    template = _template(inv.name, cfg.max_order, bound)
+    template = _template(inv.name, cfg, bound, actor)
     verdict = _decide(z3.substitute_funs(template.whole, *defs))
     if verdict is not CheckVerdict.VIOLATION:
         detail = (f"z3 could not decide the grounded invariant within its resource limit ({CHECK_RLIMIT} units) "
@@ -284,19 +304,30 @@ def check_snapshot(snap: AllocatorSnapshot) -> tuple[InvariantResult, ...]:
     )
 
 
-def check_step(pre: AllocatorSnapshot, post: AllocatorSnapshot) -> tuple[InvariantResult, ...]:
-    """Every step invariant evaluated between consecutive snapshots ``pre`` and ``post``."""
+def check_step(pre: AllocatorSnapshot, post: AllocatorSnapshot, *, cpu: int | None = None
+               ) -> tuple[InvariantResult, ...]:
+    """Every step invariant evaluated between consecutive snapshots ``pre`` and ``post``.
+
+    ``cpu``: the step is an allocator operation run on that CPU (not a
+    holder's own access), so it may not write a claimed frame's payload
+    other than by zeroing, and may push to and pop from that CPU's cache
+    only.  Without it, the step's author is unknown and those conjuncts
+    are not checked.
+    """
     before, after = snapshot_values(pre), snapshot_values(post)
     if pre.nframes != post.nframes or pre.max_order != post.max_order:
         raise UsageError(f"check_step: snapshots disagree on nframes/max_order "
                          f"({pre.nframes}/{pre.max_order} vs {post.nframes}/{post.max_order})")
     if before.cfg != after.cfg:
         after = FrameValues(after.values, after.bound, before.cfg, after.clashes)
+    if cpu is not None and not (isinstance(cpu, int) and not isinstance(cpu, bool) and 0 <= cpu < before.cfg.ncpus):
+        raise UsageError(f"check_step: cpu {cpu!r} is not a CPU of the snapshots (0..{before.cfg.ncpus - 1})")
+    actor = ACTOR_ANY if cpu is None else cpu
     defs = _definitions("pre", before) + _definitions("post", after)
-    return tuple(_check(inv, [before, after], defs) for inv in STEP_INVARIANTS)
+    return tuple(_check(inv, [before, after], defs, actor) for inv in STEP_INVARIANTS)
 
 
 __all__ = [
     "CheckVerdict", "InvariantResult", "FrameValues", "snapshot_values", "concrete_state", "check_snapshot",
-    "check_step", "DEFAULTS", "z3_value",
+    "check_step", "DEFAULTS", "z3_value", "definitions",
 ]

@@ -79,6 +79,7 @@ from framemc.model.state import (
     is_published,
     small,
     word,
+    with_derived_ghosts,
 )
 from framemc.snapshot import (
     FLAG_POISONED,
@@ -226,7 +227,7 @@ class _Vars:
                 "ccpu": self.ccpu, "added": z3.BoolVal(True), "pool": frame(0)}
 
 
-def _state(frames: list[_Vars]) -> State:
+def _state(frames: list[_Vars], ncpus: int) -> State:
     """A State whose fields at frames ``0 .. n-1`` are the constants, and reserved defaults beyond."""
     terms = [v.field_terms() for v in frames]
 
@@ -246,7 +247,9 @@ def _state(frames: list[_Vars]) -> State:
 
     fields = {name: field_of(name) for name in DEFAULTS}
     # snapshots do not show the early allocator: an empty, retired one, as in the concrete checks
-    return State(**fields, early_lo=frame(0), early_end=frame(0), early_hi=frame(0), booted=z3.BoolVal(True))
+    state = State(**fields, early_lo=frame(0), early_end=frame(0), early_hi=frame(0), booted=z3.BoolVal(True),
+                  gen0=None, handles=None, actor=None, ncpus=None)
+    return with_derived_ghosts(state, ncpus)
 
 
 def _bounds(b: EnumerationBounds, frames: list[_Vars]) -> list[z3.BoolRef]:
@@ -366,7 +369,7 @@ def _enumerate(b: EnumerationBounds, limit: int | None, timeout_ms: int,
     deadline = start + timeout_ms / 1000
     cfg = ModelConfig(max_order=b.max_order, ncpus=b.ncpus)
     frames = [_Vars(i) for i in range(b.nframes)]
-    state = _state(frames)
+    state = _state(frames, b.ncpus)
     solver = z3.Solver()
     # each invariant is grounded on its own, per frame, from the registry: the one definition; the
     # frames just past the machine are grounded too, so a free block cannot reach beyond it unseen

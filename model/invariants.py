@@ -22,7 +22,9 @@ from typing import Callable
 import z3
 
 from framemc.model.state import (
+    ANY_ACTOR,
     BUSY,
+    HOLDER,
     NOHEAD,
     ONE,
     PAGE_TABLE,
@@ -43,6 +45,7 @@ from framemc.model.state import (
     is_poisoned,
     is_published,
     small,
+    word,
 )
 
 
@@ -75,7 +78,7 @@ def _left_unused(pre: State, post: State, f: z3.BitVecRef) -> z3.BoolRef:
 
 
 def no_metadata_in_payload(cfg: ModelConfig, pre: State, post: State, f: z3.BitVecRef) -> z3.BoolRef:
-    """Allocator steps never change the payload of a frame the allocator owns, except zeroing a frame being allocated."""
+    """Allocator steps never write a frame's payload, except zeroing a frame being allocated; only its holder may."""
     unchanged = z3.And(post.pay[f] == pre.pay[f], post.pz[f] == pre.pz[f])
     return z3.Or(
         # free-list links and all other metadata live in the MetaSlot, so the payload stays
@@ -91,7 +94,8 @@ def no_metadata_in_payload(cfg: ModelConfig, pre: State, post: State, f: z3.BitV
         ),
         z3.And(
             # a frame that is claimed before and after the step belongs to its holder, not to the
-            # allocator: the holder's writes (and its on_last_ref teardown) are not allocator steps
+            # allocator: the holder may write it (and its on_last_ref teardown may), the allocator may not
+            z3.Or(post.actor == HOLDER, post.actor == ANY_ACTOR),
             is_allocated(pre, f),
             is_allocated(post, f),
             pre.rc[f] != UNUSED,
@@ -122,10 +126,14 @@ def non_overlapping(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> z3.BoolRef:
 
 
 def refcount_sentinels(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> z3.BoolRef:
-    """A free or cached frame has refcount UNUSED, and no refcount lies strictly between MAX and UNIQUE."""
+    """A frame is UNUSED exactly when it is not claimed: free, cached, reserved, retired, or allocated in transit."""
     return z3.And(
         # free or cached means UNUSED; in particular 0 (busy) is never seen on a free frame
         z3.Implies(z3.Or(is_free(s, f, cfg), is_cached(s, f)), s.rc[f] == UNUSED),
+        # the other way round: a frame the allocator has not handed out (reserved, retired after poisoning) is
+        # UNUSED too, so a refcount other than UNUSED means allocated and claimed; an allocated frame that is
+        # UNUSED is in transit, handed out but not yet claimed or torn down but not yet returned
+        z3.Implies(s.rc[f] != UNUSED, is_allocated(s, f)),
         # the gap between REFCOUNT_MAX and UNIQUE is never used
         z3.Or(z3.ULE(s.rc[f], RC_MAX), z3.UGE(s.rc[f], UNIQUE)),
     )
@@ -169,6 +177,49 @@ def generation_counts_claims(cfg: ModelConfig, pre: State, post: State, f: z3.Bi
         z3.Implies(delta == 1, z3.Or(claimed_now, z3.And(pre.rc[f] == BUSY, post.rc[f] != UNUSED))),
         # a claim seen whole in one step (UNUSED -> published) has bumped the epoch
         z3.Implies(z3.And(claimed_now, post.rc[f] != BUSY), delta == 1),
+    )
+
+
+def generation_epoch(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> z3.BoolRef:
+    """A claimed frame's generation is exactly one above what it was when claimed, before it is published."""
+    return z3.And(
+        # busy (claimed, or being torn down) or published: the claim bumped the epoch once, and only once
+        z3.Implies(s.rc[f] != UNUSED, s.gen[f] == s.gen0[f] + 1),
+    )
+
+
+def live_handles(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> z3.BoolRef:
+    """The refcount counts the live handles: a lost update or a discarded live handle breaks it."""
+    rc, n = s.rc[f], s.handles[f]
+    return z3.And(
+        # a shared refcount is the number of live handles
+        z3.Implies(z3.And(z3.UGE(rc, ONE), z3.ULE(rc, RC_MAX)), n == rc),
+        # a unique handle is one handle
+        z3.Implies(rc == UNIQUE, n == ONE),
+        # busy, UNUSED (or any other value) means no handle is live: the last drop was the last handle
+        z3.Implies(z3.Not(is_published(rc)), n == word(0)),
+    )
+
+
+def cache_owner(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> z3.BoolRef:
+    """A frame in a per-CPU cache belongs to a CPU that exists."""
+    return z3.And(
+        # a cached frame is in the cache of CPU c with c < ncpus
+        z3.Implies(is_cached(s, f), z3.ULT(s.ccpu[f], s.ncpus)),
+    )
+
+
+def cache_owner_steps(cfg: ModelConfig, pre: State, post: State, f: z3.BitVecRef) -> z3.BoolRef:
+    """A frame enters or leaves CPU c's cache only by a step on CPU c, and never moves between caches."""
+    known = post.actor != ANY_ACTOR
+    before, after = is_cached(pre, f), is_cached(post, f)
+    return z3.And(
+        # a frame enters CPU c's cache only from CPU c (cache_free, cache_refill)
+        z3.Implies(z3.And(known, z3.Not(before), after), post.actor == post.ccpu[f]),
+        # and leaves it only from CPU c (cache_alloc, cache_flush): no CPU takes from another's cache
+        z3.Implies(z3.And(known, before, z3.Not(after)), post.actor == pre.ccpu[f]),
+        # a cached frame never changes owner while it stays cached
+        z3.Implies(z3.And(before, after), post.ccpu[f] == pre.ccpu[f]),
     )
 
 
@@ -316,6 +367,20 @@ INVARIANTS: tuple[Invariant, ...] = (
         generation_counts_claims,
     ),
     _register(
+        "I3-generation-epoch",
+        _S,
+        'seed 001: "generation: incrementee uniquement par MetaSlot::note_new_allocation_epoch apres un CAS '
+        'reussi"; seed 000: "CAS-claims the frame ... Stores refcount = 1 with Release ordering"',
+        generation_epoch,
+    ),
+    _register(
+        "I3-live-handles",
+        _S,
+        'seed 001: "on_last_ref from the frame vtable, if any (last refcount drop)" (the refcount counts live '
+        'handles; the last drop is the last handle)',
+        live_handles,
+    ),
+    _register(
         "I4-page-table-zeroed",
         _T,
         'seed 000: "Safety invariant: page-table frames MUST be zeroed ... Zeros the 4 KiB ... Stores '
@@ -360,6 +425,20 @@ INVARIANTS: tuple[Invariant, ...] = (
         _S,
         'seed 001: "Pour marquer une frame corrompue, preferer MetaSlot::mark_poisoned qui pose les deux"',
         poisoned_never_free,
+    ),
+    _register(
+        "S-cache-owner",
+        _S,
+        'seed 001: "Cache order-0 : buddy::alloc(0) peut servir depuis le cache local" (each CPU owns its local '
+        'cache; CPU ids are below the CPU count)',
+        cache_owner,
+    ),
+    _register(
+        "S-cache-owner-steps",
+        _T,
+        'seed 001: "Cache order-0 : buddy::alloc(0) peut servir depuis le cache local" (a CPU pops and pushes '
+        'only its local cache)',
+        cache_owner_steps,
     ),
     _register(
         "S-early-frames-reserved",

@@ -16,6 +16,7 @@ over the impl's cache policy, and over "lowest suitable block".
 from __future__ import annotations
 
 import itertools
+import types
 from typing import Callable, Iterator
 
 import z3
@@ -42,7 +43,7 @@ from framemc.model.ops import (
     drop_last,
     from_in_use,
     from_in_use_refused,
-    init_region,
+    retire_early,
     mark_poisoned,
     publish,
     release,
@@ -50,6 +51,7 @@ from framemc.model.ops import (
     zero,
     add_free_memory,
 )
+from framemc.model.ops import OPERATIONS
 from framemc.model.state import FRAME_FIELDS, FrameSort, ModelConfig, SmallSort, State, frame, small
 from framemc.snapshot import FLAG_POISONED, GUARD_POISONED, PURPOSE_PAGE_TABLE, AllocatorSnapshot
 
@@ -60,6 +62,8 @@ RELATES_RLIMIT = 5_000_000
 RELATES_TIMEOUT_MS = 60_000
 
 _Op = Callable[[State], Step]
+#: registry name of each single-step operation function
+_OPERATION_NAMES = {spec.fn: name for name, spec in OPERATIONS.items()}
 
 
 class _Hidden:
@@ -85,6 +89,17 @@ class _Hidden:
         """A fresh hidden purpose code."""
         self.others.append(z3.Const(f"hidden.purpose{len(self.others)}", SmallSort))
         return self.others[-1]
+
+
+def step_name(op: _Op) -> str:
+    """The registered single-step model operation a candidate's step calls (``?`` if not exactly one).
+
+    Read off the step function itself (the globals its code names and the
+    values its closure holds), so the macros need no bookkeeping of their own.
+    """
+    found = [globals().get(n) for n in op.__code__.co_names] + [c.cell_contents for c in op.__closure__ or ()]
+    names = {_OPERATION_NAMES[f] for f in found if isinstance(f, types.FunctionType) and f in _OPERATION_NAMES}
+    return names.pop() if len(names) == 1 else "?"
 
 
 def _run(state: State, ops: list[_Op]) -> Step:
@@ -190,6 +205,16 @@ def _to_cache_or_pool(cfg, hidden, pre, post, f: z3.BitVecRef, poisoned: bool) -
         yield [lambda s, cpu=cpu: cache_free(cfg, s, cpu, f)] + _flushes(cfg, hidden, cpu, flushes)
 
 
+#: the frame-protocol steps of FrameAllocOptions, which a raw GlobalFrameAllocator ``alloc`` leaves out
+_SETUP_OPS = frozenset({"claim", "zero", "publish"})
+
+
+def _alloc(cfg, hidden, pre, post, *, cpu: int, n: int) -> Iterator[list[_Op]]:
+    """alloc(n) of the GlobalFrameAllocator: the frames alloc_segment takes, handed out raw (still UNUSED)."""
+    for ops in _alloc_segment(cfg, hidden, pre, post, cpu=cpu, n=n, zeroed=False):
+        yield [op for op in ops if step_name(op) not in _SETUP_OPS]
+
+
 def _drop(cfg, hidden, pre, post, *, frame_no: int) -> Iterator[list[_Op]]:
     """drop: a non-last handle, or the last one (fetch_sub, teardown, and back to a cache or the pool)."""
     f = frame(frame_no)
@@ -239,7 +264,8 @@ def _add(cfg, hidden, pre, post, *, first: int, n: int) -> Iterator[list[_Op]]:
 
 def _init(cfg, hidden, pre, post, *, first: int, n: int, early: tuple[int, int] = (0, 0)) -> Iterator[list[_Op]]:
     """init for one usable region: each piece outside the early range added as its own pool."""
-    yield [lambda s, a=a, m=m: init_region(cfg, s, frame(a), frame(m)) for a, m in init_pieces(first, n, early)]
+    yield [lambda s: retire_early(cfg, s)] + [lambda s, a=a, m=m: add_free_memory(cfg, s, frame(a), frame(m))
+                                              for a, m in init_pieces(first, n, early)]
 
 
 def _refill(cfg, hidden, pre, post, *, cpu: int) -> Iterator[list[_Op]]:
@@ -258,6 +284,7 @@ def _flush(cfg, hidden, pre, post, *, cpu: int) -> Iterator[list[_Op]]:
 MACROS: dict[str, Callable[..., Iterator[list[_Op]]]] = {
     "alloc_frame": _alloc_frame,
     "alloc_segment": _alloc_segment,
+    "alloc": _alloc,
     "clone": _single(clone),
     "drop": _drop,
     "from_in_use": _from_in_use,
@@ -270,13 +297,40 @@ MACROS: dict[str, Callable[..., Iterator[list[_Op]]]] = {
 }
 
 
-def _visible_equal(step: Step, fv_post, bound: int) -> list[z3.BoolRef]:
-    """The step's post-state equals the snapshot on every visible field of frames ``0 .. bound-1``."""
+#: fields whose visible value also depends on another field (a cache CPU only counts for a cached frame,
+#: a pool only for an added one)
+_MASKED_BY = {"ccpu": "ncache", "pool": "added"}
+#: the bit width of each per-frame field (None for a Boolean field)
+_WIDTHS = {name: None if sort == z3.BoolSort() else sort.size() for name, sort in FRAME_FIELDS}
+
+
+def _plain(fv, name: str, i: int) -> int | bool:
+    """The visible value of field ``name`` of frame ``i`` as ``z3_value`` would encode it."""
+    value = fv.get(name, i) if name not in _MASKED_BY or fv.get(_MASKED_BY[name], i) else 0
+    width = _WIDTHS[name]
+    return bool(value) if width is None else int(value) % (1 << width)
+
+
+def _visible_equal(step: Step, fv_post, bound: int, start: State | None = None, fv_pre=None) -> list[z3.BoolRef]:
+    """The step's post-state equals the snapshot on every visible field of frames ``0 .. bound-1``.
+
+    With the ``start`` state and its values ``fv_pre``, a field the step left
+    untouched (the very same field object, and so for its mask) is compared
+    as plain values, which is the same condition without building z3 terms.
+    """
     post = step.post
+    untouched = set() if start is None else {
+        name for name, _ in FRAME_FIELDS
+        if all(getattr(post, f) is getattr(start, f) for f in (name, _MASKED_BY.get(name, name)))}
+    for name in untouched:
+        if any(_plain(fv_pre, name, i) != _plain(fv_post, name, i) for i in range(bound)):
+            return [z3.BoolVal(False)]
     result = []
     for i in range(bound):
         g = frame(i)
         for name, _ in FRAME_FIELDS:
+            if name in untouched:
+                continue
             got = getattr(post, name)[g]
             want = z3_value(name, fv_post.get(name, i))
             if name == "ccpu":
@@ -292,6 +346,12 @@ def _visible_equal(step: Step, fv_post, bound: int) -> list[z3.BoolRef]:
 def relates(pre: AllocatorSnapshot, post: AllocatorSnapshot, op_name: str, *,
             timeout_ms: int = RELATES_TIMEOUT_MS, **args) -> InvariantResult:
     """PASS when some choice of hidden parameters makes ``op_name(**args)`` take ``pre`` to ``post``."""
+    return relates_match(pre, post, op_name, timeout_ms=timeout_ms, **args)[0]
+
+
+def relates_match(pre: AllocatorSnapshot, post: AllocatorSnapshot, op_name: str, *,
+                  timeout_ms: int = RELATES_TIMEOUT_MS, **args) -> tuple[InvariantResult, tuple[str, ...]]:
+    """:func:`relates`, plus the single-step operations of the candidate that matched (empty unless PASS)."""
     if op_name not in MACROS:
         raise UsageError(f"relates: unknown operation {op_name!r}; known: {', '.join(sorted(MACROS))}")
     if "frame" in args:
@@ -311,6 +371,8 @@ def relates(pre: AllocatorSnapshot, post: AllocatorSnapshot, op_name: str, *,
     unknown = False
     for ops in candidates:
         step = _run(start, ops)
+        if z3.is_false(z3.simplify(step.guard)):
+            continue  # refuted by the concrete pre-state alone
         solver = z3.Solver()
         solver.set("rlimit", RELATES_RLIMIT)
         solver.set("timeout", timeout_ms)
@@ -319,14 +381,14 @@ def relates(pre: AllocatorSnapshot, post: AllocatorSnapshot, op_name: str, *,
             solver.add([r.at(frame(i)) for i in range(bound + 1)] + [r.at(r.first)])
         solver.add([z3.ULT(h, frame(pre.nframes)) for h in hidden.frames])
         solver.add([z3.ULT(c, small(cfg.ncpus)) for c in hidden.cpus])
-        solver.add(_visible_equal(step, fv_post, bound))
+        solver.add(_visible_equal(step, fv_post, bound, start, fv_pre))
         answer = solver.check()
         if answer == z3.sat:
-            return InvariantResult(name, CheckVerdict.PASS)
+            return InvariantResult(name, CheckVerdict.PASS), tuple(step_name(op) for op in ops)
         unknown = unknown or answer == z3.unknown
     if unknown:
         return InvariantResult(name, CheckVerdict.INCONCLUSIVE,
                                detail=f"z3 could not decide some candidate within its resource limit "
-                                      f"({RELATES_RLIMIT} units) or the {timeout_ms} ms safety net")
+                                      f"({RELATES_RLIMIT} units) or the {timeout_ms} ms safety net"), ()
     return InvariantResult(name, CheckVerdict.VIOLATION, witness={"op": op_name, **args},
-                           detail=f"no choice of hidden parameters makes {op_name} produce the post-state")
+                           detail=f"no choice of hidden parameters makes {op_name} produce the post-state"), ()

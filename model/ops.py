@@ -26,6 +26,7 @@ from framemc.errors import UsageError
 from framemc.model.state import (
     BUSY,
     FRAME_BITS,
+    HOLDER,
     NOHEAD,
     ONE,
     PAGE_TABLE,
@@ -34,6 +35,7 @@ from framemc.model.state import (
     UNIQUE,
     UNUSED,
     ZERO_PAYLOAD,
+    MAX_CPUS,
     DigestSort,
     Field,
     FrameSort,
@@ -56,6 +58,7 @@ from framemc.model.state import (
     symbolic_state,
     update,
     widen,
+    word,
 )
 from framemc.snapshot import FLAG_POISONED, GUARD_POISONED
 
@@ -92,7 +95,8 @@ class Step:
     #: instantiation points and prove them separately (obligation ``op/lemmas``)
     lemmas: tuple[Callable[[z3.BitVecRef], z3.BoolRef], ...] = ()
     #: proof hints: for the arbitrary frame g, ``(key, predicate)`` to case-split on whenever the goal
-    #: mentions the frame term ``key`` (any split is sound: both cases are proved)
+    #: mentions the frame term ``key`` (any split is sound: both cases are proved), or ``(key, literals)``
+    #: to split into each literal and "none of them"
     splits: tuple[Callable[[z3.BitVecRef], tuple[z3.BitVecRef, z3.BoolRef]], ...] = ()
 
     def then(self, nxt: Callable[[State], "Step"]) -> "Step":
@@ -228,9 +232,11 @@ def buddy_alloc(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef) ->
     return Step(guard=guard, post=update(s, hord=hord, nalloc=nalloc), seeds=(h,), splits=_split_block(cfg, s, h))
 
 
-def _split_block(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> tuple[Callable[[z3.BitVecRef], z3.BoolRef], ...]:
-    """Proof hint: case-split on whether the frame lies in the free block taken at ``h``."""
-    return (lambda g: (g, _in_block(g, h, s.hord[h], cfg.max_order)),)
+def _split_block(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> tuple[Callable[[z3.BitVecRef], object], ...]:
+    """Proof hint: case-split on whether the frame lies in the free block taken at ``h``, and on that block's
+    order (one case per order, so no case leaves z3 a symbolic order to reason about)."""
+    return (lambda g: (g, tuple(z3.And(_in_block(g, h, s.hord[h], cfg.max_order), s.hord[h] == small(m))
+                                for m in range(cfg.max_order + 1))),)
 
 
 def _buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, *, partner=buddy, merge=True,
@@ -256,51 +262,67 @@ def buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef) -> 
     return _buddy_free(cfg, s, h, k)
 
 
+def _retire_poisoned(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, torn_down: bool = True) -> Step:
+    """Shared body of :func:`retire_poisoned` and its variant that retires a frame still in use."""
+    guard = z3.And(s.nalloc[f] == small(1), is_poisoned(s, f))
+    if torn_down:
+        guard = z3.And(guard, s.rc[f] == UNUSED)
+    return Step(guard=guard, post=update(s, nalloc=store(s.nalloc, f, small(0))), seeds=(f,))
+
+
 def retire_poisoned(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
     """Dealloc of a poisoned frame: it leaves the allocated set but is kept out of the free lists."""
-    guard = z3.And(s.nalloc[f] == small(1), s.rc[f] == UNUSED, is_poisoned(s, f))
-    return Step(guard=guard, post=update(s, nalloc=store(s.nalloc, f, small(0))), seeds=(f,))
+    return _retire_poisoned(cfg, s, f)
 
 
 # ---- per-CPU order-0 caches ----------------------------------------------------------------------
 
 
-def _cpu_ok(cfg: ModelConfig, cpu: z3.BitVecRef) -> z3.BoolRef:
-    """``cpu`` names a CPU of the model."""
-    return z3.ULT(cpu, small(cfg.ncpus))
+def _cpu_ok(s: State, cpu: z3.BitVecRef) -> z3.BoolRef:
+    """``cpu`` names a CPU of the machine."""
+    return z3.ULT(cpu, s.ncpus)
 
 
 def cache_refill(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, h: z3.BitVecRef) -> Step:
     """Cache refill, one frame: take an order-0 frame from the pool (splitting ``h``) into ``cpu``'s cache."""
     guard, hord = _take_block(cfg, s, h, small(0))
-    post = update(s, hord=hord, ncache=store(s.ncache, h, s.ncache[h] + 1), ccpu=store(s.ccpu, h, cpu))
-    return Step(guard=z3.And(guard, _cpu_ok(cfg, cpu)), post=post, seeds=(h,), splits=_split_block(cfg, s, h))
+    post = update(s, hord=hord, ncache=store(s.ncache, h, s.ncache[h] + 1), ccpu=store(s.ccpu, h, cpu), actor=cpu)
+    return Step(guard=z3.And(guard, _cpu_ok(s, cpu)), post=post, seeds=(h,), splits=_split_block(cfg, s, h))
 
 
 def cache_flush(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef) -> Step:
     """Cache flush, one frame: move ``f`` from ``cpu``'s cache back to the pool, merging eagerly."""
-    guard = z3.And(s.ncache[f] == small(1), s.ccpu[f] == cpu, _cpu_ok(cfg, cpu))
+    guard = z3.And(s.ncache[f] == small(1), s.ccpu[f] == cpu, _cpu_ok(s, cpu))
     hord = _insert_merge(cfg, s, f, small(0))
-    return Step(guard=guard, post=update(s, hord=hord, ncache=store(s.ncache, f, small(0))), seeds=(f,))
+    return Step(guard=guard, post=update(s, hord=hord, ncache=store(s.ncache, f, small(0)), actor=cpu), seeds=(f,))
+
+
+def _cache_alloc(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef, *, own: bool = True) -> Step:
+    """Shared body of :func:`cache_alloc` and its cache-stealing variant."""
+    guard = z3.And(s.ncache[f] == small(1), _cpu_ok(s, cpu))
+    if own:
+        guard = z3.And(guard, s.ccpu[f] == cpu)
+    post = update(s, ncache=store(s.ncache, f, small(0)), nalloc=store(s.nalloc, f, s.nalloc[f] + 1), actor=cpu)
+    return Step(guard=guard, post=post, seeds=(f,))
 
 
 def cache_alloc(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef) -> Step:
     """Order-0 alloc from the cache: pop ``f`` from ``cpu``'s cache and hand it out."""
-    guard = z3.And(s.ncache[f] == small(1), s.ccpu[f] == cpu, _cpu_ok(cfg, cpu))
-    post = update(s, ncache=store(s.ncache, f, small(0)), nalloc=store(s.nalloc, f, s.nalloc[f] + 1))
-    return Step(guard=guard, post=post, seeds=(f,))
+    return _cache_alloc(cfg, s, cpu, f)
 
 
-def _cache_free(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef, *, check_poison=True) -> Step:
-    """Shared body of :func:`cache_free` and its poison-blind variant."""
+def _cache_free(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef, *, check_poison=True,
+                check_cpu=True) -> Step:
+    """Shared body of :func:`cache_free` and its poison-blind and unchecked-CPU variants."""
     ok = _allocated_torn_down(s, f) if check_poison else z3.And(s.nalloc[f] == small(1), s.rc[f] == UNUSED)
     post = update(
         s,
         nalloc=store(s.nalloc, f, small(0)),
         ncache=store(s.ncache, f, s.ncache[f] + 1),
         ccpu=store(s.ccpu, f, cpu),
+        actor=cpu,
     )
-    return Step(guard=z3.And(ok, _cpu_ok(cfg, cpu)), post=post, seeds=(f,))
+    return Step(guard=z3.And(ok, _cpu_ok(s, cpu)) if check_cpu else ok, post=post, seeds=(f,))
 
 
 def cache_free(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef) -> Step:
@@ -311,10 +333,10 @@ def cache_free(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef) -
 # ---- the frame protocol on the MetaSlot ----------------------------------------------------------
 
 
-def _claim(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, cas: bool = True) -> Step:
-    """Shared body of :func:`claim` and its non-CAS variant."""
+def _claim(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, cas: bool = True, bump: int = 1) -> Step:
+    """Shared body of :func:`claim` and its non-CAS and wrong-bump variants."""
     guard = z3.And(s.nalloc[f] == small(1), s.rc[f] == UNUSED) if cas else s.nalloc[f] == small(1)
-    post = update(s, rc=store(s.rc, f, BUSY), gen=store(s.gen, f, s.gen[f] + 1))
+    post = update(s, rc=store(s.rc, f, BUSY), gen=store(s.gen, f, s.gen[f] + bump), gen0=store(s.gen0, f, s.gen[f]))
     return Step(guard=guard, post=post, seeds=(f,))
 
 
@@ -342,7 +364,7 @@ def _publish(cfg: ModelConfig, s: State, f: z3.BitVecRef, purpose: z3.BitVecRef,
     if zero_first:
         # program order: the zeroing step precedes publication when zeroing was asked or required
         guard = z3.And(guard, z3.Implies(z3.Or(zeroed, purpose == PAGE_TABLE), s.pz[f]))
-    post = update(s, purpose=store(s.purpose, f, purpose), rc=store(s.rc, f, ONE))
+    post = update(s, purpose=store(s.purpose, f, purpose), rc=store(s.rc, f, ONE), handles=store(s.handles, f, ONE))
     return Step(guard=guard, post=post, seeds=(f,))
 
 
@@ -351,16 +373,26 @@ def publish(cfg: ModelConfig, s: State, f: z3.BitVecRef, purpose: z3.BitVecRef, 
     return _publish(cfg, s, f, purpose, zeroed)
 
 
+def _clone(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, capped: bool = True) -> Step:
+    """Shared body of :func:`clone` and its variant without the REFCOUNT_MAX check."""
+    guard = z3.And(z3.UGE(s.rc[f], ONE), z3.ULT(s.rc[f], RC_MAX)) if capped else z3.UGE(s.rc[f], ONE)
+    return Step(guard=guard, post=_one_more_handle(s, f), seeds=(f,))
+
+
 def clone(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
     """Clone a shared handle: refcount += 1, refused (abort) past REFCOUNT_MAX."""
-    guard = z3.And(z3.UGE(s.rc[f], ONE), z3.ULT(s.rc[f], RC_MAX))
-    return Step(guard=guard, post=update(s, rc=store(s.rc, f, s.rc[f] + 1)), seeds=(f,))
+    return _clone(cfg, s, f)
+
+
+def _one_more_handle(s: State, f: z3.BitVecRef) -> State:
+    """``s`` with a new handle to ``f``: refcount and live handles both one up."""
+    return update(s, rc=store(s.rc, f, s.rc[f] + 1), handles=store(s.handles, f, s.handles[f] + 1))
 
 
 def from_in_use(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
     """``from_in_use``: a new shared handle to a frame whose refcount is neither 0 nor UNUSED."""
     guard = z3.And(s.rc[f] != BUSY, s.rc[f] != UNUSED, z3.ULT(s.rc[f], RC_MAX))
-    return Step(guard=guard, post=update(s, rc=store(s.rc, f, s.rc[f] + 1)), seeds=(f,))
+    return Step(guard=guard, post=_one_more_handle(s, f), seeds=(f,))
 
 
 def from_in_use_refused(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
@@ -369,16 +401,24 @@ def from_in_use_refused(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
     return Step(guard=guard, post=s, seeds=(f,))
 
 
+def _drop(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, lost: bool = False) -> Step:
+    """Shared body of :func:`drop` and its lost-update variant."""
+    guard = z3.And(z3.UGT(s.rc[f], ONE), z3.ULE(s.rc[f], RC_MAX))
+    # a lost update: another CPU's store, computed from the same stale load, overwrites this decrement
+    rc = s.rc if lost else store(s.rc, f, s.rc[f] - 1)
+    return Step(guard=guard, post=update(s, rc=rc, handles=store(s.handles, f, s.handles[f] - 1)), seeds=(f,))
+
+
 def drop(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
     """Drop a handle that is not the last: refcount -= 1."""
-    guard = z3.And(z3.UGT(s.rc[f], ONE), z3.ULE(s.rc[f], RC_MAX))
-    return Step(guard=guard, post=update(s, rc=store(s.rc, f, s.rc[f] - 1)), seeds=(f,))
+    return _drop(cfg, s, f)
 
 
 def _drop_last(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, atomic: bool = True) -> Step:
     """Shared body of :func:`drop_last` and its check-then-decrement variant."""
     guard = z3.Or(s.rc[f] == ONE, s.rc[f] == UNIQUE) if atomic else z3.BoolVal(True)
-    return Step(guard=guard, post=update(s, rc=store(s.rc, f, BUSY)), seeds=(f,))
+    post = update(s, rc=store(s.rc, f, BUSY), handles=store(s.handles, f, s.handles[f] - 1))
+    return Step(guard=guard, post=post, seeds=(f,))
 
 
 def drop_last(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
@@ -391,14 +431,28 @@ def release(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
     return Step(guard=s.rc[f] == BUSY, post=update(s, rc=store(s.rc, f, UNUSED)), seeds=(f,))
 
 
-def mark_poisoned(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
-    """``mark_poisoned``: set both guard POISONED and flag POISONED on a frame outside the free lists."""
+def _mark_poisoned(cfg: ModelConfig, s: State, f: z3.BitVecRef, fill: z3.BitVecRef | None = None) -> Step:
+    """Shared body of :func:`mark_poisoned` and its payload-filling variant."""
     guard = z3.And(z3.Not(is_free(s, f, cfg)), z3.Not(is_cached(s, f)))
     post = update(
         s,
         guard=store(s.guard, f, s.guard[f] | small(GUARD_POISONED)),
         flags=store(s.flags, f, s.flags[f] | small(FLAG_POISONED)),
     )
+    if fill is not None:
+        post = update(post, pay=store(s.pay, f, fill), pz=store(s.pz, f, fill == ZERO_PAYLOAD))
+    return Step(guard=guard, post=post, seeds=(f,))
+
+
+def mark_poisoned(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
+    """``mark_poisoned``: set both guard POISONED and flag POISONED on a frame outside the free lists."""
+    return _mark_poisoned(cfg, s, f)
+
+
+def holder_write(cfg: ModelConfig, s: State, f: z3.BitVecRef, d: z3.BitVecRef) -> Step:
+    """The holder of a claimed frame writes its payload (its own data, or ``on_last_ref`` teardown)."""
+    guard = z3.And(s.nalloc[f] == small(1), s.rc[f] != UNUSED)
+    post = update(s, pay=store(s.pay, f, d), pz=store(s.pz, f, d == ZERO_PAYLOAD), actor=HOLDER)
     return Step(guard=guard, post=post, seeds=(f,))
 
 
@@ -443,7 +497,12 @@ def add_free_memory(cfg: ModelConfig, s: State, a: z3.BitVecRef, n: z3.BitVecRef
     splits = (in_new_range(lambda g: g),) + tuple(
         in_new_range(lambda g, k=k: buddy(g, k)) for k in range(cfg.max_order))
     return Step(guard=no_wrap, post=post, ranged=(fresh,), seeds=(a,),
-                lemmas=(lambda g: _fits_union(cfg, g, a, n),), splits=splits)
+                lemmas=(lambda g: _fits_union(cfg, g, a, n), lambda g: _fits_monotone(cfg, g, a, n)), splits=splits)
+
+
+def _fits_monotone(cfg: ModelConfig, g: z3.BitVecRef, a: z3.BitVecRef, n: z3.BitVecRef) -> z3.BoolRef:
+    """If the order-(k+1) block of ``g`` fits in the range, so does its order-k block (it lies inside)."""
+    return z3.And([z3.Implies(_fits(g, k + 1, a, n), _fits(g, k, a, n)) for k in range(cfg.max_order)])
 
 
 def _fits_union(cfg: ModelConfig, g: z3.BitVecRef, a: z3.BitVecRef, n: z3.BitVecRef) -> z3.BoolRef:
@@ -461,17 +520,17 @@ def early_alloc(cfg: ModelConfig, s: State, n: z3.BitVecRef) -> Step:
     return Step(guard=guard, post=update(s, early_end=s.early_end + n), ranged=(unadded,), seeds=(s.early_end,))
 
 
-def init_region(cfg: ModelConfig, s: State, a: z3.BitVecRef, n: z3.BitVecRef) -> Step:
-    """``init`` for one piece of a usable region: retire the early allocator and add the piece.
+def retire_early(cfg: ModelConfig, s: State) -> Step:
+    """``init`` retires the early allocator: ``alloc`` is served by the buddy from now on.
 
-    ``init`` adds each usable region minus the early-allocated range, one
+    ``init`` then adds each usable region minus the early-allocated range, one
     ``add_free_memory`` per piece of the range difference; the difference is
     plain arithmetic done by the caller (:func:`framemc.model.macros.init_pieces`),
-    and the guard inherited from :func:`add_free_memory` requires each piece to
-    avoid the early-allocated frames.
+    and the guard of :func:`add_free_memory` requires each piece to avoid the
+    early-allocated frames.  The two are separate steps, so the proofs of
+    ``add_free_memory`` cover ``init``'s additions too.
     """
-    retired = Step(guard=z3.BoolVal(True), post=update(s, booted=z3.BoolVal(True)), seeds=(a,))
-    return retired.then(lambda t: add_free_memory(cfg, t, a, n))
+    return Step(guard=z3.BoolVal(True), post=update(s, booted=z3.BoolVal(True)))
 
 
 def stutter(cfg: ModelConfig, s: State) -> Step:
@@ -512,9 +571,10 @@ OPERATIONS: dict[str, OpSpec] = {
         _spec("drop_last", drop_last, ("f", _F)),
         _spec("release", release, ("f", _F)),
         _spec("mark_poisoned", mark_poisoned, ("f", _F)),
+        _spec("holder_write", holder_write, ("f", _F), ("d", _D)),
         _spec("add_free_memory", add_free_memory, ("a", _F), ("n", _N)),
         _spec("early_alloc", early_alloc, ("n", _N)),
-        _spec("init_region", init_region, ("a", _F), ("n", _N)),
+        _spec("retire_early", retire_early),
         _spec("stutter", stutter),
     )
 }
@@ -571,6 +631,24 @@ VARIANTS: dict[str, Variant] = {
                  lambda cfg, s, h, k: _buddy_free(cfg, s, h, k, busy_is_unused=True), ("I3-refcount-sentinels",)),
         _variant("check-then-decrement", "drop_last", "last drop by load-check-store: a stale load saw 1",
                  lambda cfg, s, f: _drop_last(cfg, s, f, atomic=False), ("I3-refcount-transitions",)),
+        _variant("claim-without-bump", "claim", "the claim CAS succeeds but the generation is not bumped",
+                 lambda cfg, s, f: _claim(cfg, s, f, bump=0), ("I3-generation-epoch",)),
+        _variant("claim-double-bump", "claim", "the generation is bumped twice for one claim",
+                 lambda cfg, s, f: _claim(cfg, s, f, bump=2), ("I3-generation", "I3-generation-epoch")),
+        _variant("cache-steal", "cache_alloc", "an order-0 alloc pops a frame from another CPU's cache",
+                 lambda cfg, s, cpu, f: _cache_alloc(cfg, s, cpu, f, own=False), ("S-cache-owner-steps",)),
+        _variant("cache-phantom-cpu", "cache_free", "a freed frame goes to the cache of a CPU that does not exist",
+                 lambda cfg, s, cpu, f: _cache_free(cfg, s, cpu, f, check_cpu=False), ("S-cache-owner",)),
+        _variant("lost-update-drop", "drop", "two drops race on a plain load/store: one decrement is lost",
+                 lambda cfg, s, f: _drop(cfg, s, f, lost=True), ("I3-live-handles",)),
+        _variant("clone-past-max", "clone", "clone without the REFCOUNT_MAX check: the count runs into the gap",
+                 lambda cfg, s, f: _clone(cfg, s, f, capped=False),
+                 ("I3-refcount-sentinels", "I3-refcount-transitions", "I3-generation-epoch", "I3-live-handles")),
+        _variant("retire-live-poisoned", "retire_poisoned", "a poisoned frame is retired while handles to it live",
+                 lambda cfg, s, f: _retire_poisoned(cfg, s, f, torn_down=False), ("I3-refcount-sentinels",)),
+        _variant("poison-fills-payload", "mark_poisoned", "mark_poisoned fills the claimed frame's payload",
+                 lambda cfg, s, f, fill: _mark_poisoned(cfg, s, f, fill), ("I1-no-metadata-in-payload",),
+                 extra=(("fill", _D),)),
     )
 }
 
@@ -590,15 +668,15 @@ def initial_state(cfg: ModelConfig, prefix: str) -> tuple[State, z3.BoolRef]:
     """Init: a symbolic boot-time state and the condition that makes it initial.
 
     Before boot nothing is added, free, cached or allocated, every MetaSlot is
-    UNUSED and unpoisoned, and the early allocator has handed out nothing;
-    payloads, purposes and generations are arbitrary (memory is uninitialised).
+    UNUSED and unpoisoned with no live handle, and the early allocator has
+    handed out nothing; payloads, purposes and generations are arbitrary
+    (memory is uninitialised), and so is the number of CPUs (1 to MAX_CPUS).
     """
-
-
     base = symbolic_state(prefix)
     s = update(
         base,
         rc=constant_field(UNUSED),
+        handles=constant_field(word(0)),
         hord=constant_field(NOHEAD),
         nalloc=constant_field(small(0)),
         ncache=constant_field(small(0)),
@@ -608,4 +686,5 @@ def initial_state(cfg: ModelConfig, prefix: str) -> tuple[State, z3.BoolRef]:
         booted=z3.BoolVal(False),
         early_end=base.early_lo,
     )
-    return s, z3.ULE(base.early_lo, base.early_hi)
+    return s, z3.And(z3.ULE(base.early_lo, base.early_hi), z3.ULE(small(1), base.ncpus),
+                     z3.ULE(base.ncpus, small(MAX_CPUS)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import z3
 
-from framemc.model.state import NO_HEAD, ZERO_DIGEST
+from framemc.model.state import ACTOR_ANY, ACTOR_HOLDER, NO_HEAD, ZERO_DIGEST
 from framemc.snapshot import REFCOUNT_BUSY, REFCOUNT_MAX, REFCOUNT_UNIQUE, REFCOUNT_UNUSED
 
 _RC_NAMES = {REFCOUNT_UNUSED: "UNUSED", REFCOUNT_UNIQUE: "UNIQUE", REFCOUNT_MAX: "MAX", REFCOUNT_BUSY: "0 (busy)"}
@@ -34,10 +34,14 @@ FIELD_LABELS = {
     "ccpu": "cached on CPU",
     "added": "added to allocator",
     "pool": "pool (first frame)",
+    "gen0": "generation at claim (ghost)",
+    "handles": "live handles (ghost)",
     "early_lo": "early allocator start",
     "early_end": "early allocator next",
     "early_hi": "early allocator end",
     "booted": "booted",
+    "actor": "step taken by (ghost)",
+    "ncpus": "CPUs",
 }
 
 
@@ -68,6 +72,8 @@ def render_value(field: str, value: z3.ExprRef | int | bool) -> str:
         return "-" if v == NO_HEAD else f"order {v}"
     if field in ("purpose",):
         return _PURPOSES.get(v, f"code {v}")
+    if field == "actor":
+        return {ACTOR_ANY: "unknown", ACTOR_HOLDER: "the holder"}.get(v, f"CPU {v}")
     if field in ("pay", "digest"):
         return "zero-page" if v == ZERO_DIGEST else f"{v:#010x}"
     return hex(v) if v >= HEX_FROM else str(v)

@@ -14,6 +14,15 @@ sum of ``max_order + 1`` terms: overlapping free blocks show up as a count of
 two, which is what makes the non-overlap invariants non-trivial.  Allocation
 and the per-CPU caches are per-frame counts for the same reason.
 
+Ghost state (fields a snapshot does not show, which the invariants need to
+say what the allocator must do): the generation a frame had when it was last
+claimed (``gen0``), the number of live handles to a frame (``handles``), who
+took the last step (``actor``: a CPU, the holder of a handle, or unknown) and
+the number of CPUs (``ncpus``, symbolic in proofs, so they hold for every CPU
+count).  A state read from a snapshot gets its ghost fields from the visible
+ones (:func:`with_derived_ghosts`, a refinement mapping), so concrete checks
+need nothing the impl does not show.
+
 The same :class:`State` type holds symbolic fields (uninterpreted functions,
 for proofs) and concrete lookup tables built from a snapshot (checks);
 predicates never know which.
@@ -49,6 +58,12 @@ SMALL_BITS = 8
 DIGEST_BITS = 32
 #: ``hord`` value of a frame that is not the first frame of a free block
 NO_HEAD = (1 << SMALL_BITS) - 1
+#: ``actor`` of a step whose author is not known (a pair of snapshots of a running kernel)
+ACTOR_ANY = (1 << SMALL_BITS) - 1
+#: ``actor`` of a step taken by the holder of a handle (its own writes, its ``on_last_ref`` teardown)
+ACTOR_HOLDER = (1 << SMALL_BITS) - 2
+#: the most CPUs the model has: CPU ids lie below the actor codes
+MAX_CPUS = ACTOR_HOLDER
 #: digest of an all-zero payload: what zeroing a frame leaves behind
 ZERO_DIGEST = zlib.crc32(bytes(PAGE_SIZE))
 
@@ -64,15 +79,16 @@ class ModelConfig:
 
     #: highest buddy order; free blocks hold at most ``2**max_order`` frames
     max_order: int = 3
-    #: number of CPUs with an order-0 cache
+    #: number of CPUs with an order-0 cache, for states read from snapshots and for witnesses (proofs
+    #: leave the CPU count symbolic: they hold for every count from 1 to ``MAX_CPUS``)
     ncpus: int = 2
 
     def __post_init__(self) -> None:
         """Reject bounds the encoding cannot represent."""
         if not 0 <= self.max_order < min(NO_HEAD, FRAME_BITS - 1):
             raise UsageError(f"max_order must be in 0..{FRAME_BITS - 2}, got {self.max_order}")
-        if not 1 <= self.ncpus < NO_HEAD:
-            raise UsageError(f"ncpus must be in 1..{NO_HEAD - 1}, got {self.ncpus}")
+        if not 1 <= self.ncpus <= MAX_CPUS:
+            raise UsageError(f"ncpus must be in 1..{MAX_CPUS}, got {self.ncpus}")
 
 
 class Field:
@@ -136,6 +152,10 @@ class State:
     added: Field
     #: first frame of the ``add_free_memory`` range that added the frame (its pool)
     pool: Field
+    #: ghost: the generation the frame had when it was last claimed (the claim bumps it to ``gen0 + 1``)
+    gen0: Field
+    #: ghost: the number of live handles to the frame
+    handles: Field
     #: first frame of the early allocator's bump range
     early_lo: z3.BitVecRef
     #: bump pointer: frames in ``[early_lo, early_end)`` were handed out early
@@ -144,6 +164,10 @@ class State:
     early_hi: z3.BitVecRef
     #: True once ``init`` retired the early allocator
     booted: z3.BoolRef
+    #: ghost: who took the step into this state: a CPU id, ``ACTOR_HOLDER`` or ``ACTOR_ANY``
+    actor: z3.BitVecRef
+    #: number of CPUs (never changed by an operation)
+    ncpus: z3.BitVecRef
 
 
 #: the per-frame array fields, in display order, and their value sorts
@@ -162,22 +186,51 @@ FRAME_FIELDS: tuple[tuple[str, z3.SortRef], ...] = (
     ("added", z3.BoolSort()),
     ("pool", FrameSort),
 )
+#: the per-frame ghost fields (not in snapshots), and their value sorts
+GHOST_FIELDS: tuple[tuple[str, z3.SortRef], ...] = (
+    ("gen0", WordSort),
+    ("handles", WordSort),
+)
+#: every per-frame field of the model, visible then ghost: what a counterexample shows
+MODEL_FIELDS = FRAME_FIELDS + GHOST_FIELDS
 #: the scalar fields
 SCALAR_FIELDS: tuple[tuple[str, z3.SortRef], ...] = (
     ("early_lo", FrameSort),
     ("early_end", FrameSort),
     ("early_hi", FrameSort),
     ("booted", z3.BoolSort()),
+    ("actor", SmallSort),
+    ("ncpus", SmallSort),
 )
 
 
 def symbolic_state(prefix: str) -> State:
     """A state whose every field is a fresh z3 constant named ``prefix.field``."""
     values: dict[str, object] = {
-        name: Field(z3.Function(f"{prefix}.{name}", FrameSort, sort)) for name, sort in FRAME_FIELDS
+        name: Field(z3.Function(f"{prefix}.{name}", FrameSort, sort)) for name, sort in MODEL_FIELDS
     }
     values.update({name: z3.Const(f"{prefix}.{name}", sort) for name, sort in SCALAR_FIELDS})
     return State(**values)
+
+
+def derived_handles(rc: z3.BitVecRef) -> z3.BitVecRef:
+    """The live handles a refcount stands for: ``rc`` when shared, 1 when UNIQUE, else none."""
+    return z3.If(z3.And(z3.UGE(rc, ONE), z3.ULE(rc, RC_MAX)), rc, z3.If(rc == UNIQUE, ONE, word(0)))
+
+
+def with_derived_ghosts(s: State, ncpus: int, actor: int = ACTOR_ANY) -> State:
+    """``s`` (read from a snapshot) with its ghost fields derived from the visible ones.
+
+    A snapshot shows neither handles nor who took a step, so the refinement
+    mapping gives the ghost fields the values the invariants expect of them:
+    handles from the refcount, the claim-time generation one below the
+    current one, the step's author when the caller knows it (a CPU id, for a
+    public allocator operation run on that CPU) and unknown otherwise, and
+    the snapshot's CPU count.  The ghost conjuncts are therefore the proofs'
+    business; concrete checks keep every conjunct over visible fields.
+    """
+    return update(s, gen0=Field(lambda g: s.gen[g] - 1), handles=Field(lambda g: derived_handles(s.rc[g])),
+                  actor=small(actor), ncpus=small(ncpus))
 
 
 def update(state: State, **changes: z3.ExprRef) -> State:
@@ -205,6 +258,8 @@ UNIQUE = word(REFCOUNT_UNIQUE)
 RC_MAX = word(REFCOUNT_MAX)
 BUSY = word(REFCOUNT_BUSY)
 ONE = word(1)
+HOLDER = small(ACTOR_HOLDER)
+ANY_ACTOR = small(ACTOR_ANY)
 PAGE_TABLE = small(PURPOSE_PAGE_TABLE)
 NOHEAD = small(NO_HEAD)
 ZERO_PAYLOAD = z3.BitVecVal(ZERO_DIGEST, DIGEST_BITS)

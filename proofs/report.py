@@ -29,11 +29,13 @@ def format_table(results: list[ObligationResult]) -> str:
             lines += ["", f"REFUTED {r.name}: counterexample (before -> after)", r.counterexample]
         elif r.verdict is Verdict.UNKNOWN:
             lines += ["", f"UNKNOWN {r.name}: z3 said unknown ({r.reason or 'no reason given'}); this is not a proof"]
+        elif r.verdict is Verdict.VACUOUS:
+            lines += ["", f"VACUOUS {r.name}: {r.reason}; this is not a proof"]
     return "\n".join(lines)
 
 
 def exit_code(results: list[ObligationResult]) -> int:
-    """0 when every obligation is PROVED, 1 otherwise (REFUTED or UNKNOWN)."""
+    """0 when every obligation is PROVED, 1 otherwise (REFUTED, VACUOUS or UNKNOWN)."""
     return 0 if results and all(r.verdict is Verdict.PROVED for r in results) else 1
 
 

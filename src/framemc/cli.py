@@ -273,6 +273,8 @@ def _report_suite(result: SuiteResult, wall: float, quiet: bool, outputs: dict[s
                 out.append(f"trace: {row.trace_file}\n")
     for note in result.notes:
         out.append(f"note: {note}\n")
+    for warning in result.warnings:
+        out.append(f"warning: {warning}\n")
     counts = result.counts()
     code = result.exit_code
     if result.budget_exhausted:
@@ -362,9 +364,19 @@ def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[
               "resource limits, not time, bound the proofs; hitting this is INCONCLUSIVE).")
 @click.option("--rlimit-scale", type=float, metavar="X", help="Multiply every obligation's calibrated z3 resource "
               "limit by X.")
+@click.option("--max-order", "max_order", type=int, metavar="N", help="Prove at this buddy MAX_ORDER (default 3; "
+              "Linux-style buddies use 10-11).  It is the proofs' one bound: the CPU count is symbolic, so every "
+              "proof holds for 1 to 253 CPUs, and frame numbers are arbitrary 64-bit values.  Obligations run under "
+              "resource limits extrapolated from the calibrated ones at MAX_ORDER 3.")
+@click.option("--emit-smt2", "emit_smt2", metavar="DIR", help="Instead of the table: write the z3 query that decided "
+              "each piece of the selected obligations as a standalone SMT-LIB 2 file, DIR/<obligation>/<piece>.smt2, "
+              "and DIR/manifest.json (each file's obligation, the answer a proof needs, z3's answer); print a summary "
+              "and exit 0 once written, whatever the verdicts (run without --emit-smt2 for the verdict table and "
+              "exit code). DIR must be new, empty or an earlier export. Cross-check with cvc5: "
+              "`python -m framemc.proofs.crosscheck DIR`.")
 @_ci_options
 def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, rlimit_scale: float | None,
-          junit_xml: str | None,
+          max_order: int | None, emit_smt2: str | None, junit_xml: str | None,
           json_out: str | None, sarif_out: str | None, trace_dir: str | None, time_budget: float | None,
           jobs: int | None, config_path: str | None, quiet: bool) -> ExitCode:
     """Prove the allocator model's obligations with z3, as a table.
@@ -382,8 +394,40 @@ def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, r
         raise UsageError(f"unknown model variant {variant!r}; known variants: {', '.join(sorted(VARIANTS))}")
     base, _ = _config_from_file(config_path)
     cfg = base.merged(include=("proofs",), obligations=_names(names), bugs=(variant,) if variant else (),
-                      proof_timeout_ms=timeout_ms, proof_rlimit_scale=rlimit_scale, time_budget=time_budget, jobs=jobs)
+                      proof_timeout_ms=timeout_ms, proof_rlimit_scale=rlimit_scale, time_budget=time_budget, jobs=jobs,
+                      max_order=max_order)
+    if emit_smt2 is not None:
+        clashing = [flag for flag, value in (("--junit-xml", junit_xml), ("--json", json_out), ("--sarif", sarif_out),
+                                             ("--trace-dir", trace_dir), ("--time-budget", time_budget))
+                    if value is not None]
+        if clashing:
+            raise UsageError(f"--emit-smt2 writes queries, not verdicts: it cannot be combined with "
+                             f"{', '.join(clashing)}")
+        return _emit_smt2(emit_smt2, cfg, variant, quiet)
     return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
+
+
+def _emit_smt2(directory: str, cfg: CheckConfig, variant: str | None, quiet: bool) -> ExitCode:
+    """``prove --emit-smt2 DIR``: write the deciding queries and a one-line summary per obligation not PROVED."""
+    from framemc.proofs.smt2 import check_export_dir, export_smt2
+    from framemc.proofs.engine import select
+    check_export_dir(directory)
+    select(cfg.obligations, variant=variant)  # a bad selection fails here, before the folder is created
+    if _progress_enabled(quiet):
+        from rich.console import Console
+        with Console(stderr=True).status(f"posing the proof queries and writing them into {directory}"):
+            export = export_smt2(directory, cfg.obligations, variant=variant, rlimit_scale=cfg.proof_rlimit_scale,
+                                 timeout_ms=cfg.proof_timeout_ms, jobs=cfg.jobs)
+    else:
+        export = export_smt2(directory, cfg.obligations, variant=variant, rlimit_scale=cfg.proof_rlimit_scale,
+                             timeout_ms=cfg.proof_timeout_ms, jobs=cfg.jobs)
+    verdicts = list(export.verdicts.values())
+    tally = ", ".join(f"{verdicts.count(v)} {v}" for v in ("PROVED", "REFUTED", "UNKNOWN") if verdicts.count(v))
+    lines = [f"wrote {len(export.queries)} SMT-LIB 2 files for {len(verdicts)} obligations into {directory} "
+             f"(manifest.json); z3: {tally or 'nothing selected'}"]
+    lines += [f"  {verdict} {name}" for name, verdict in export.verdicts.items() if verdict != "PROVED"]
+    _echo("\n".join(lines) + "\n")
+    return ExitCode.OK
 
 
 # ----------------------------------------------------------------- mutants

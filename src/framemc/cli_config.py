@@ -27,6 +27,8 @@ __all__ = ["CheckConfig", "KEYS", "SECTIONS", "MEMORY_MODELS", "find_pyproject",
 SECTIONS = ("scenarios", "conformance", "proofs")
 #: memory models the bundled scenarios run under
 MEMORY_MODELS = ("sc", "c11")
+#: the largest MAX_ORDER accepted (Linux uses 10 to 13; every bound the encoding allows is far beyond)
+MAX_ORDER_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,14 @@ class CheckConfig:
     proof_timeout_ms: int = 300_000
     #: factor on every obligation's calibrated z3 resource limit
     proof_rlimit_scale: float = 1.0
+    #: the buddy's MAX_ORDER the proofs are discharged at (the one bound the proofs have; see docs/model.md)
+    max_order: int = 3
     #: worker processes for the proofs
     jobs: int = max(1, min(os.cpu_count() or 1, 4))
     #: seed of the conformance run's operation choices
     conformance_seed: int = 0
-    #: operations the conformance run applies
-    conformance_steps: int = 60
+    #: operations the conformance run applies (about 50 ms each)
+    conformance_steps: int = 150
 
     def __post_init__(self) -> None:
         for name in ("include", "memory_models"):
@@ -76,6 +80,9 @@ class CheckConfig:
         _check_int("max_steps", self.max_steps, 1)
         _check_int("proof_timeout_ms", self.proof_timeout_ms, 1)
         _check_int("jobs", self.jobs, 1)
+        _check_int("max_order", self.max_order, 0)
+        if self.max_order > MAX_ORDER_LIMIT:
+            raise UsageError(f"max_order must be at most {MAX_ORDER_LIMIT}, got {self.max_order}")
         _check_int("conformance_seed", self.conformance_seed, 0)
         _check_int("conformance_steps", self.conformance_steps, 1)
         budget = self.time_budget

@@ -105,6 +105,8 @@ class Row:
     cut: bool = False
     #: names of the model checks that failed (conformance), for locating them in reports
     failed_checks: tuple[str, ...] = ()
+    #: what the conformance run exercised (a ``framemc.conformance.Coverage``), else None
+    coverage: Any = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,17 @@ class SuiteResult:
     def counts(self) -> dict[Outcome, int]:
         """How many rows have each outcome."""
         return {o: sum(r.outcome is o for r in self.rows) for o in Outcome}
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Things worth a look that are no failure: conformance coverage items no step exercised."""
+        out = []
+        for row in self.rows:
+            uncovered = row.coverage.uncovered if row.coverage is not None else ()
+            if uncovered:
+                out.append(f"{row.name} left {len(uncovered)} coverage item(s) unexercised: "
+                           + "; ".join(f"{i.kind.value} {i.name}" for i in uncovered))
+        return tuple(out)
 
     def coverage(self) -> str:
         """One line saying how many items ran to completion and how many the time budget cut."""
@@ -297,13 +310,15 @@ def _conformance_row(cfg: CheckConfig, clock: _Clock) -> Row:
     verdict = report.verdict.value.lower()
     outcome = {o.value: o for o in Outcome}[verdict]
     failure = report.first_failure()
+    coverage = report.coverage
     if failure is None and report.cut:
         return clock.cut(Row(Section.CONFORMANCE, name, Outcome.INCONCLUSIVE,
                              f"{CUT} after {len(report.steps)} of {report.requested} steps (they agree with the "
-                             f"model): not a pass", seconds=seconds, cut=True))
+                             f"model): not a pass", seconds=seconds, cut=True, coverage=coverage))
     if failure is None:
-        return Row(Section.CONFORMANCE, name, outcome, f"{len(report.steps)} steps agree with the model",
-                   seconds=seconds)
+        return Row(Section.CONFORMANCE, name, outcome,
+                   f"{len(report.steps)} steps agree with the model; {coverage.summary()}",
+                   seconds=seconds, coverage=coverage)
     index, step = failure
     checks = ", ".join(r.name for r in step.failures)
     text = "\n".join([f"step {i}: {s.op}{'' if s.applied else ' (refused)'}"
@@ -312,7 +327,7 @@ def _conformance_row(cfg: CheckConfig, clock: _Clock) -> Row:
                         + (" " + ", ".join(f"{k}={v}" for k, v in sorted(r.witness.items())) if r.witness else "")
                         for r in step.failures])
     return Row(Section.CONFORMANCE, name, outcome, f"step {index} {step.op}: {checks}", text + "\n",
-               seconds=seconds, failed_checks=tuple(r.name for r in step.failures))
+               seconds=seconds, failed_checks=tuple(r.name for r in step.failures), coverage=coverage)
 
 
 # ----------------------------------------------------------------- proofs
@@ -335,6 +350,9 @@ def _proof_row(r: Any) -> Row:
     if r.verdict is Verdict.REFUTED:
         return Row(Section.PROOFS, r.name, Outcome.VIOLATION, "refuted: z3 found a counterexample step",
                    r.counterexample + "\n", seconds=r.seconds)
+    if r.verdict is Verdict.VACUOUS:
+        return Row(Section.PROOFS, r.name, Outcome.VIOLATION, "vacuous: its hypotheses contradict each other",
+                   r.reason + "\n", seconds=r.seconds)
     if r.cause is UnknownCause.DEADLINE:
         detail = NOT_RUN if r.rlimit_used == 0 else f"{CUT}: not a proof"
         return Row(Section.PROOFS, r.name, Outcome.INCONCLUSIVE, detail, seconds=r.seconds, cut=True)
@@ -360,7 +378,8 @@ def _run_group(names: list[str], variant: str | None, cfg: CheckConfig, deadline
     from framemc.proofs.engine import run_obligations
     if on_result is None and _RESULTS is not None:
         on_result = _RESULTS.put
-    return run_obligations(names, variant=variant, timeout_ms=cfg.proof_timeout_ms,
+    from framemc.model.state import ModelConfig
+    return run_obligations(names, variant=variant, timeout_ms=cfg.proof_timeout_ms, cfg=ModelConfig(cfg.max_order),
                            rlimit_scale=cfg.proof_rlimit_scale, deadline=deadline, on_result=on_result)
 
 
@@ -455,7 +474,13 @@ def run_suite(cfg: CheckConfig, progress: Progress | None = None) -> SuiteResult
     them in suite order.
     """
     progress = progress or _NoProgress()
-    validate_bugs(cfg.bugs)
+    from framemc.impl.variants import BUG_VARIANTS
+    from framemc.model import VARIANTS
+    model_only = sorted(b for b in cfg.bugs if b in VARIANTS and b not in BUG_VARIANTS)
+    validate_bugs([b for b in cfg.bugs if b not in model_only])
+    if model_only and set(cfg.include) - {"proofs"}:
+        raise UsageError(f"{', '.join(model_only)} is a broken model operation with no impl counterpart: "
+                         f"prove it alone with `framemc prove --variant {model_only[0]}`")
     clock = _Clock(cfg.time_budget)
     plan, notes, broken = _scenario_plan(cfg) if "scenarios" in cfg.include else ([], [], [])
     groups, variant = _proof_groups(cfg) if "proofs" in cfg.include else ({}, None)

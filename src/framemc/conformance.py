@@ -13,6 +13,18 @@ each one.  For every step, the model must agree three ways:
 An operation the impl refuses (no memory, a frame not in use, a contract
 error) must leave the snapshot unchanged: the model's stutter step.
 
+The machine (:class:`Machine`) is booted by the first step (``init`` of a
+usable region minus an early-allocated frame) and keeps some frames back,
+added later in adjacent and apart pieces by ``add_free_memory``; the
+operations are every public one: frames and segments of 1 to 2**max_order
+frames through ``FrameAllocOptions``, raw ``alloc``/``dealloc`` of the
+``GlobalFrameAllocator`` contract (whole and in pieces, and refused ones),
+handle clone/drop/poison/``from_in_use``, and per-CPU cache refill/flush.
+Each run records its :class:`Coverage`: the public operations applied, the
+single-step model operations of the candidates ``relates`` matched, the
+guards that refused an operation, and the buddy corner cases (split from
+order j to k, merge cascades by length and by what stopped them).
+
 Operations are chosen by a :class:`random.Random` with a fixed seed (for the
 command line) or by Hypothesis (for the tests); both go through
 :meth:`Driver.candidates`, so the two cover the same operations.
@@ -20,19 +32,62 @@ command line) or by Hypothesis (for the tests); both go through
 
 from __future__ import annotations
 
+import enum
 import random
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from framemc.errors import FramemcError, UsageError
 from framemc.impl.atomics import on_cpu
+from framemc.impl.boot import EarlyFrameAllocator, MemoryRegion, MemoryRegionType, init
+from framemc.impl.buddy import FrameState, Layout
+from framemc.impl.errors import GetFrameError
 from framemc.impl.frame import Frame, FramePurpose
 from framemc.impl.system import FrameSystem
-from framemc.model import CheckVerdict, InvariantResult, check_snapshot, check_step, relates
-from framemc.snapshot import PAGE_SIZE, AllocatorSnapshot
+from framemc.model import OPERATIONS, CheckVerdict, InvariantResult, check_snapshot, check_step
+from framemc.model.invariants import STATE_INVARIANTS
+from framemc.model import macros
+from framemc.model.macros import MACROS, relates_match
+from framemc.snapshot import FLAG_POISONED, PAGE_SIZE, AllocatorSnapshot
 
-__all__ = ["Op", "StepReport", "ConformanceReport", "Driver", "run_conformance"]
+__all__ = ["Machine", "Op", "StepReport", "ConformanceReport", "CoverageKind", "CoverageItem", "Coverage",
+           "Driver", "run_conformance", "coverage_universe"]
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The simulated machine a conformance run drives, and how its memory enters the allocator."""
+
+    #: frames of simulated RAM (every frame costs each model query a little)
+    nframes: int = 24
+    #: highest buddy order (segments of up to 2**max_order frames)
+    max_order: int = 3
+    #: CPUs, each with an order-0 cache
+    ncpus: int = 2
+    #: per-CPU cache capacity (refill/flush batches are half of it)
+    cache_capacity: int = 1
+    #: the usable region ``init`` boots from: frames ``[0, boot_frames)``
+    boot_frames: int = 16
+    #: frames the early allocator takes from the start of the usable region (never added)
+    early_frames: int = 1
+    #: ``(first, n)`` ranges kept back at boot and added later by ``add_free_memory``; frames in neither
+    #: these nor the usable region (here frame 19) are bad memory, never added: one range is added next
+    #: to the booted pool, the other apart from every added range
+    held_back: tuple[tuple[int, int], ...] = ((16, 3), (20, 4))
+    #: frames a run may poison (memory errors are rare; each poisoned frame is retired for good and
+    #: stops every merge across it)
+    poison_limit: int = 2
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.early_frames < self.boot_frames <= self.nframes:
+            raise UsageError(f"machine: need 0 <= early_frames < boot_frames <= nframes, got {self}")
+        covered = [f for first, n in self.held_back for f in range(first, first + n)]
+        if len(set(covered)) != len(covered) or any(not self.boot_frames <= f < self.nframes for f in covered):
+            raise UsageError(f"machine: held-back ranges must be disjoint and lie in [boot_frames, nframes): "
+                             f"{self.held_back}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +97,7 @@ class Op:
     #: model operation name (``alloc_frame``, ``drop``, ...)
     name: str
     #: arguments as ``(name, value)`` pairs, in the model's parameter order
-    args: tuple[tuple[str, int | bool], ...] = ()
+    args: tuple[tuple[str, Any], ...] = ()
 
     def __str__(self) -> str:
         inner = ", ".join(f"{k}={v}" for k, v in self.args)
@@ -59,11 +114,129 @@ class StepReport:
     applied: bool
     #: one result per check: the transition relation, then each invariant
     results: tuple[InvariantResult, ...]
+    #: the single-step model operations of the candidate ``relates`` matched (empty if refused or unmatched)
+    model_ops: tuple[str, ...] = ()
+    #: coverage items (guards and corner cases) this step exercised, as ``(kind, name)``
+    covered: tuple[tuple["CoverageKind", str], ...] = ()
 
     @property
     def failures(self) -> tuple[InvariantResult, ...]:
         """The results that are not PASS."""
         return tuple(r for r in self.results if r.verdict is not CheckVerdict.PASS)
+
+
+# ----------------------------------------------------------------- coverage
+
+class CoverageKind(enum.Enum):
+    """What a coverage item counts."""
+
+    #: a public operation the impl applied
+    API = "operation"
+    #: a single-step model operation in a candidate ``relates`` matched
+    MODEL = "model op"
+    #: a guard that refused an operation (or left it nothing to do)
+    GUARD = "guard"
+    #: a buddy corner case: split, merge cascade, merge stop, retirement, cache batch, added range
+    CASE = "case"
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageItem:
+    """One thing a conformance run should exercise, and how often it did."""
+
+    #: what kind of item
+    kind: CoverageKind
+    #: its name (``buddy_free``, ``dealloc refused: DoubleFree``, ``split order 3 -> 0`` ...)
+    name: str
+    #: steps that exercised it
+    hits: int
+    #: False for an item exercised although no run was expected to reach it
+    expected: bool = True
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What one conformance run exercised, item by item, in a fixed order."""
+
+    #: every expected item (hit or not), then unexpected items that were hit
+    items: tuple[CoverageItem, ...] = ()
+
+    @property
+    def uncovered(self) -> tuple[CoverageItem, ...]:
+        """Expected items no step exercised."""
+        return tuple(i for i in self.items if i.expected and not i.hits)
+
+    def summary(self) -> str:
+        """One line: how many expected items were covered."""
+        expected = [i for i in self.items if i.expected]
+        return f"{len(expected) - len(self.uncovered)} of {len(expected)} conformance coverage items exercised"
+
+    def render(self) -> str:
+        """A text table: kind, item, hits (``-`` for an uncovered item), then the summary line."""
+        rows = [("kind", "item", "hits")] + [
+            (i.kind.value, i.name + ("" if i.expected else " (unexpected)"), str(i.hits) if i.hits else "-")
+            for i in self.items]
+        widths = [max(len(r[c]) for r in rows) for c in range(2)]
+        lines = [f"{k.ljust(widths[0])}  {n.ljust(widths[1])}  {h.rjust(4)}" for k, n, h in rows]
+        return "\n".join(lines + [self.summary()]) + "\n"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for the JSON summary."""
+        return {
+            "items": [{"kind": i.kind.value, "name": i.name, "hits": i.hits, "expected": i.expected}
+                      for i in self.items],
+            "uncovered": [f"{i.kind.value}: {i.name}" for i in self.uncovered],
+            "summary": self.summary(),
+        }
+
+
+def _macro_steps() -> tuple[str, ...]:
+    """The registered single-step operations the macros are built from (the ones their module imports)."""
+    scope = vars(macros)
+    return tuple(name for name, spec in OPERATIONS.items() if scope.get(spec.fn.__name__) is spec.fn)
+
+#: refusals and empty steps a run should meet: ``<operation> refused: <why>`` and friends
+GUARDS = (
+    "alloc_frame refused: NoMemory",
+    "alloc_segment refused: NoMemory",
+    "alloc refused: no memory",
+    "alloc refused although enough frames are free (fragmented)",
+    "from_in_use refused: GetFrameError unused",
+    "dealloc refused: DoubleFree",
+    "dealloc refused: OverlapsFreeMemory",
+    "dealloc refused: NotAddedMemory",
+    "add_free_memory refused: OverlapsAddedMemory",
+    "cache_refill with nothing to take",
+    "cache_flush of an empty cache",
+)
+
+
+def coverage_universe(machine: Machine) -> dict[CoverageKind, tuple[str, ...]]:
+    """Every item a run on ``machine`` is expected to exercise, by kind, in report order."""
+    top = machine.max_order
+    cases = [f"split order {j} -> {k}" for j in range(top + 1) for k in range(j + 1)]
+    cases += [f"merge cascade of length {n}" for n in range(top + 1)]
+    cases += ["merge stopped at the top order", "merge stopped by a pool boundary", "merge stopped by a busy buddy",
+              "poisoned frame retired by its last drop", "poisoned frame retired by dealloc",
+              "full cache flushed by a free", "empty cache refilled by an alloc",
+              "dealloc of a whole raw allocation", "dealloc of part of a raw allocation",
+              "add_free_memory next to an added range", "add_free_memory apart from every added range",
+              "segment frame dropped before a lower frame of it"]
+    return {
+        CoverageKind.API: tuple(MACROS),
+        CoverageKind.MODEL: _macro_steps(),
+        CoverageKind.GUARD: GUARDS,
+        CoverageKind.CASE: tuple(cases),
+    }
+
+
+def _coverage(machine: Machine, hits: Counter) -> Coverage:
+    universe = coverage_universe(machine)
+    items = [CoverageItem(kind, name, hits[kind, name]) for kind, names in universe.items() for name in names]
+    known = {(kind, name) for kind, names in universe.items() for name in names}
+    items += [CoverageItem(kind, name, n, expected=False) for (kind, name), n in sorted(
+        hits.items(), key=lambda kv: (list(CoverageKind).index(kv[0][0]), kv[0][1])) if (kind, name) not in known]
+    return Coverage(tuple(items))
 
 
 @dataclass(frozen=True)
@@ -78,6 +251,8 @@ class ConformanceReport:
     requested: int = 0
     #: True when the deadline stopped the run before every requested step ran
     cut: bool = False
+    #: what the steps exercised
+    coverage: Coverage = field(default_factory=Coverage)
 
     @property
     def verdict(self) -> CheckVerdict:
@@ -97,33 +272,187 @@ class ConformanceReport:
         return None
 
 
+# ----------------------------------------------------------------- the driver
+
+#: relative weight of each group of candidates when a seeded run picks the next one (Hypothesis draws groups
+#: uniformly); ``probe`` holds the operations the impl should refuse
+WEIGHTS = {
+    "init": 1, "alloc_frame": 2, "alloc_segment": 3, "alloc": 3, "dealloc": 3, "drop": 3, "clone": 1,
+    "mark_poisoned": 0.5, "from_in_use": 0.5, "add_free_memory": 1, "cache_refill": 0.75, "cache_flush": 0.75,
+    "probe": 1.5,
+}
+_FREEING = ("dealloc", "drop")
+#: public operations whose macro has an explicit refusal candidate (checked with ``relates`` when refused too)
+REFUSAL_MACROS = frozenset({"from_in_use"})
+_ALLOCATING = ("alloc_frame", "alloc_segment", "alloc")
+
+
 class Driver:
     """A real allocator plus the handles its callers hold; applies operations and checks them."""
 
-    def __init__(self, *, nframes: int = 8, ncpus: int = 2, cache_capacity: int = 2,
-                 bugs: Iterable[str] = frozenset()) -> None:
-        #: the system under check
-        self.system = FrameSystem(nframes, ncpus=ncpus, cache_capacity=cache_capacity, bugs=bugs)
+    def __init__(self, machine: Machine | None = None, *, bugs: Iterable[str] = frozenset()) -> None:
+        machine = machine or Machine()
+        #: the machine's shape
+        self.machine = machine
+        #: the system under check; memory enters it through the ``init`` step and ``add_free_memory``
+        self.system = FrameSystem(machine.nframes, ncpus=machine.ncpus, max_order=machine.max_order,
+                                  cache_capacity=machine.cache_capacity, bugs=bugs, add_all=False)
+        #: True once the ``init`` step ran
+        self.booted = False
         #: handles held by the simulated callers, in the order they were obtained
         self.handles: list[Frame] = []
+        #: raw ``alloc`` results still (partly) held: first frame -> (frames allocated, frames still held)
+        self.raw: dict[int, tuple[int, set[int]]] = {}
+        #: the segment each handle-held frame came from, as (first, n)
+        self.segment_of: dict[int, tuple[int, int]] = {}
+        #: hits per coverage item
+        self.hits: Counter = Counter()
+        self._events: list[str] = []
+        self._draining = False
+        self._empty_for = 0
+        #: the last snapshot checked and its state-invariant results (a refused step leaves it unchanged)
+        self._checked: tuple[AllocatorSnapshot, tuple[InvariantResult, ...]] | None = None
+        self._instrument()
+
+    # ----------------------------------------------------------------- candidates
 
     def candidates(self) -> list[Op]:
         """Every operation worth trying now, in a deterministic order."""
-        system = self.system
-        ops: list[Op] = []
+        return [op for op, _, _ in self._weighted()]
+
+    def groups(self) -> dict[str, list[Op]]:
+        """The candidates by group: the operation name, or ``probe`` for those the impl should refuse."""
+        grouped: dict[str, list[Op]] = {}
+        for op, group, _ in self._weighted():
+            grouped.setdefault(group, []).append(op)
+        return grouped
+
+    def _weighted(self) -> list[tuple[Op, str, float]]:
+        """``(candidate, group, weight within its group)`` in a deterministic order."""
+        m, system = self.machine, self.system
+        if not self.booted:
+            return [(Op("init", (("first", 0), ("n", m.boot_frames), ("early", (0, m.early_frames)))), "init", 1)]
+        out: list[tuple[Op, str, float]] = []
+        sizes = range(1, (1 << m.max_order) + 1)
         for cpu in range(system.ncpus):
             for purpose in (FramePurpose.GENERAL, FramePurpose.PAGE_TABLE):
-                ops.append(Op("alloc_frame", (("cpu", cpu), ("purpose", purpose.value), ("zeroed", True))))
-            ops.append(Op("alloc_frame", (("cpu", cpu), ("purpose", FramePurpose.GENERAL.value), ("zeroed", False))))
-            ops.append(Op("alloc_segment", (("cpu", cpu), ("n", 2), ("zeroed", True))))
+                out.append((Op("alloc_frame", (("cpu", cpu), ("purpose", purpose.value), ("zeroed", True))),
+                            "alloc_frame", 1))
+            out.append((Op("alloc_frame", (("cpu", cpu), ("purpose", FramePurpose.GENERAL.value),
+                                           ("zeroed", False))), "alloc_frame", 1))
+            # small requests are likelier, as in a kernel; big ones split and refuse more
+            out += [(Op("alloc_segment", (("cpu", cpu), ("n", n), ("zeroed", (n + cpu) % 2 == 0))),
+                     "alloc_segment", 1 / n) for n in sizes]
+            # raw ranges come back in pieces of every order: every size is as likely
+            out += [(Op("alloc", (("cpu", cpu), ("n", n))), "alloc", 1) for n in sizes]
+            out += [(Op("cache_refill", (("cpu", cpu),)), "cache_refill", 1),
+                    (Op("cache_flush", (("cpu", cpu),)), "cache_flush", 1)]
         held = sorted({h.paddr // PAGE_SIZE for h in self.handles})
         for frame in held:
-            ops.append(Op("clone", (("frame", frame),)))
-            ops.append(Op("drop", (("frame", frame),)))
-            ops.append(Op("mark_poisoned", (("frame", frame),)))
-        for frame in range(system.nframes):
-            ops.append(Op("from_in_use", (("frame", frame),)))
-        return ops
+            out += [(Op("clone", (("frame", frame),)), "clone", 1), (Op("drop", (("frame", frame),)), "drop", 1),
+                    (Op("from_in_use", (("frame", frame),)), "from_in_use", 1)]
+        allocator = system.allocator
+        raw_held = sorted(f for _, kept in self.raw.values() for f in kept)
+        poisoned = sum(bool(slot.flags.peek() & FLAG_POISONED) for slot in self.system.meta.slots)
+        if poisoned < m.poison_limit:
+            # raw frames likelier: their retirement goes through dealloc, a handle's through its last drop
+            out += [(Op("mark_poisoned", (("frame", f),)), "mark_poisoned", 1) for f in held]
+            out += [(Op("mark_poisoned", (("frame", f),)), "mark_poisoned", 2) for f in raw_held]
+        out += [(op, "dealloc", 1) for op in self._dealloc_pieces()]
+        added = {first for first, _ in allocator.added()}
+        out += [(Op("add_free_memory", (("first", a), ("n", n))), "add_free_memory", 1)
+                for a, n in m.held_back if a not in added]
+        return out + [(op, "probe", w) for op, w in self._refused_probes(held, raw_held)]
+
+    def _dealloc_pieces(self) -> list[Op]:
+        """Pieces of the raw allocations still held: whole runs, halves, ends, middles."""
+        pieces: set[tuple[int, int]] = set()
+        for n, kept in self.raw.values():
+            for a, b in _runs(sorted(kept)):
+                size = b - a
+                pieces.update({(a, size), (a, 1), (b - 1, 1)})
+                if size > 2:
+                    pieces.update({(a, size // 2), (a + size // 2, size - size // 2), (a + 1, size - 2)})
+        return [Op("dealloc", (("first", a), ("n", n))) for a, n in sorted(pieces)]
+
+    def _refused_probes(self, held: list[int], raw_held: list[int]) -> list[tuple[Op, float]]:
+        """Operations the contract or the refcount protocol refuses now, each kind of refusal equally likely."""
+        allocator = self.system.allocator
+        nframes = self.machine.nframes
+
+        def state(f: int) -> FrameState | None:
+            return allocator.frame_state(f) if 0 <= f < nframes else None
+
+        overlapping: set[tuple[int, int]] = set()
+        for f in held + raw_held:                              # an in-use frame and a free neighbour
+            if state(f + 1) is FrameState.FREE:
+                overlapping.add((f, 2))
+            if state(f - 1) is FrameState.FREE:
+                overlapping.add((f - 1, 2))
+        free_blocks = allocator.free_blocks()
+        unadded = [f for f in range(nframes) if state(f) is FrameState.RESERVED]
+        kinds = [
+            [Op("dealloc", (("first", a), ("n", n))) for a, n in sorted(overlapping)],   # OverlapsFreeMemory
+            [Op("dealloc", (("first", f), ("n", 1))) for f, _ in free_blocks[:1]],         # DoubleFree
+            [Op("dealloc", (("first", f), ("n", 1))) for f in unadded[:1]],                # NotAddedMemory
+            # overlaps the booted region: OverlapsAddedMemory
+            [Op("add_free_memory", (("first", self.machine.boot_frames - 1), ("n", 2)))],
+            [Op("from_in_use", (("frame", f),)) for f in sorted({f for f, _ in free_blocks[:1]}
+                                                                 | set(raw_held[:1]) | set(unadded[:1]))],
+        ]
+        return [(op, 1 / len(kind)) for kind in kinds for op in kind]
+
+    def choose(self, rng: random.Random) -> Op:
+        """A weighted random candidate: a group by :data:`WEIGHTS`, then a candidate by its weight in it.
+
+        The run alternates between filling memory and draining it: it drains
+        once the pool has been empty for three steps (so allocations meet an
+        empty pool), flushing the caches too, and fills again once nine tenths
+        of the usable frames are back in the pool (so frees merge up to the
+        top order).
+        """
+        allocator = self.system.allocator
+        in_pool = sum(1 << k for _, k in allocator.free_blocks())
+        usable = max(1, sum(n for _, n in allocator.added()) - len(self._retired()))
+        self._empty_for = 0 if in_pool else self._empty_for + 1
+        if self._draining and in_pool * 10 >= 9 * usable:
+            self._draining = False
+        elif not self._draining and self._empty_for >= 3:
+            self._draining = True
+        weighted = self._weighted()
+        if self._draining:
+            weighted = [(op, group, w * self._merge_bias(op, group)) for op, group, w in weighted]
+        totals: dict[str, float] = {}
+        for _, group, w in weighted:
+            totals[group] = totals.get(group, 0) + w
+        weights = []
+        for _, group, w in weighted:
+            scale = WEIGHTS.get(group, 1)
+            if group in _FREEING or group == "cache_flush":
+                scale *= 4 if self._draining else 0.5
+            elif group in _ALLOCATING:
+                scale *= 0.25 if self._draining else 2
+            weights.append(scale * w / totals[group])
+        return rng.choices([op for op, _, _ in weighted], weights)[0]
+
+    def _merge_bias(self, op: Op, group: str) -> float:
+        """4 for a free whose frames have a free buddy frame (so it merges, now or at the next flush), else 1."""
+        if group not in _FREEING:
+            return 1
+        args = dict(op.args)
+        first = int(args["frame"] if op.name == "drop" else args["first"])
+        allocator = self.system.allocator
+        for f in range(first, first + int(args.get("n", 1))):
+            buddy = f ^ 1
+            if buddy < self.machine.nframes and allocator.frame_state(buddy) is FrameState.FREE:
+                return 4
+        return 1
+
+    def _retired(self) -> list[int]:
+        allocator = self.system.allocator
+        return [f for f in range(self.machine.nframes) if allocator.frame_state(f) is FrameState.RETIRED]
+
+    # ----------------------------------------------------------------- applying
 
     def _handle_for(self, frame: int) -> int:
         for index, handle in enumerate(self.handles):
@@ -132,59 +461,247 @@ class Driver:
         raise UsageError(f"no handle to frame {frame} is held")
 
     def apply(self, op: Op) -> bool:
-        """Run ``op`` on the impl; False when the impl refused it with a FramemcError."""
+        """Run ``op`` on the impl; False when the impl refused it (a FramemcError, or no memory)."""
+        return self._apply(op) is None
+
+    def _apply(self, op: Op) -> str | None:
+        """Run ``op``; None when applied, else why the impl refused it."""
         args = dict(op.args)
         system = self.system
+        allocator = system.allocator
         try:
-            if op.name == "alloc_frame":
+            if op.name == "init":
+                self._init(int(args["first"]), int(args["n"]), args["early"])
+            elif op.name == "alloc_frame":
                 with on_cpu(int(args["cpu"])):
-                    self.handles.append(system.options().purpose(FramePurpose(args["purpose"]))
-                                        .zeroed(bool(args["zeroed"])).alloc_frame())
+                    handle = (system.options().purpose(FramePurpose(args["purpose"]))
+                              .zeroed(bool(args["zeroed"])).alloc_frame())
+                self.handles.append(handle)
+                self.segment_of[handle.paddr // PAGE_SIZE] = (handle.paddr // PAGE_SIZE, 1)
             elif op.name == "alloc_segment":
                 with on_cpu(int(args["cpu"])):
                     segment = system.options().zeroed(bool(args["zeroed"])).alloc_segment(int(args["n"]))
                 self.handles.extend(segment.held())
+                first = segment.paddr // PAGE_SIZE
+                self.segment_of.update({h.paddr // PAGE_SIZE: (first, segment.nframes) for h in segment.held()})
+            elif op.name == "alloc":
+                n = int(args["n"])
+                with on_cpu(int(args["cpu"])):
+                    paddr = allocator.alloc(Layout(n * PAGE_SIZE))
+                if paddr is None:
+                    return "no memory"
+                first = paddr // PAGE_SIZE
+                self.raw[first] = (n, set(range(first, first + n)))
+            elif op.name == "dealloc":
+                self._dealloc(int(args["first"]), int(args["n"]))
+            elif op.name == "add_free_memory":
+                allocator.add_free_memory(int(args["first"]) * PAGE_SIZE, int(args["n"]) * PAGE_SIZE)
+            elif op.name in ("cache_refill", "cache_flush"):
+                # the pool's batch moves, which alloc and free otherwise run only on an empty or full cache
+                cpu = int(args["cpu"])
+                with on_cpu(cpu):
+                    (allocator._refill if op.name == "cache_refill" else allocator._flush)(cpu)
             elif op.name == "clone":
                 self.handles.append(self.handles[self._handle_for(int(args["frame"]))].clone())
             elif op.name == "drop":
-                self.handles.pop(self._handle_for(int(args["frame"]))).drop()
+                frame = int(args["frame"])
+                self.handles.pop(self._handle_for(frame)).drop()
+                self._note_drop(frame)
             elif op.name == "mark_poisoned":
-                self.handles[self._handle_for(int(args["frame"]))].mark_poisoned()
+                frame = int(args["frame"])
+                if any(h.paddr == frame * PAGE_SIZE for h in self.handles):
+                    self.handles[self._handle_for(frame)].mark_poisoned()
+                else:  # a raw frame: its owner poisons the MetaSlot directly (seed 001)
+                    system.get_meta_slot(frame * PAGE_SIZE).mark_poisoned()
             elif op.name == "from_in_use":
                 self.handles.append(system.from_in_use(int(args["frame"]) * PAGE_SIZE))
             else:
                 raise UsageError(f"unknown conformance operation {op.name!r}")
         except UsageError:
             raise
-        except FramemcError:
-            return False
-        return True
+        except GetFrameError as exc:
+            return f"GetFrameError {exc.reason.name.lower()}"
+        except FramemcError as exc:
+            return type(exc).__name__
+        return None
+
+    def _init(self, first: int, n: int, early_range: tuple[int, int]) -> None:
+        """Boot: the early allocator takes ``early_range`` of the usable region, then ``init`` adds the rest."""
+        usable = MemoryRegion(first * PAGE_SIZE, n * PAGE_SIZE, MemoryRegionType.USABLE)
+        later = {f for a, m in self.machine.held_back for f in range(a, a + m)}
+        regions = [usable] + [
+            MemoryRegion(f * PAGE_SIZE, PAGE_SIZE,
+                         MemoryRegionType.RECLAIMABLE if f in later else MemoryRegionType.BAD_MEMORY)
+            for f in range(first + n, self.machine.nframes)]
+        early = EarlyFrameAllocator(regions)
+        lo, end = early_range
+        if end > lo:
+            got = early.alloc(Layout((end - lo) * PAGE_SIZE))
+            if got != lo * PAGE_SIZE:
+                raise UsageError(f"init: the early allocator gave {got!r}, not frame {lo}")
+        init(regions, early, self.system.allocator)
+        self.booted = True
+
+    def _dealloc(self, first: int, n: int) -> None:
+        self.system.allocator.dealloc(first * PAGE_SIZE, n * PAGE_SIZE)
+        frames = set(range(first, first + n))
+        for start, (size, kept) in list(self.raw.items()):
+            if frames <= kept:
+                whole = frames == set(range(start, start + size))
+                self._events.append("dealloc of a whole raw allocation" if whole else
+                                    "dealloc of part of a raw allocation")
+                kept -= frames
+                if not kept:
+                    del self.raw[start]
+                return
+
+    def _note_drop(self, frame: int) -> None:
+        if any(h.paddr == frame * PAGE_SIZE for h in self.handles):
+            return  # not the last handle
+        first, n = self.segment_of.pop(frame, (frame, 1))
+        if any(self.segment_of.get(f) == (first, n) for f in range(first, frame)):
+            self._events.append("segment frame dropped before a lower frame of it")
+
+    # ----------------------------------------------------------------- instrumentation
+
+    def _instrument(self) -> None:
+        """Watch the pool's take-and-split and insert-and-merge steps (observation only) for coverage."""
+        allocator = self.system.allocator
+        take, free = allocator._take_block, allocator._free_block
+
+        def take_block(order: int) -> int | None:
+            found = allocator._lowest_block(order)
+            first = take(order)
+            if found is not None:
+                self._events.append(f"split order {found[1]} -> {order}")
+            return first
+
+        def free_block(first: int, order: int) -> None:
+            free(first, order)
+            self._events.extend(self._merge_events(first, order))
+
+        refill = allocator._refill
+
+        def refill_cache(cpu: int) -> None:
+            self._events.append("refill")
+            refill(cpu)
+
+        allocator._take_block = take_block  # type: ignore[method-assign]
+        allocator._refill = refill_cache  # type: ignore[method-assign]
+        allocator._free_block = free_block  # type: ignore[method-assign]
+
+    def _merge_events(self, first: int, order: int) -> list[str]:
+        """The merge cascade that just put the block ``(first, order)`` back, and what stopped it."""
+        allocator = self.system.allocator
+        for top in range(allocator.max_order, order - 1, -1):
+            head = first & ~((1 << top) - 1)
+            if head in allocator._walk(top):
+                buddy = head ^ (1 << top)
+                if top == allocator.max_order:
+                    why = "at the top order"
+                elif buddy >= allocator._nframes or allocator._region[buddy] != allocator._region[head]:
+                    why = "by a pool boundary"
+                else:
+                    why = "by a busy buddy"
+                return [f"merge cascade of length {top - order}", f"merge stopped {why}"]
+        return []
+
+    # ----------------------------------------------------------------- checking
 
     def step(self, op: Op) -> StepReport:
         """Apply ``op`` and ask the model whether the impl's step is one of its own."""
         pre = self.system.snapshot()
-        applied = self.apply(op)
+        self._events = []
+        refusal = self._apply(op)
+        applied = refusal is None
         post = self.system.snapshot()
-        return StepReport(op, applied, check_pair(pre, post, op, applied))
+        results, model_ops = check_pair(pre, post, op, applied, self._checked)
+        relations = sum(r.name.startswith("relates:") for r in results)
+        self._checked = (post, results[relations:relations + len(STATE_INVARIANTS)])
+        covered = self._covered(op, refusal, model_ops, pre, post)
+        self.hits.update(covered)
+        return StepReport(op, applied, results, model_ops, tuple(covered))
+
+    def _covered(self, op: Op, refusal: str | None, model_ops: tuple[str, ...], pre: AllocatorSnapshot,
+                 post: AllocatorSnapshot) -> list[tuple[CoverageKind, str]]:
+        """The coverage items one step exercised."""
+        if refusal is not None:
+            items = [(CoverageKind.GUARD, f"{op.name} refused: {refusal}")]
+            items += [(CoverageKind.MODEL, m) for m in model_ops]
+            in_pool = sum(1 << k for _, k in pre.free_blocks)
+            if op.name in ("alloc", "alloc_segment") and in_pool >= dict(op.args)["n"]:
+                items.append((CoverageKind.GUARD, "alloc refused although enough frames are free (fragmented)"))
+            return items
+        items = [(CoverageKind.API, op.name)] + [(CoverageKind.MODEL, m) for m in model_ops]
+        items += [(CoverageKind.CASE, e) for e in self._events if e != "refill"]
+        if op.name == "cache_refill" and pre.cached == post.cached:
+            items.append((CoverageKind.GUARD, "cache_refill with nothing to take"))
+        if op.name == "cache_flush" and not pre.cached[int(dict(op.args)["cpu"])]:
+            items.append((CoverageKind.GUARD, "cache_flush of an empty cache"))
+        if "retire_poisoned" in model_ops and op.name in ("drop", "dealloc"):
+            items.append((CoverageKind.CASE, "poisoned frame retired by its last drop" if op.name == "drop"
+                          else "poisoned frame retired by dealloc"))
+        if "cache_flush" in model_ops and op.name in _FREEING:
+            items.append((CoverageKind.CASE, "full cache flushed by a free"))
+        if "refill" in self._events and op.name in _ALLOCATING:
+            items.append((CoverageKind.CASE, "empty cache refilled by an alloc"))
+        if op.name == "add_free_memory":
+            first, n = int(dict(op.args)["first"]), int(dict(op.args)["n"])
+            touching = any(a + m == first or a == first + n for a, m in pre.added)
+            items.append((CoverageKind.CASE, "add_free_memory next to an added range" if touching
+                          else "add_free_memory apart from every added range"))
+        return items
+
+    def coverage(self) -> Coverage:
+        """What the steps so far exercised."""
+        return _coverage(self.machine, self.hits)
 
 
-def check_pair(pre: AllocatorSnapshot, post: AllocatorSnapshot, op: Op,
-               applied: bool) -> tuple[InvariantResult, ...]:
-    """The model's verdicts on one impl step: the transition relation, then every invariant."""
+def _runs(frames: list[int]) -> list[tuple[int, int]]:
+    """Sorted frame numbers as maximal ``[start, stop)`` runs of consecutive frames."""
+    runs: list[tuple[int, int]] = []
+    for f in frames:
+        if runs and runs[-1][1] == f:
+            runs[-1] = (runs[-1][0], f + 1)
+        else:
+            runs.append((f, f + 1))
+    return runs
+
+
+def check_pair(pre: AllocatorSnapshot, post: AllocatorSnapshot, op: Op, applied: bool,
+               checked: tuple[AllocatorSnapshot, tuple[InvariantResult, ...]] | None = None
+               ) -> tuple[tuple[InvariantResult, ...], tuple[str, ...]]:
+    """The model's verdicts on one impl step (the transition relation, then every invariant), and the
+    single-step model operations of the candidate the relation matched.
+
+    ``checked`` is a snapshot whose state invariants were already checked, with their results: they are
+    reused when ``post`` equals it (a stutter step), since the checks are functions of the snapshot.
+    """
+    model_ops: tuple[str, ...] = ()
+    relations: tuple[InvariantResult, ...]
     if applied:
-        relation = relates(pre, post, op.name, **dict(op.args))
+        relation, model_ops = relates_match(pre, post, op.name, **dict(op.args))
+        relations = (relation,)
     else:
         # A refused operation is the model's stutter step: the impl must change nothing.
         changed = pre != post
         verdict = CheckVerdict.VIOLATION if changed else CheckVerdict.PASS
-        relation = InvariantResult(f"relates:{op.name}-refused", verdict,
-                                   detail="a refused operation changed the allocator state" if changed else "")
-    return (relation, *check_snapshot(post), *check_step(pre, post))
+        relations = (InvariantResult(f"relates:{op.name}-refused", verdict,
+                                     detail="a refused operation changed the allocator state" if changed else ""),)
+        if op.name in REFUSAL_MACROS:
+            # the model has the refusal as a step of its own: its guard must hold too
+            relation, model_ops = relates_match(pre, post, op.name, **dict(op.args))
+            relations += (relation,)
+    state = checked[1] if checked is not None and checked[0] == post else check_snapshot(post)
+    # an operation with a CPU argument is the allocator's, run on that CPU (no holder code runs in it): it may
+    # then touch that CPU's cache only, and write no claimed frame's payload except by zeroing
+    cpu = dict(op.args).get("cpu")
+    return (*relations, *state, *check_step(pre, post, cpu=cpu if applied else None)), model_ops
 
 
 def run_conformance(*, seed: int = 0, steps: int = 60, bugs: Iterable[str] = frozenset(),
-                    nframes: int = 8, ncpus: int = 2, deadline: float | None = None) -> ConformanceReport:
-    """Apply ``steps`` seeded random operations and check each against the model.
+                    machine: Machine | None = None, deadline: float | None = None) -> ConformanceReport:
+    """Apply ``steps`` seeded random operations (the first boots the machine) and check each against the model.
 
     With a ``deadline`` (a ``time.monotonic()`` value) no step starts after
     it; a run stopped that way is ``cut`` and INCONCLUSIVE, never a pass.
@@ -192,13 +709,13 @@ def run_conformance(*, seed: int = 0, steps: int = 60, bugs: Iterable[str] = fro
     if steps <= 0:
         raise UsageError(f"conformance needs at least one step, got {steps}")
     chooser = random.Random(seed)
-    driver = Driver(nframes=nframes, ncpus=ncpus, bugs=bugs)
+    driver = Driver(machine, bugs=bugs)
     reports = []
     for _ in range(steps):
         if deadline is not None and time.monotonic() >= deadline:
-            return ConformanceReport(seed, tuple(reports), steps, cut=True)
-        report = driver.step(chooser.choice(driver.candidates()))
+            return ConformanceReport(seed, tuple(reports), steps, cut=True, coverage=driver.coverage())
+        report = driver.step(driver.choose(chooser))
         reports.append(report)
         if report.failures:
             break
-    return ConformanceReport(seed, tuple(reports), steps)
+    return ConformanceReport(seed, tuple(reports), steps, coverage=driver.coverage())

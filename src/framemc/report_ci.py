@@ -31,8 +31,8 @@ __all__ = ["summary_json", "junit_xml", "sarif_json", "source_path", "violating_
 
 #: the ``schema`` field of the JSON summary
 SUMMARY_SCHEMA = "framemc-check"
-#: bumped whenever the summary's shape changes
-SUMMARY_VERSION = 1
+#: bumped whenever the summary's shape changes (2: conformance coverage per row, and warnings)
+SUMMARY_VERSION = 2
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
@@ -46,10 +46,12 @@ def summary_json(result: SuiteResult) -> str:
         "budget_exhausted": result.budget_exhausted,
         "coverage": result.coverage(),
         "notes": list(result.notes),
+        "warnings": list(result.warnings),
         "config": result.config.as_dict(),
         "rows": [{"section": r.section.value, "name": r.name, "outcome": r.outcome.value, "detail": r.detail,
                   "text": r.text, "trace_file": r.trace_file, "origin": r.origin,
-                  "source": violating_source(r)} for r in result.rows],
+                  "source": violating_source(r),
+                  "coverage": None if r.coverage is None else r.coverage.as_dict()} for r in result.rows],
     }
     return json.dumps(doc, sort_keys=True, indent=2) + "\n"
 

@@ -150,6 +150,21 @@ def test_check_conformance_section_runs() -> None:
     assert "conformance (seed 0, 5 steps)" in result.stdout
 
 
+def test_check_conformance_lists_uncovered_items_as_a_warning_and_in_the_json(tmp_path) -> None:
+    summary = tmp_path / "summary.json"
+    result = run("check", "--only", "conformance", "--conformance-steps", "5", "--json", str(summary))
+    assert result.exit_code == 0, result.output          # uncovered items are a warning, not a failure
+    assert "conformance coverage items exercised" in result.stdout
+    [warning] = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert "coverage item(s) unexercised" in warning and "merge cascade of length 3" in warning
+    doc = json.loads(summary.read_text())
+    [row] = doc["rows"]
+    coverage = row["coverage"]
+    assert {"kind": "operation", "name": "init", "hits": 1, "expected": True} in coverage["items"]
+    assert "case: merge cascade of length 3" in coverage["uncovered"]
+    assert doc["warnings"] == [warning.removeprefix("warning: ")] and doc["version"] == 2
+
+
 @pytest.mark.parametrize("args, expected", [
     (["--scenario", "nosuch"], "unknown scenario 'nosuch'"),
     (["--bug", "nosuch"], "unknown bug variant 'nosuch'"),

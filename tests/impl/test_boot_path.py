@@ -82,6 +82,20 @@ def test_early_allocator_bumps_below_then_above():
     assert early.allocated_regions() == (range(0x1000, 0x3000), range(G, G + 5 * P))
 
 
+@pytest.mark.parametrize("align", [1, 2, 8, P])
+def test_early_allocator_takes_every_power_of_two_alignment_and_rounds_it_to_a_page(align):
+    early = EarlyFrameAllocator([MemoryRegion(0x1000, 4 * P, USABLE)])
+    assert early.alloc(Layout(10, align)) == 0x1000
+    assert early.alloc(Layout(P, align)) == 0x2000
+
+
+@pytest.mark.parametrize("align", [0, 3, 6, -8])
+def test_early_allocator_rejects_an_alignment_that_is_not_a_power_of_two(align):
+    early = EarlyFrameAllocator([MemoryRegion(0x1000, 4 * P, USABLE)])
+    with pytest.raises(UsageError, match="not a power of two"):
+        early.alloc(Layout(P, align))
+
+
 def test_init_adds_usable_regions_minus_early_allocations():
     regions = [
         MemoryRegion(0, 16 * P, USABLE),

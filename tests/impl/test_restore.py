@@ -27,7 +27,8 @@ def three_frames():
 
 
 def test_every_enumerated_state_round_trips(three_frames):
-    assert three_frames.complete and len(three_frames.states) > 500
+    # 451 states: I3's "a refcount other than UNUSED means allocated" excludes retired frames still claimed
+    assert three_frames.complete and len(three_frames.states) > 400
     for state in three_frames.states:
         system, _ = restore(state.snapshot)
         assert system.snapshot() == state.snapshot

@@ -52,6 +52,23 @@ def test_each_state_invariant_rejects_a_violating_snapshot(name):
     assert result.witness["frame"] == frame_no
 
 
+def test_sentinels_reject_a_refcount_in_the_gap_between_max_and_unique():
+    from framemc.snapshot import REFCOUNT_MAX, REFCOUNT_UNIQUE
+    for bad in (REFCOUNT_MAX + 1, REFCOUNT_UNIQUE - 1):
+        result = _verdicts(_with_frame(RICH, 2, frame_snapshot(bad, gen=1)))["I3-refcount-sentinels"]
+        assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 2
+
+
+def test_sentinels_hold_both_ways_a_claimed_frame_must_be_allocated():
+    # frame 5 (poisoned) leaves the allocated ranges while still holding a handle: retired but claimed
+    retired = replace(_with_frame(RICH, 5, frame_snapshot(1, poisoned=True, gen=1)), allocated=((0, 4), (6, 1)))
+    result = _verdicts(retired)["I3-refcount-sentinels"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 5
+    # torn down first (UNUSED), the same retirement is fine
+    torn_down = replace(RICH, allocated=((0, 4), (6, 1)))
+    assert _verdicts(torn_down)["I3-refcount-sentinels"].verdict is CheckVerdict.PASS
+
+
 def test_duplicate_free_block_is_an_overlap():
     result = _verdicts(replace(RICH, free_blocks=((8, 3), (8, 2))))["I2-non-overlapping-ranges"]
     assert result.verdict is CheckVerdict.VIOLATION and "two free blocks" in result.witness["reason"]

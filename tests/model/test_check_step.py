@@ -57,6 +57,36 @@ def test_each_step_invariant_rejects_a_violating_step(name):
     assert result.witness["frame"] == frame_no
 
 
+def test_a_whole_last_drop_to_unused_passes_but_a_shared_frame_cannot_jump_to_unused():
+    from framemc.snapshot import REFCOUNT_UNUSED
+    # frame 2 holds one handle: its last drop, seen whole, ends UNUSED (fetch_sub, teardown, store UNUSED)
+    last = _verdicts(RICH, _with_frame(RICH, 2, refcount=REFCOUNT_UNUSED))["I3-refcount-transitions"]
+    assert last.verdict is CheckVerdict.PASS
+    # frame 3 holds two: dropping to UNUSED in one step loses a live handle
+    lost = _verdicts(RICH, _with_frame(RICH, 3, refcount=REFCOUNT_UNUSED))["I3-refcount-transitions"]
+    assert lost.verdict is CheckVerdict.VIOLATION and lost.witness["frame"] == 3
+
+
 def test_snapshots_of_different_sizes_are_a_usage_error():
     with pytest.raises(UsageError, match="disagree"):
         check_step(RICH, replace(RICH, max_order=2))
+
+
+def test_a_known_cpu_checks_cache_ownership_and_payload_writes():
+    # CPU 1 pops frame 4 from CPU 0's cache and hands it out
+    stolen = replace(RICH, cached=((), (7,)), allocated=((0, 7),))
+    assert _verdicts(RICH, stolen)["S-cache-owner-steps"].verdict is CheckVerdict.PASS  # author unknown
+    by_cpu = {r.name: r for r in check_step(RICH, stolen, cpu=1)}
+    assert by_cpu["S-cache-owner-steps"].verdict is CheckVerdict.VIOLATION
+    assert by_cpu["S-cache-owner-steps"].witness["frame"] == 4
+    assert all(r.verdict is CheckVerdict.PASS for r in check_step(RICH, stolen, cpu=0))
+    # an allocator operation writes the payload of frame 2, which a holder owns: only the holder may
+    written = _with_frame(RICH, 2, payload_crc=4242, payload_zero=False)
+    assert _verdicts(RICH, written)["I1-no-metadata-in-payload"].verdict is CheckVerdict.PASS
+    i1 = {r.name: r for r in check_step(RICH, written, cpu=0)}["I1-no-metadata-in-payload"]
+    assert i1.verdict is CheckVerdict.VIOLATION and i1.witness["frame"] == 2
+
+
+def test_a_cpu_outside_the_snapshot_is_a_usage_error():
+    with pytest.raises(UsageError, match="not a CPU"):
+        check_step(RICH, RICH, cpu=2)

@@ -4,12 +4,19 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from framemc.conformance import Driver, Op, run_conformance
+from planted_divergences import DIVERGENCES
+
+from framemc.cli_config import CheckConfig
+from framemc.conformance import (Coverage, CoverageItem, CoverageKind, Driver, Machine, Op, coverage_universe,
+                                 run_conformance)
+from framemc.model import MACROS
 from framemc.model.concrete import CheckVerdict
 
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 STEPS = 18
+#: the conformance run ``framemc check`` makes by default
+DEFAULT = CheckConfig()
 
 
 def _walk(data, bugs=frozenset()):
@@ -17,7 +24,9 @@ def _walk(data, bugs=frozenset()):
     driver = Driver(bugs=bugs)
     done = []
     for _ in range(STEPS):
-        op = data.draw(st.sampled_from(driver.candidates()), label="op")
+        groups = driver.groups()
+        group = data.draw(st.sampled_from(sorted(groups)), label="group")
+        op = data.draw(st.sampled_from(groups[group]), label="op")
         report = driver.step(op)
         done.append(str(op))
         failed = [f"{r.name}: {r.verdict.name} {r.detail}".strip() for r in report.failures]
@@ -48,23 +57,90 @@ def test_seeded_run_is_deterministic_and_passes():
     assert first.verdict is CheckVerdict.PASS
     assert [str(s.op) for s in first.steps] == [str(s.op) for s in second.steps]
     assert len(first.steps) == 25
+    assert first.coverage == second.coverage
+    assert first.steps[0].op.name == "init"                      # the first step boots the machine
 
 
 @pytest.mark.parametrize("bug, caught_by", [
     ("link-in-payload", "I1-no-metadata-in-payload"),
     ("insert-before-merge", "S-conservation"),
+    ("merge-non-buddy", "S-buddy-aligned"),
+    ("unchecked-overlapping-dealloc", "I2-non-overlapping-ranges"),
 ])
 def test_seeded_run_catches_impl_divergence(bug, caught_by):
-    report = next(r for r in (run_conformance(seed=s, steps=60, bugs={bug}) for s in range(4))
-                  if r.verdict is CheckVerdict.VIOLATION)
+    report = run_conformance(seed=DEFAULT.conformance_seed, steps=DEFAULT.conformance_steps, bugs={bug})
+    assert report.verdict is CheckVerdict.VIOLATION
     index, step = report.first_failure()
     assert caught_by in {r.name for r in step.failures}
     assert step.failures[0].name.startswith("relates:")
 
 
+@pytest.mark.parametrize("seed", sorted({DEFAULT.conformance_seed, 1, 2}))
+@pytest.mark.parametrize("divergence", sorted(DIVERGENCES))
+def test_the_default_check_catches_each_planted_divergence(divergence, seed):
+    # issue 13: divergences planted in the impl only; the old driver caught one of the three
+    with DIVERGENCES[divergence]():
+        report = run_conformance(seed=seed, steps=DEFAULT.conformance_steps)
+    assert report.verdict is CheckVerdict.VIOLATION, f"{divergence} escaped seed {seed}: " \
+                                                     f"{report.coverage.summary()}"
+    index, step = report.first_failure()
+    assert any(r.name.startswith("relates:") for r in step.failures)
+
+
+def test_taking_from_another_cpus_cache_breaks_the_cache_ownership_step_invariant():
+    with DIVERGENCES["cache-of-another-cpu"]():
+        report = run_conformance(seed=DEFAULT.conformance_seed, steps=DEFAULT.conformance_steps)
+    index, step = report.first_failure()
+    assert "S-cache-owner-steps" in {r.name for r in step.failures}, [r.name for r in step.failures]
+
+
 def test_refused_operation_must_change_nothing():
-    driver = Driver(nframes=2, ncpus=1)
-    report = driver.step(Op("from_in_use", (("frame", 0),)))  # frame 0 is free: refused
+    driver = Driver(Machine(nframes=2, max_order=1, boot_frames=2, held_back=()))
+    report = driver.step(Op("from_in_use", (("frame", 0),)))  # frame 0 is unused: refused
     assert not report.applied
     assert report.results[0].name == "relates:from_in_use-refused"
     assert report.results[0].verdict is CheckVerdict.PASS
+    # the model's own refusal step accepts it too
+    assert report.results[1].name == "relates:from_in_use" and report.results[1].verdict is CheckVerdict.PASS
+    assert report.model_ops == ("from_in_use_refused",)
+    assert (CoverageKind.GUARD, "from_in_use refused: GetFrameError unused") in report.covered
+
+
+def test_each_step_records_the_model_operations_it_matched():
+    driver = Driver()
+    boot = driver.step(driver.candidates()[0])
+    assert boot.applied and {"init_region", "add_free_memory"} & set(boot.model_ops)   # init adds its pieces
+    seg = driver.step(Op("alloc_segment", (("cpu", 0), ("n", 3), ("zeroed", True))))
+    assert seg.model_ops[0] == "buddy_alloc" and seg.model_ops.count("publish") == 3
+    assert (CoverageKind.CASE, "split order 2 -> 2") in seg.covered
+    raw = driver.step(Op("alloc", (("cpu", 1), ("n", 4))))   # a raw range: no claim, zero or publish
+    assert raw.applied and raw.model_ops == ("buddy_alloc",) and not raw.failures
+    assert (CoverageKind.CASE, "split order 3 -> 2") in raw.covered and driver.raw == {8: (4, {8, 9, 10, 11})}
+    half = driver.step(Op("dealloc", (("first", 10), ("n", 2))))
+    assert half.model_ops == ("buddy_free",) and not half.failures
+    assert (CoverageKind.CASE, "dealloc of part of a raw allocation") in half.covered
+
+
+def test_default_run_exercises_every_public_operation():
+    report = run_conformance(seed=DEFAULT.conformance_seed, steps=DEFAULT.conformance_steps)
+    assert report.verdict is CheckVerdict.PASS
+    api = [i for i in report.coverage.items if i.kind is CoverageKind.API]
+    assert [i.name for i in api] == list(MACROS)
+    assert all(i.hits for i in api), report.coverage.render()
+    assert all(i.expected for i in report.coverage.items), report.coverage.render()
+
+
+def test_coverage_table_renders_and_lists_what_was_missed():
+    machine = Machine()
+    universe = coverage_universe(machine)
+    assert "split order 3 -> 0" in universe[CoverageKind.CASE] and "merge cascade of length 3" in \
+        universe[CoverageKind.CASE]
+    assert "claim_failed" not in universe[CoverageKind.MODEL] and "buddy_free" in universe[CoverageKind.MODEL]
+    coverage = Coverage((CoverageItem(CoverageKind.API, "drop", 3), CoverageItem(CoverageKind.GUARD, "x", 0),
+                         CoverageItem(CoverageKind.CASE, "odd", 1, expected=False)))
+    assert [i.name for i in coverage.uncovered] == ["x"]
+    text = coverage.render()
+    assert "operation  drop" in text and "odd (unexpected)" in text and "1 of 2 conformance coverage" in text
+    doc = coverage.as_dict()
+    assert doc["uncovered"] == ["guard: x"] and doc["items"][0] == {"kind": "operation", "name": "drop",
+                                                                    "hits": 3, "expected": True}

@@ -6,11 +6,11 @@ import sys
 import pytest
 
 from framemc.errors import UsageError
-from framemc.model import VARIANTS
+from framemc.model import INVARIANTS, VARIANTS
 from framemc.proofs import Verdict, exit_code, format_table, main, obligations, run_obligations
 
 #: operations whose obligations take seconds each: the full run is marked slow
-SLOW_OPS = {"add_free_memory", "init_region"}
+SLOW_OPS = {"add_free_memory"}
 ALL = obligations()
 
 
@@ -30,7 +30,7 @@ def test_every_operation_has_a_guard_obligation_and_every_pair_is_listed():
     names = {ob.name for ob in ALL}
     ops = {ob.op for ob in ALL} - {"init"}
     assert all(f"guard/{op}" in names for op in ops)
-    assert len([ob for ob in ALL if ob.op == "claim"]) == 1 + 13
+    assert len([ob for ob in ALL if ob.op == "claim"]) == 1 + len(INVARIANTS)
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -94,3 +94,22 @@ def test_a_counterexample_names_fields_in_words_and_values_as_a_kernel_engineer_
     assert render_value("rc", REFCOUNT_MAX) == "MAX" and render_value("hord", NO_HEAD) == "-"
     assert render_value("pool", 7358881792197148871) == "0x66200000400040c7"
     assert render_value("frame", 2**64 - 2) == "0xfffffffffffffffe" and render_value("gen", 3) == "3"
+
+
+#: each strengthening of issue 13 and the broken operation that only it refutes
+STRENGTHENINGS = {
+    "claim-without-bump": "I3-generation-epoch",
+    "cache-steal": "S-cache-owner-steps",
+    "cache-phantom-cpu": "S-cache-owner",
+    "lost-update-drop": "I3-live-handles",
+    "retire-live-poisoned": "I3-refcount-sentinels",
+    "poison-fills-payload": "I1-no-metadata-in-payload",
+}
+
+
+@pytest.mark.parametrize("variant", sorted(STRENGTHENINGS))
+def test_each_strengthening_is_the_only_invariant_refuting_its_broken_operation(variant):
+    op = VARIANTS[variant].replaces
+    results = run_obligations([op], variant=variant)
+    failed = {r.name.split("/", 1)[1]: r.verdict for r in results if r.verdict is not Verdict.PROVED}
+    assert failed == {STRENGTHENINGS[variant]: Verdict.REFUTED}

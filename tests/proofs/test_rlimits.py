@@ -65,11 +65,12 @@ def test_a_passed_deadline_runs_nothing() -> None:
 
 def test_the_model_checks_use_resource_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     from framemc.model import macros
-    from framemc.model.examples import empty_snapshot
+    from framemc.model.examples import rich_snapshot
     from framemc.model.state import ModelConfig
-    snap = empty_snapshot(ModelConfig())
+    snap = rich_snapshot(ModelConfig(max_order=3, ncpus=2))
     monkeypatch.setattr(macros, "RELATES_RLIMIT", 1)
-    result = macros.relates(snap, snap, "cache_flush", cpu=0)
+    # a query that needs the solver (which frame to take is hidden); an all-plain one is decided without it
+    result = macros.relates(snap, snap, "alloc_frame", cpu=0, purpose=1)
     assert result.verdict.value == "INCONCLUSIVE" and "resource limit" in result.detail
 
 

@@ -350,11 +350,18 @@ def claim_failed(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
     return Step(guard=s.rc[f] != UNUSED, post=s, seeds=(f,))
 
 
+def _zero(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, write: bool = True) -> Step:
+    """Shared body of :func:`zero` and its variant that marks the frame zeroed without writing it."""
+    guard = z3.And(s.nalloc[f] == small(1), s.rc[f] == BUSY)
+    post = update(s, pz=store(s.pz, f, z3.BoolVal(True)))
+    if write:
+        post = update(post, pay=store(s.pay, f, ZERO_PAYLOAD))
+    return Step(guard=guard, post=post, seeds=(f,))
+
+
 def zero(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> Step:
     """Zero the payload of a claimed (busy) allocated frame."""
-    guard = z3.And(s.nalloc[f] == small(1), s.rc[f] == BUSY)
-    post = update(s, pz=store(s.pz, f, z3.BoolVal(True)), pay=store(s.pay, f, ZERO_PAYLOAD))
-    return Step(guard=guard, post=post, seeds=(f,))
+    return _zero(cfg, s, f)
 
 
 def _publish(cfg: ModelConfig, s: State, f: z3.BitVecRef, purpose: z3.BitVecRef, zeroed: z3.BoolRef,
@@ -644,6 +651,8 @@ VARIANTS: dict[str, Variant] = {
         _variant("clone-past-max", "clone", "clone without the REFCOUNT_MAX check: the count runs into the gap",
                  lambda cfg, s, f: _clone(cfg, s, f, capped=False),
                  ("I3-refcount-sentinels", "I3-refcount-transitions", "I3-generation-epoch", "I3-live-handles")),
+        _variant("zero-flag-only", "zero", "the frame is marked zeroed but its bytes are not written (an elided memset)",
+                 lambda cfg, s, f: _zero(cfg, s, f, write=False), ("I1-no-metadata-in-payload",)),
         _variant("retire-live-poisoned", "retire_poisoned", "a poisoned frame is retired while handles to it live",
                  lambda cfg, s, f: _retire_poisoned(cfg, s, f, torn_down=False), ("I3-refcount-sentinels",)),
         _variant("poison-fills-payload", "mark_poisoned", "mark_poisoned fills the claimed frame's payload",

@@ -323,13 +323,16 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
               "(calibrated z3 resource limits, not time, bound the proofs; hitting this is INCONCLUSIVE).")
 @click.option("--proof-rlimit-scale", type=float, metavar="X", help="Multiply every obligation's calibrated z3 "
               "resource limit by X.")
+@click.option("--max-order", "max_order", type=int, metavar="N", help="Discharge the proofs at this buddy "
+              "MAX_ORDER (default 3); the proofs' one bound, see `framemc prove --help`.")
 @click.option("--conformance-steps", type=int, metavar="N", help="Operations in the conformance run.")
 @click.option("--conformance-seed", type=int, metavar="N", help="Seed of the conformance run.")
 @_ci_options
 def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[str, ...],
           memory_models: tuple[str, ...], bugs: tuple[str, ...], max_executions: int | None,
           preemption_bound: int | None, max_steps: int | None, proof_timeout_ms: int | None,
-          proof_rlimit_scale: float | None, conformance_steps: int | None, conformance_seed: int | None, junit_xml: str | None, json_out: str | None,
+          proof_rlimit_scale: float | None, max_order: int | None, conformance_steps: int | None,
+          conformance_seed: int | None, junit_xml: str | None, json_out: str | None,
           sarif_out: str | None, trace_dir: str | None, time_budget: float | None, jobs: int | None,
           config_path: str | None, quiet: bool) -> ExitCode:
     """Run the whole built-in suite: the main job, no arguments needed.
@@ -349,8 +352,8 @@ def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[
     cfg = base.merged(include=_names(only), scenarios=_names(scenarios), obligations=_names(obligations),
                       memory_models=_names(memory_models), bugs=_names(bugs), max_executions=max_executions,
                       preemption_bound=preemption_bound, max_steps=max_steps, proof_timeout_ms=proof_timeout_ms,
-                      proof_rlimit_scale=proof_rlimit_scale, conformance_steps=conformance_steps, conformance_seed=conformance_seed,
-                      time_budget=time_budget, jobs=jobs)
+                      proof_rlimit_scale=proof_rlimit_scale, max_order=max_order, conformance_steps=conformance_steps,
+                      conformance_seed=conformance_seed, time_budget=time_budget, jobs=jobs)
     return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
 
 
@@ -409,6 +412,7 @@ def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, r
 
 def _emit_smt2(directory: str, cfg: CheckConfig, variant: str | None, quiet: bool) -> ExitCode:
     """``prove --emit-smt2 DIR``: write the deciding queries and a one-line summary per obligation not PROVED."""
+    from framemc.model.state import ModelConfig
     from framemc.proofs.smt2 import check_export_dir, export_smt2
     from framemc.proofs.engine import select
     check_export_dir(directory)
@@ -417,10 +421,10 @@ def _emit_smt2(directory: str, cfg: CheckConfig, variant: str | None, quiet: boo
         from rich.console import Console
         with Console(stderr=True).status(f"posing the proof queries and writing them into {directory}"):
             export = export_smt2(directory, cfg.obligations, variant=variant, rlimit_scale=cfg.proof_rlimit_scale,
-                                 timeout_ms=cfg.proof_timeout_ms, jobs=cfg.jobs)
+                                 cfg=ModelConfig(cfg.max_order), timeout_ms=cfg.proof_timeout_ms, jobs=cfg.jobs)
     else:
         export = export_smt2(directory, cfg.obligations, variant=variant, rlimit_scale=cfg.proof_rlimit_scale,
-                             timeout_ms=cfg.proof_timeout_ms, jobs=cfg.jobs)
+                             cfg=ModelConfig(cfg.max_order), timeout_ms=cfg.proof_timeout_ms, jobs=cfg.jobs)
     verdicts = list(export.verdicts.values())
     tally = ", ".join(f"{verdicts.count(v)} {v}" for v in ("PROVED", "REFUTED", "UNKNOWN") if verdicts.count(v))
     lines = [f"wrote {len(export.queries)} SMT-LIB 2 files for {len(verdicts)} obligations into {directory} "

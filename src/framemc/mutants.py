@@ -261,13 +261,14 @@ def _proof_part(variant: BugVariant, cfg: CheckConfig, started: float,
     names = [ob.name for ob in select([model_variant.replaces], variant=variant.name)]
     found: list[Detection] = []
     undecided: list[str] = []
+    from framemc.model.state import ModelConfig
     for result in run_obligations(names, variant=variant.name, timeout_ms=cfg.proof_timeout_ms,
-                                  rlimit_scale=cfg.proof_rlimit_scale):
+                                  rlimit_scale=cfg.proof_rlimit_scale, cfg=ModelConfig(cfg.max_order)):
         if result.verdict is Verdict.REFUTED:
             first = time.perf_counter() - started if first is None else first
             found.append(Detection(DetectorKind.OBLIGATION, result.name, "refuted"))
-        elif result.verdict is Verdict.UNKNOWN:
-            undecided.append(f"{result.name}: z3 unknown ({result.reason or 'no reason given'})")
+        elif result.verdict in (Verdict.UNKNOWN, Verdict.VACUOUS):
+            undecided.append(f"{result.name}: {result.verdict.value.lower()} ({result.reason or 'no reason given'})")
     return found, undecided, first
 
 

@@ -671,7 +671,8 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
             plan.append({"kind": "proofs", "selection": selection})
         if chosen:
             plan.append({"kind": "variants", "variants": chosen})
-        plan.append({"kind": "pytest", "paths": ["tests/model/test_relates.py", "tests/model/test_conformance.py"]})
+        plan.append({"kind": "pytest", "paths": ["tests/model/test_relates.py", "tests/model/test_conformance.py",
+                                                 "tests/proofs/test_bounds.py"]})
         return plan
     if mutant.area == "model-invariants":
         invs = _invariants_plan((root / "model/invariants.py").read_text(encoding="utf-8"))

@@ -62,6 +62,15 @@ def test_alignment_is_honoured():
     assert system.allocator.alloc(Layout(P, 8 * P)) == 8 * P
 
 
+@pytest.mark.parametrize("align", [0, -P, 3 * P])
+def test_an_alignment_that_is_not_a_power_of_two_is_refused(align):
+    from framemc.impl.errors import InvalidLayout
+    system = pool_only(16)
+    with pytest.raises(InvalidLayout):
+        system.allocator.alloc(Layout(P, align))
+    assert system.allocator.alloc(Layout(P, 1)) == 0  # any power of two, however small, is fine
+
+
 def test_free_merges_back_to_one_block():
     system = pool_only(8)
     addrs = [system.allocator.alloc(Layout(P)) for _ in range(8)]

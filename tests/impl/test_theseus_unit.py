@@ -341,6 +341,19 @@ def test_init_gives_reserved_areas_priority_over_free_areas() -> None:
     assert snap.free_reserved == ((4, 3),)
 
 
+@pytest.mark.parametrize("reserved, general", [
+    ([(0, 4 * P)], ((4, 12),)),                       # a hole at the very start leaves no empty piece before it
+    ([(0, 4 * P), (4 * P, 2 * P)], ((6, 10),)),      # nor do two holes that touch
+    ([(12 * P, 4 * P)], ((0, 12),)),                  # nor a hole at the very end
+])
+def test_init_leaves_no_empty_region_where_a_reserved_area_touches(reserved, general) -> None:
+    alloc = TheseusFrameAllocator(phys_frames=64)
+    alloc.init([(0, 16 * P)], reserved)
+    snap = alloc.snapshot()
+    assert snap.general_regions == general
+    assert all(n > 0 for _, n in snap.general_regions + snap.free_general)
+
+
 def test_general_allocation_never_uses_reserved_memory() -> None:
     alloc = TheseusFrameAllocator(phys_frames=64)
     alloc.init([(0, 2 * P)], [(8 * P, 8 * P)])

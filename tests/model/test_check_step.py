@@ -90,3 +90,29 @@ def test_a_known_cpu_checks_cache_ownership_and_payload_writes():
 def test_a_cpu_outside_the_snapshot_is_a_usage_error():
     with pytest.raises(UsageError, match="not a CPU"):
         check_step(RICH, RICH, cpu=2)
+
+
+def test_zeroing_must_leave_the_zero_page_not_just_the_zero_flag():
+    # frame 1 is claimed (busy): an allocator step may zero it, and zeroing means the all-zero digest
+    dirty = _with_frame(RICH, 1, payload_zero=False, payload_crc=frame_snapshot().payload_crc)
+    zeroed = _with_frame(RICH, 1, payload_zero=True, payload_crc=frame_snapshot(zeroed=True).payload_crc)
+    assert all(r.verdict is CheckVerdict.PASS for r in check_step(dirty, zeroed, cpu=0))
+    flagged = _with_frame(RICH, 1, payload_zero=True, payload_crc=1234)
+    i1 = {r.name: r for r in check_step(dirty, flagged, cpu=0)}["I1-no-metadata-in-payload"]
+    assert i1.verdict is CheckVerdict.VIOLATION and i1.witness["frame"] == 1
+
+
+def test_a_frame_leaves_unused_only_to_busy_or_one():
+    # frame 0 is handed out but not claimed (UNUSED): a claim takes it to 0 or, whole, to 1; never to 2
+    for rc, verdict in ((0, CheckVerdict.PASS), (1, CheckVerdict.PASS), (2, CheckVerdict.VIOLATION)):
+        post = _with_frame(RICH, 0, refcount=rc, generation=2)
+        assert _verdicts(RICH, post)["I3-refcount-transitions"].verdict is verdict, rc
+
+
+def test_the_claim_cas_may_precede_the_generation_bump_by_one_step():
+    # seed 001: the epoch is bumped after a successful CAS, one atomic step later
+    cas_only = _with_frame(RICH, 0, refcount=0)
+    assert _verdicts(RICH, cas_only)["I3-generation"].verdict is CheckVerdict.PASS
+    # but a claim seen whole (UNUSED -> published) must have bumped it
+    whole = _with_frame(RICH, 0, refcount=1)
+    assert _verdicts(RICH, whole)["I3-generation"].verdict is CheckVerdict.VIOLATION

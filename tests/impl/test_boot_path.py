@@ -89,6 +89,13 @@ def test_early_allocator_takes_every_power_of_two_alignment_and_rounds_it_to_a_p
     assert early.alloc(Layout(P, align)) == 0x2000
 
 
+def test_early_allocator_fills_each_range_exactly():
+    early = EarlyFrameAllocator([MemoryRegion(0x1000, 2 * P, USABLE), MemoryRegion(G, 3 * P, USABLE)])
+    assert early.alloc(Layout(2 * P)) == 0x1000          # exactly the range below 4 GiB
+    assert early.alloc(Layout(3 * P)) == G               # exactly the range above
+    assert early.alloc(Layout(P)) is None                # both full
+
+
 @pytest.mark.parametrize("align", [0, 3, 6, -8])
 def test_early_allocator_rejects_an_alignment_that_is_not_a_power_of_two(align):
     early = EarlyFrameAllocator([MemoryRegion(0x1000, 4 * P, USABLE)])

@@ -69,6 +69,14 @@ def test_sentinels_hold_both_ways_a_claimed_frame_must_be_allocated():
     assert _verdicts(torn_down)["I3-refcount-sentinels"].verdict is CheckVerdict.PASS
 
 
+def test_buddy_aligned_rejects_an_order_above_max_order_even_when_aligned():
+    # frame 0 is aligned to every order, so only "order <= MAX_ORDER" can reject a block of order MAX_ORDER + 1
+    top = RICH.max_order + 1
+    snap = replace(RICH, free_blocks=((0, top),))
+    result = _verdicts(snap)["S-buddy-aligned"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 0
+
+
 def test_duplicate_free_block_is_an_overlap():
     result = _verdicts(replace(RICH, free_blocks=((8, 3), (8, 2))))["I2-non-overlapping-ranges"]
     assert result.verdict is CheckVerdict.VIOLATION and "two free blocks" in result.witness["reason"]

@@ -89,6 +89,19 @@ def test_early_allocator_takes_every_power_of_two_alignment_and_rounds_it_to_a_p
     assert early.alloc(Layout(P, align)) == 0x2000
 
 
+@pytest.mark.parametrize("base, length", [(-P, P), (0, -P), (-P, -P)])
+def test_a_memory_region_with_a_negative_bound_is_refused(base, length):
+    with pytest.raises(UsageError, match="negative bound"):
+        MemoryRegion(base, length, USABLE)
+
+
+def test_with_no_usable_memory_below_4g_the_early_allocator_uses_only_the_range_above():
+    early = EarlyFrameAllocator([MemoryRegion(G, 2 * P, USABLE)])
+    assert len(early.under_range) == 0 and early.above_range == range(G, G + 2 * P)
+    assert early.alloc(Layout(P)) == G
+    assert early.allocated_regions()[0] == range(early.under_range.start, early.under_range.start)
+
+
 def test_early_allocator_fills_each_range_exactly():
     early = EarlyFrameAllocator([MemoryRegion(0x1000, 2 * P, USABLE), MemoryRegion(G, 3 * P, USABLE)])
     assert early.alloc(Layout(2 * P)) == 0x1000          # exactly the range below 4 GiB

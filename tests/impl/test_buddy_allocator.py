@@ -37,6 +37,7 @@ def test_order_for(n, order):
 
 
 def test_default_max_order_fits_the_machine():
+    assert default_max_order(0) == 0
     assert default_max_order(1) == 0
     assert default_max_order(16) == 4
     assert default_max_order(1 << 14) == 10
@@ -104,6 +105,13 @@ def test_request_larger_than_max_order_fails():
     assert system.allocator.free_blocks() == ((0, 2), (4, 2))
     assert system.allocator.alloc(Layout(8 * P)) is None
     assert system.allocator.alloc(Layout(4 * P)) == 0
+
+
+def test_a_large_refill_hands_out_the_lowest_addresses_first():
+    system = FrameSystem(32, cache_capacity=8)   # a refill takes 4 frames
+    alloc = system.allocator
+    assert [alloc.alloc(Layout(P)) // P for _ in range(4)] == [0, 1, 2, 3]
+    assert [alloc.alloc(Layout(P)) // P for _ in range(4)] == [4, 5, 6, 7]
 
 
 def test_cache_is_lifo_with_refill_and_flush():

@@ -36,6 +36,7 @@ from framemc.model.state import (
     State,
     frame,
     symbolic_state,
+    derived_ghosts,
     update,
     with_derived_ghosts,
 )
@@ -184,8 +185,7 @@ def concrete_state(fv: FrameValues) -> State:
     state = {name: field_of(name) for name, _ in FRAME_FIELDS}
     # the early allocator is not in snapshots: an empty, retired one
     state.update(early_lo=frame(0), early_end=frame(0), early_hi=frame(0), booted=z3.BoolVal(True))
-    unset = {name: None for name in ("gen0", "handles", "actor", "ncpus")}
-    return with_derived_ghosts(State(**state, **unset), fv.cfg.ncpus)
+    return State(**state, **derived_ghosts(state["rc"], state["gen"], fv.cfg.ncpus))
 
 
 class _Template:
@@ -226,9 +226,8 @@ def definitions(prefix: str, fv: FrameValues) -> list[tuple[z3.FuncDeclRef, z3.E
     defs = _definitions(prefix, fv)
     bodies = {decl.name().split(".", 1)[1]: body for decl, body in defs}
     x = z3.Var(0, FrameSort)
-    ghosts = with_derived_ghosts(update(symbolic_state(prefix), gen=Field(lambda g: bodies["gen"]),
-                                        rc=Field(lambda g: bodies["rc"])), fv.cfg.ncpus)
-    defs += [(z3.Function(f"{prefix}.{name}", FrameSort, sort), getattr(ghosts, name)[x])
+    ghosts = derived_ghosts(Field(lambda g: bodies["rc"]), Field(lambda g: bodies["gen"]), fv.cfg.ncpus)
+    defs += [(z3.Function(f"{prefix}.{name}", FrameSort, sort), ghosts[name][x])
              for name, sort in GHOST_FIELDS]
     return defs
 

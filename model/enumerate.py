@@ -79,7 +79,7 @@ from framemc.model.state import (
     is_published,
     small,
     word,
-    with_derived_ghosts,
+    derived_ghosts,
 )
 from framemc.snapshot import (
     FLAG_POISONED,
@@ -247,9 +247,8 @@ def _state(frames: list[_Vars], ncpus: int) -> State:
 
     fields = {name: field_of(name) for name in DEFAULTS}
     # snapshots do not show the early allocator: an empty, retired one, as in the concrete checks
-    state = State(**fields, early_lo=frame(0), early_end=frame(0), early_hi=frame(0), booted=z3.BoolVal(True),
-                  gen0=None, handles=None, actor=None, ncpus=None)
-    return with_derived_ghosts(state, ncpus)
+    return State(**fields, early_lo=frame(0), early_end=frame(0), early_hi=frame(0), booted=z3.BoolVal(True),
+                 **derived_ghosts(fields["rc"], fields["gen"], ncpus))
 
 
 def _bounds(b: EnumerationBounds, frames: list[_Vars]) -> list[z3.BoolRef]:

@@ -218,6 +218,13 @@ def derived_handles(rc: z3.BitVecRef) -> z3.BitVecRef:
     return z3.If(z3.And(z3.UGE(rc, ONE), z3.ULE(rc, RC_MAX)), rc, z3.If(rc == UNIQUE, ONE, word(0)))
 
 
+def derived_ghosts(rc: Field, gen: Field, ncpus: int, actor: int = ACTOR_ANY) -> dict[str, object]:
+    """The ghost and machine fields of a state read from a snapshot, from its refcounts and generations
+    (the refinement mapping described at :func:`with_derived_ghosts`)."""
+    return {"gen0": Field(lambda g: gen[g] - 1), "handles": Field(lambda g: derived_handles(rc[g])),
+            "actor": small(actor), "ncpus": small(ncpus)}
+
+
 def with_derived_ghosts(s: State, ncpus: int, actor: int = ACTOR_ANY) -> State:
     """``s`` (read from a snapshot) with its ghost fields derived from the visible ones.
 
@@ -229,8 +236,7 @@ def with_derived_ghosts(s: State, ncpus: int, actor: int = ACTOR_ANY) -> State:
     the snapshot's CPU count.  The ghost conjuncts are therefore the proofs'
     business; concrete checks keep every conjunct over visible fields.
     """
-    return update(s, gen0=Field(lambda g: s.gen[g] - 1), handles=Field(lambda g: derived_handles(s.rc[g])),
-                  actor=small(actor), ncpus=small(ncpus))
+    return update(s, **derived_ghosts(s.rc, s.gen, ncpus, actor))
 
 
 def update(state: State, **changes: z3.ExprRef) -> State:

@@ -105,7 +105,7 @@ class ObligationResult:
     seconds: float
     #: before/after diff of the counterexample (REFUTED only), else ``""``
     counterexample: str = ""
-    #: why the result is UNKNOWN (z3's reason and a hint), else ``""``
+    #: why the result is UNKNOWN (z3's reason and a hint) or VACUOUS, else ``""``
     reason: str = ""
     #: which limit made the result UNKNOWN, else None
     cause: UnknownCause | None = None
@@ -180,10 +180,15 @@ class _OpContext:
         the closure.  Fewer hypotheses make z3 much faster, and a proof from
         weaker hypotheses is still a proof.
         """
-        key = (level, goal.name if level in (0, 1) else "")
+        key = self.key(level, goal)
         if key not in self._hypotheses:
             self._hypotheses[key] = self._build_hypotheses(level, goal)
         return self._hypotheses[key]
+
+    @staticmethod
+    def key(level: int, goal: Invariant) -> tuple[int, str]:
+        """What the hypotheses of ``level`` for ``goal`` depend on: the goal only at the goal-specific levels."""
+        return level, goal.name if level in (0, 1) else ""
 
     def _build_hypotheses(self, level: int, goal: Invariant) -> list[z3.BoolRef]:
         """Build the hypotheses of :meth:`hypotheses` (cached there)."""
@@ -395,11 +400,10 @@ def _vacuity(ctx: _OpContext, level: int, inv: Invariant, limits: "_Limits"
     query under its own deterministic resource limit; ``unsat`` means the
     obligation would follow from a contradiction: VACUOUS.
     """
-    key = (level, inv.name if level in (0, 1) else "")
+    key = ctx.key(level, inv)
     if key not in ctx.satisfiable:
         hypotheses = ctx.hypotheses(level, inv)
-        work = _Work(0 if limits.rlimit_scale == 0 else max(1, round(VACUITY_RLIMIT * limits.rlimit_scale)),
-                     limits.timeout_ms, limits.deadline)
+        work = _Work(limits.grant(VACUITY_RLIMIT), limits.timeout_ms, limits.deadline)
         if _witness_satisfies(ctx, hypotheses, work):
             result = z3.sat
         else:
@@ -533,8 +537,10 @@ def _witness_states(cfg: ModelConfig) -> list[tuple[str, State, int]]:
     return [(label, state, bound) for label, state, bound, _, _ in _witness_values(cfg)]
 
 
-def _witness_values(cfg: ModelConfig) -> list[tuple[str, State, int, FrameValues, dict[str, z3.ExprRef]]]:
-    """:func:`_witness_states` with each state's per-frame values and scalar fields as well."""
+@functools.lru_cache(maxsize=8)
+def _witness_values(cfg: ModelConfig) -> tuple[tuple[str, State, int, FrameValues, dict[str, z3.ExprRef]], ...]:
+    """:func:`_witness_states` with each state's per-frame values and scalar fields as well (built and checked
+    once per bounds: every guard obligation and every vacuity check reads them)."""
     rich, empty = rich_snapshot(cfg), empty_snapshot(cfg)
     for snap in (rich, empty):
         bad = [r.name for r in check_snapshot(snap) if r.verdict is not CheckVerdict.PASS]
@@ -548,7 +554,7 @@ def _witness_values(cfg: ModelConfig) -> list[tuple[str, State, int, FrameValues
         state = update(concrete_state(fv), **changes)
         scalars = {name: getattr(state, name) for name, _ in SCALAR_FIELDS}
         result.append((label, state, snap.nframes, fv, scalars))
-    return result
+    return tuple(result)
 
 
 def _guard_satisfiable(cfg: ModelConfig, spec: OpSpec, work: _Work) -> tuple[Verdict, str, str]:
@@ -672,6 +678,10 @@ class _Limits:
     #: monotonic time after which no query may run, or None
     deadline: float | None
 
+    def grant(self, units: int) -> int:
+        """The resource budget for work calibrated at ``units``: scaled, at least 1, or 0 (unlimited) at scale 0."""
+        return 0 if self.rlimit_scale == 0 else max(1, round(units * self.rlimit_scale))
+
 
 @functools.lru_cache(maxsize=64)
 def _context(cfg: ModelConfig, op: str, variant: str | None) -> _OpContext:
@@ -691,7 +701,7 @@ def _run_group(names: list[str], variant: str | None, limits: _Limits, cfg: Mode
     for name in names:
         ob = by_name[name]
         started = time.perf_counter()
-        budget = 0 if limits.rlimit_scale == 0 else max(1, round(rlimit_for(name, variant, cfg) * limits.rlimit_scale))
+        budget = limits.grant(rlimit_for(name, variant, cfg))
         work = _Work(budget, limits.timeout_ms, limits.deadline)
         if limits.deadline is not None and time.monotonic() >= limits.deadline:
             # past the deadline: do not even build the operation's context

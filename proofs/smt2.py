@@ -245,7 +245,7 @@ def _export_group(names: list[str], variant: str | None, cfg: ModelConfig, rlimi
     written = []
     for name in names:
         ob = by_name[name]
-        budget = 0 if rlimit_scale == 0 else max(1, round(engine.rlimit_for(name, variant) * rlimit_scale))
+        budget = engine._Limits(timeout_ms, float(rlimit_scale), None).grant(engine.rlimit_for(name, variant, cfg))
         work = _RecordingWork(budget, timeout_ms)
         for index, (label, role, expected, answer, level, assertions) in enumerate(_decided(cfg, ob, variant, work)):
             rel = f"{name}/{index:03d}.smt2"
@@ -254,7 +254,7 @@ def _export_group(names: list[str], variant: str | None, cfg: ModelConfig, rlimi
                     else "a guard witness: sat on any witness proves the guard")
             header = [
                 "framemc proof query (framemc.proofs.smt2)",
-                f"obligation: {name} (variant: {variant or 'none'}, max_order {cfg.max_order}, ncpus {cfg.ncpus})",
+                f"obligation: {name} (variant: {variant or 'none'}, max_order {cfg.max_order}, any CPU count)",
                 f"piece {index}: {label}{level_text}",
                 f"expected: {expected} ({need})",
                 f"z3: {answer} (when the prover posed this query, z3 {z3.get_version_string()})",

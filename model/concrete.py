@@ -173,6 +173,8 @@ def concrete_state(fv: FrameValues) -> State:
         default = z3_value(name, DEFAULTS[name])
 
         def lookup(g: z3.BitVecRef) -> z3.ExprRef:
+            if not z3.is_bv_value(g) and not z3.is_const(g):
+                g = z3.simplify(g)  # a closed term such as frame(8) ^ frame(1) folds to a numeral
             if z3.is_bv_value(g):
                 return table.get(g.as_long(), default)
             result = default

@@ -260,16 +260,25 @@ def buddy_aligned(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> z3.BoolRef:
 
 
 def buddies_merged(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> z3.BoolRef:
-    """No free block has its true buddy free at the same order in the same pool: merging is eager."""
+    """No free block has its true buddy free at the same order in the same pool, but the pending one: merging is eager."""
     return z3.And(
         [
-            # the block at f and its buddy f ^ 2**k would have been merged on free
+            # the block at f and its buddy f ^ 2**k would have been merged on free, unless one of them is the
+            # block the pool-lock holder is still merging (or splitting)
             z3.Implies(
-                s.hord[f] == small(k),
-                z3.Not(z3.And(s.hord[buddy(f, k)] == small(k), s.pool[buddy(f, k)] == s.pool[f])),
+                z3.And(s.hord[f] == small(k), s.hord[buddy(f, k)] == small(k), s.pool[buddy(f, k)] == s.pool[f]),
+                z3.And(s.pending_order == small(k), z3.Or(s.pending == f, s.pending == buddy(f, k))),
             )
             for k in range(cfg.max_order)
         ]
+    )
+
+
+def pending_block(cfg: ModelConfig, s: State, f: z3.BitVecRef) -> z3.BoolRef:
+    """The block a buddy operation in progress is working on is a free block of the pending order."""
+    return z3.And(
+        # the pending block is on the free list with the order the lock holder believes it has
+        z3.Implies(z3.And(s.pending_order != NOHEAD, s.pending == f), s.hord[f] == s.pending_order),
     )
 
 
@@ -407,6 +416,13 @@ INVARIANTS: tuple[Invariant, ...] = (
         'seed 003: "free chunks are merged only when they are dropped" (this design merges eagerly, with the '
         "true buddy, within one added pool)",
         buddies_merged,
+    ),
+    _register(
+        "S-pending-block",
+        _S,
+        'seed 002: "pub trait GlobalFrameAllocator: Sync" with "fn dealloc(&self, ...)" (shared by every CPU, '
+        "so the pool is locked: one split chain or merge cascade at a time, on one block)",
+        pending_block,
     ),
     _register(
         "S-blocks-within-pool",

@@ -49,10 +49,13 @@ from framemc.model.ops import (
     release,
     retire_poisoned,
     zero,
-    add_free_memory,
+    add_block,
+    merge,
+    merge_stop,
+    split,
 )
 from framemc.model.ops import OPERATIONS
-from framemc.model.state import FRAME_FIELDS, FrameSort, ModelConfig, SmallSort, State, frame, small
+from framemc.model.state import FRAME_FIELDS, FrameSort, ModelConfig, SmallSort, State, frame, small, state_ite
 from framemc.snapshot import FLAG_POISONED, GUARD_POISONED, PURPOSE_PAGE_TABLE, AllocatorSnapshot
 
 #: z3 resource limit per relates query: deterministic, unlike a timeout (the conformance runs' queries cost
@@ -97,9 +100,19 @@ def step_name(op: _Op) -> str:
     Read off the step function itself (the globals its code names and the
     values its closure holds), so the macros need no bookkeeping of their own.
     """
+    names = _step_names(op)
+    return names.pop() if len(names) == 1 else "?"
+
+
+def _step_names(op: _Op, depth: int = 2) -> set[str]:
+    """The registered operations ``op`` calls, looking through wrappers such as :func:`_maybe`."""
     found = [globals().get(n) for n in op.__code__.co_names] + [c.cell_contents for c in op.__closure__ or ()]
     names = {_OPERATION_NAMES[f] for f in found if isinstance(f, types.FunctionType) and f in _OPERATION_NAMES}
-    return names.pop() if len(names) == 1 else "?"
+    if not names and depth:
+        for f in found:
+            if isinstance(f, types.FunctionType) and f.__module__ == __name__ and f.__closure__ is not None:
+                names |= _step_names(f, depth - 1)
+    return names
 
 
 def _run(state: State, ops: list[_Op]) -> Step:
@@ -108,6 +121,50 @@ def _run(state: State, ops: list[_Op]) -> Step:
     for op in ops:
         step = step.then(op)
     return step
+
+
+def _maybe(op: _Op, when: Callable[[State], z3.BoolRef] | None = None) -> _Op:
+    """``op`` where its guard (and ``when``) holds, else nothing: one conditional step of a loop the impl runs
+    under the pool lock (a split chain, a merge cascade)."""
+    def step(s: State) -> Step:
+        inner = op(s)
+        assert not inner.ranged, "only quantifier-free guards can be made conditional"
+        cond = inner.guard if when is None else z3.And(inner.guard, when(s))
+        step.fired = cond  # type: ignore[attr-defined]  # read by relates_match: did the step happen?
+        return Step(guard=z3.BoolVal(True), post=state_ite(cond, inner.post, s), seeds=inner.seeds)
+    step.fired = None  # type: ignore[attr-defined]
+    return step
+
+
+def _settle(cfg: ModelConfig) -> list[_Op]:
+    """The merge cascade of the pending block: a merge per order while its buddy is free, then the stop."""
+    merges: list[_Op] = [_maybe(lambda s: merge(cfg, s, s.pending)) for _ in range(cfg.max_order)]
+    return merges + [lambda s: merge_stop(cfg, s, s.pending)]
+
+
+def _free(cfg: ModelConfig, h: z3.BitVecRef, k: int) -> list[_Op]:
+    """buddy free of the block ``(h, k)`` and its merge cascade."""
+    return [lambda s: buddy_free(cfg, s, h, small(k))] + _settle(cfg)
+
+
+def _split_down(cfg: ModelConfig, h: z3.BitVecRef, k: int) -> list[_Op]:
+    """The split chain before a take of order ``k`` at ``h``: a split per order while the block is larger."""
+    return [_maybe(lambda s: split(cfg, s, h), lambda s: z3.UGT(s.hord[h], small(k)))
+            for _ in range(cfg.max_order - k)]
+
+
+def _take(cfg: ModelConfig, h: z3.BitVecRef, k: int) -> list[_Op]:
+    """buddy alloc of ``2**k`` frames at ``h``: the split chain, then the take."""
+    return _split_down(cfg, h, k) + [lambda s: buddy_alloc(cfg, s, h, small(k))]
+
+
+def _add_range(cfg: ModelConfig, first: int, n: int) -> list[_Op]:
+    """add_free_memory(first, n): each maximal aligned block added to the pool named ``first``, and settled."""
+    ops: list[_Op] = []
+    for b, k in greedy_blocks(first, n, cfg.max_order):
+        ops.append(lambda s, b=b, k=k: add_block(cfg, s, frame(first), frame(b), small(k)))
+        ops += _settle(cfg)
+    return ops
 
 
 def greedy_blocks(first: int, count: int, max_order: int) -> list[tuple[int, int]]:
@@ -152,12 +209,20 @@ def _frame_setup(cfg: ModelConfig, f: z3.BitVecRef, purpose: z3.BitVecRef, zeroe
 
 def _refills(cfg: ModelConfig, hidden: _Hidden, cpu: z3.BitVecRef, count: int) -> list[_Op]:
     """``count`` single-frame refills of ``cpu``'s cache, each from a hidden block."""
-    return [(lambda h: lambda s: cache_refill(cfg, s, cpu, h))(hidden.frame()) for _ in range(count)]
+    ops: list[_Op] = []
+    for _ in range(count):
+        h = hidden.frame()
+        ops += _split_down(cfg, h, 0) + [lambda s, h=h: cache_refill(cfg, s, cpu, h)]
+    return ops
 
 
 def _flushes(cfg: ModelConfig, hidden: _Hidden, cpu: z3.BitVecRef, count: int) -> list[_Op]:
     """``count`` single-frame flushes from ``cpu``'s cache, each of a hidden frame."""
-    return [(lambda f: lambda s: cache_flush(cfg, s, cpu, f))(hidden.frame()) for _ in range(count)]
+    ops: list[_Op] = []
+    for _ in range(count):
+        f = hidden.frame()
+        ops += [lambda s, f=f: cache_flush(cfg, s, cpu, f)] + _settle(cfg)
+    return ops
 
 
 def _alloc_frame(cfg, hidden, pre, post, *, cpu: int, purpose: int | None,
@@ -169,9 +234,8 @@ def _alloc_frame(cfg, hidden, pre, post, *, cpu: int, purpose: int | None,
     for refills in sorted({entered, entered + 1}):
         for from_cache in (True, False):
             f = hidden.frame()
-            take = (lambda s, f=f: cache_alloc(cfg, s, c, f)) if from_cache else (
-                lambda s, f=f: buddy_alloc(cfg, s, f, small(0)))
-            yield _refills(cfg, hidden, c, refills) + [take] + _frame_setup(
+            take = [lambda s, f=f: cache_alloc(cfg, s, c, f)] if from_cache else _take(cfg, f, 0)
+            yield _refills(cfg, hidden, c, refills) + take + _frame_setup(
                 cfg, f, code, zeroed, purpose == PURPOSE_PAGE_TABLE)
 
 
@@ -185,9 +249,9 @@ def _alloc_segment(cfg, hidden, pre, post, *, cpu: int, n: int, zeroed: bool = T
     if order > cfg.max_order:
         return
     h, purpose = hidden.frame(), hidden.purpose()
-    ops: list[_Op] = [lambda s: buddy_alloc(cfg, s, h, small(order))]
+    ops: list[_Op] = _take(cfg, h, order)
     for off, k in greedy_blocks(n, (1 << order) - n, cfg.max_order):
-        ops.append(lambda s, off=off, k=k: buddy_free(cfg, s, h + off, small(k)))
+        ops += _free(cfg, h + off, k)
     for i in range(n):
         ops += _frame_setup(cfg, h + i, purpose, zeroed, False)
     yield ops
@@ -198,7 +262,7 @@ def _to_cache_or_pool(cfg, hidden, pre, post, f: z3.BitVecRef, poisoned: bool) -
     if poisoned:
         yield [lambda s: retire_poisoned(cfg, s, f)]
         return
-    yield [lambda s: buddy_free(cfg, s, f, small(0))]
+    yield _free(cfg, f, 0)
     _, left = _cache_moves(pre, post)
     for flushes in sorted({left, left + 1}):
         cpu = hidden.cpu()
@@ -239,8 +303,8 @@ def _dealloc(cfg, hidden, pre, post, *, first: int, n: int) -> Iterator[list[_Op
         if is_poisoned:
             ops += [lambda s, f=f: retire_poisoned(cfg, s, frame(f)) for f in run]
         else:
-            ops += [lambda s, b=b, k=k: buddy_free(cfg, s, frame(b), small(k))
-                    for b, k in greedy_blocks(run[0], len(run), cfg.max_order)]
+            for b, k in greedy_blocks(run[0], len(run), cfg.max_order):
+                ops += _free(cfg, frame(b), k)
     yield ops
 
 
@@ -259,13 +323,15 @@ def _from_in_use(cfg, hidden, pre, post, *, frame_no: int) -> Iterator[list[_Op]
 
 def _add(cfg, hidden, pre, post, *, first: int, n: int) -> Iterator[list[_Op]]:
     """add_free_memory(first, n)."""
-    yield [lambda s: add_free_memory(cfg, s, frame(first), frame(n))]
+    yield _add_range(cfg, first, n)
 
 
 def _init(cfg, hidden, pre, post, *, first: int, n: int, early: tuple[int, int] = (0, 0)) -> Iterator[list[_Op]]:
     """init for one usable region: each piece outside the early range added as its own pool."""
-    yield [lambda s: retire_early(cfg, s)] + [lambda s, a=a, m=m: add_free_memory(cfg, s, frame(a), frame(m))
-                                              for a, m in init_pieces(first, n, early)]
+    ops: list[_Op] = [lambda s: retire_early(cfg, s)]
+    for a, m in init_pieces(first, n, early):
+        ops += _add_range(cfg, a, m)
+    yield ops
 
 
 def _refill(cfg, hidden, pre, post, *, cpu: int) -> Iterator[list[_Op]]:
@@ -384,7 +450,11 @@ def relates_match(pre: AllocatorSnapshot, post: AllocatorSnapshot, op_name: str,
         solver.add(_visible_equal(step, fv_post, bound, start, fv_pre))
         answer = solver.check()
         if answer == z3.sat:
-            return InvariantResult(name, CheckVerdict.PASS), tuple(step_name(op) for op in ops)
+            model = solver.model()
+            # a conditional step of a split chain or merge cascade counts only where it happened
+            taken = [op for op in ops if getattr(op, "fired", None) is None
+                     or z3.is_true(model.eval(op.fired, model_completion=True))]
+            return InvariantResult(name, CheckVerdict.PASS), tuple(step_name(op) for op in taken)
         unknown = unknown or answer == z3.unknown
     if unknown:
         return InvariantResult(name, CheckVerdict.INCONCLUSIVE,

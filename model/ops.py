@@ -4,10 +4,11 @@ Design (Hyperkernel / TLA+ style): an operation is a guard plus an effect.
 :class:`Step` carries the guard (a quantifier-free part and *ranged* parts
 "for every frame g in [first, first + count): pred(g)"), the post-state, and
 the frames the operation touches, which the proofs use to instantiate the
-invariants.  Every operation is one atomic step of the design: buddy
-operations run under the pool lock, so a split-and-take or an
-insert-and-merge-cascade is one step; the frame protocol (claim, zero,
-publish, drop, teardown) is one step per atomic access.
+invariants.  Every operation is one small step of the design, and none
+loops over the orders: the buddy's split chain and merge cascade are one
+step per order, taken while the pool lock is held (the ghost *pending*
+block says which block the lock holder is working on); the frame protocol
+(claim, zero, publish, drop, teardown) is one step per atomic access.
 
 :data:`OPERATIONS` registers the correct operations and :data:`VARIANTS`
 the deliberately broken ones (for non-vacuity and the mutants command); a
@@ -91,13 +92,10 @@ class Step:
     ranged: tuple[RangeGuard, ...] = ()
     #: frames the operation reads or writes (instantiation points for proofs)
     seeds: tuple[z3.BitVecRef, ...] = ()
-    #: arithmetic lemmas about the step, valid at every frame; proofs assume them at their
-    #: instantiation points and prove them separately (obligation ``op/lemmas``)
-    lemmas: tuple[Callable[[z3.BitVecRef], z3.BoolRef], ...] = ()
-    #: proof hints: for the arbitrary frame g, ``(key, predicate)`` to case-split on whenever the goal
-    #: mentions the frame term ``key`` (any split is sound: both cases are proved), or ``(key, literals)``
-    #: to split into each literal and "none of them"
-    splits: tuple[Callable[[z3.BitVecRef], tuple[z3.BitVecRef, z3.BoolRef]], ...] = ()
+    #: proof hint: a symbolic order (an argument, or a term of the pre-state) that the proofs case on value by
+    #: value, substituting each order 0..MAX_ORDER for it (and one case for every other value), so that no
+    #: proof reasons about a symbolic order: each align and buddy mask becomes a constant
+    order: z3.BitVecRef | None = None
 
     def then(self, nxt: Callable[[State], "Step"]) -> "Step":
         """Sequential composition: this step, then ``nxt`` applied to this step's post-state."""
@@ -107,8 +105,7 @@ class Step:
             post=second.post,
             ranged=self.ranged + second.ranged,
             seeds=self.seeds + second.seeds,
-            lemmas=self.lemmas + second.lemmas,
-            splits=self.splits + second.splits,
+            order=self.order if self.order is not None else second.order,
         )
 
 
@@ -166,56 +163,6 @@ def _inc_where(arr: Field, cond: Callable[[z3.BitVecRef], z3.BoolRef], delta: in
     return Field(lambda g: z3.If(cond(g), arr[g] + small(delta), arr[g]))
 
 
-def _take_block(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef) -> tuple[z3.BoolRef, Field]:
-    """Take the free block at ``h`` and split it down to order ``k``: guard and new heads.
-
-    The low ``2**k`` frames are handed out; the upper halves split off on the
-    way down stay free as blocks of orders ``k .. j-1`` at ``h + 2**i``.
-    """
-    j = s.hord[h]
-    guard = z3.And(j != NOHEAD, z3.ULE(k, j), z3.ULE(j, small(cfg.max_order)))
-
-    def new_head(g: z3.BitVecRef) -> z3.ExprRef:
-        value = z3.If(g == h, NOHEAD, s.hord[g])
-        for i in range(cfg.max_order):
-            piece = z3.And(z3.ULE(k, small(i)), z3.ULT(small(i), j), g == h + frame(1 << i))
-            value = z3.If(piece, small(i), value)
-        return value
-
-    return guard, Field(new_head)
-
-
-def _insert_merge(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, *, partner=buddy, merge=True) -> Field:
-    """Insert the block ``(h, k)`` into the free lists and merge it eagerly with free buddies in its pool.
-
-    At each order ``i >= k`` the current block ``align(h, i)`` merges with its
-    buddy when that is a free head of order ``i`` in the same pool as ``h``;
-    the cascade stops at the first order where it cannot, or at MAX_ORDER.
-    """
-    merged: list[tuple[z3.BoolRef, z3.BitVecRef]] = []
-    previous = z3.BoolVal(True)
-    for i in range(cfg.max_order if merge else 0):
-        other = partner(align(h, i), i)
-        step = z3.And(
-            z3.ULE(k, small(i)),
-            z3.Or(k == small(i), previous),
-            s.hord[other] == small(i),
-            s.pool[other] == s.pool[h],
-        )
-        merged.append((step, other))
-        previous = step
-    final_order = k + z3.Sum([z3.If(m, small(1), small(0)) for m, _ in merged]) if merged else k
-    head = align_sym(h, final_order, cfg.max_order) if partner is buddy else h
-
-    def new_head(g: z3.BitVecRef) -> z3.ExprRef:
-        value = s.hord[g]
-        for m, other in merged:
-            value = z3.If(z3.And(m, g == other), NOHEAD, value)
-        return z3.If(g == head, final_order, value)
-
-    return Field(new_head)
-
-
 def _allocated_torn_down(s: State, g: z3.BitVecRef, *, busy_is_unused: bool = False) -> z3.BoolRef:
     """Frame ``g`` is allocated, torn down (refcount UNUSED) and not poisoned: it may go back."""
     unused = z3.Or(s.rc[g] == UNUSED, s.rc[g] == BUSY) if busy_is_unused else s.rc[g] == UNUSED
@@ -223,43 +170,106 @@ def _allocated_torn_down(s: State, g: z3.BitVecRef, *, busy_is_unused: bool = Fa
 
 
 # ---- buddy pool ----------------------------------------------------------------------------------
+#
+# Every buddy operation is small: it touches at most three free-list heads, whatever MAX_ORDER is.  A
+# free inserts its block and leaves it *pending*; ``merge`` then joins the pending block with its buddy
+# one order at a time, and ``merge_stop`` ends the cascade where the buddy is not free (or at
+# MAX_ORDER).  An alloc ``split``s a larger block down one order at a time, then takes it.  The pool
+# lock is held throughout: the ghost ``pending`` block names the one block the lock holder is working
+# on, every other buddy operation waits for the pool to be idle, and S-buddies-merged holds for every
+# block but the pending one.  The impl's whole cascade (or split chain) is the sequence of these steps
+# (:mod:`framemc.model.macros`), so no proof has to unroll a loop over the orders.
+
+
+def _idle(s: State) -> z3.BoolRef:
+    """No buddy operation is in progress: the pool lock is free."""
+    return s.pending_order == NOHEAD
+
+
+def _idle_or_pending(s: State, h: z3.BitVecRef) -> z3.BoolRef:
+    """The pool is idle, or the lock holder's pending block is the one at ``h``."""
+    return z3.Or(_idle(s), s.pending == h)
+
+
+def _pend(s: State, h: z3.BitVecRef, k: z3.BitVecRef) -> dict[str, z3.ExprRef]:
+    """The ghost update that makes ``(h, k)`` the pending block."""
+    return {"pending": h, "pending_order": k}
+
+
+#: the ghost update that ends a buddy operation (the lock is released)
+_RELEASE = {"pending": frame(0), "pending_order": NOHEAD}
+
+
+def _mergeable(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, partner=None) -> tuple[z3.BoolRef, z3.BitVecRef]:
+    """The free block ``(h, k)`` can merge (below MAX_ORDER, its partner a free block of order ``k`` in its
+    pool), and that partner (the true buddy ``h ^ 2**k`` unless a broken ``partner`` is given)."""
+    other = h ^ block_len(k, cfg.max_order) if partner is None else partner(h, k)
+    can = z3.And(z3.ULT(k, small(cfg.max_order)), s.hord[other] == k, s.pool[other] == s.pool[h])
+    return can, other
 
 
 def buddy_alloc(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef) -> Step:
-    """Buddy alloc: take the free block at ``h`` (order >= k), split it, hand out its first 2**k frames."""
-    guard, hord = _take_block(cfg, s, h, k)
+    """Buddy alloc: take the free block of order exactly ``k`` at ``h`` and hand out its ``2**k`` frames."""
+    guard = z3.And(_idle_or_pending(s, h), s.hord[h] == k, z3.ULE(k, small(cfg.max_order)))
     nalloc = _inc_where(s.nalloc, lambda g: _in_block(g, h, k, cfg.max_order), 1)
-    return Step(guard=guard, post=update(s, hord=hord, nalloc=nalloc), seeds=(h,), splits=_split_block(cfg, s, h))
+    post = update(s, hord=store(s.hord, h, NOHEAD), nalloc=nalloc, **_RELEASE)
+    return Step(guard=guard, post=post, seeds=(h,), order=k)
 
 
-def _split_block(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> tuple[Callable[[z3.BitVecRef], object], ...]:
-    """Proof hint: case-split on whether the frame lies in the free block taken at ``h``, and on that block's
-    order (one case per order, so no case leaves z3 a symbolic order to reason about)."""
-    return (lambda g: (g, tuple(z3.And(_in_block(g, h, s.hord[h], cfg.max_order), s.hord[h] == small(m))
-                                for m in range(cfg.max_order + 1))),)
+def split(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> Step:
+    """Split, for an alloc: the free block at ``h`` becomes two free halves; the lower one stays pending."""
+    j = s.hord[h]
+    guard = z3.And(_idle_or_pending(s, h), j != NOHEAD, z3.ULT(small(0), j), z3.ULE(j, small(cfg.max_order)))
+    half = j - small(1)
+    upper = h + block_len(half, cfg.max_order)
+    hord = Field(lambda g: z3.If(z3.Or(g == h, g == upper), half, s.hord[g]))
+    return Step(guard=guard, post=update(s, hord=hord, **_pend(s, h, half)), seeds=(h, upper), order=j)
 
 
-def _buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, *, partner=buddy, merge=True,
-                checked=True, busy_is_unused=False, link: z3.BitVecRef | None = None) -> Step:
+def _buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, *, checked=True,
+                busy_is_unused=False, link: z3.BitVecRef | None = None, keep_lock=True) -> Step:
     """Shared body of :func:`buddy_free` and its broken variants."""
-    guard = z3.And(z3.ULE(k, small(cfg.max_order)), align_sym(h, k, cfg.max_order) == h)
+    guard = z3.And(_idle(s), z3.ULE(k, small(cfg.max_order)), align_sym(h, k, cfg.max_order) == h)
     ranged = ()
     if checked:
         ranged = (
             RangeGuard(h, block_len(k, cfg.max_order), lambda g: z3.And(
                 _allocated_torn_down(s, g, busy_is_unused=busy_is_unused), s.pool[g] == s.pool[h])),
         )
-    hord = _insert_merge(cfg, s, h, k, partner=partner, merge=merge)
     nalloc = _inc_where(s.nalloc, lambda g: z3.And(_in_block(g, h, k, cfg.max_order), s.nalloc[g] != small(0)), -1)
-    post = update(s, hord=hord, nalloc=nalloc)
+    post = update(s, hord=store(s.hord, h, k), nalloc=nalloc, **(_pend(s, h, k) if keep_lock else {}))
     if link is not None:
         post = update(post, pay=store(s.pay, h, link), pz=store(s.pz, h, link == ZERO_PAYLOAD))
-    return Step(guard=guard, post=post, ranged=ranged, seeds=(h,))
+    return Step(guard=guard, post=post, ranged=ranged, seeds=(h,), order=k)
 
 
 def buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef) -> Step:
-    """Buddy free (dealloc of one aligned block of torn-down frames): insert it and merge eagerly."""
+    """Buddy free (dealloc of one aligned block of torn-down frames): insert it, pending its merges."""
     return _buddy_free(cfg, s, h, k)
+
+
+def _merge(cfg: ModelConfig, s: State, h: z3.BitVecRef, *, partner=None) -> Step:
+    """Shared body of :func:`merge` and its variant that merges with the wrong partner."""
+    k = s.pending_order
+    can, other = _mergeable(cfg, s, h, k, partner)
+    up = k + small(1)
+    head = align_sym(h, up, cfg.max_order) if partner is None else h
+    hord = Field(lambda g: z3.If(g == head, up, z3.If(z3.Or(g == h, g == other), NOHEAD, s.hord[g])))
+    return Step(guard=z3.And(s.pending == h, k != NOHEAD, can), post=update(s, hord=hord, **_pend(s, head, up)),
+                seeds=(h, other, head), order=k)
+
+
+def merge(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> Step:
+    """Merge one order: the pending block at ``h`` and its free buddy become one pending block, twice as big."""
+    return _merge(cfg, s, h)
+
+
+def merge_stop(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> Step:
+    """The merge cascade of the pending block at ``h`` stops: its buddy is not free in its pool, or it is at
+    MAX_ORDER.  The pool lock is released."""
+    can, other = _mergeable(cfg, s, h, s.pending_order)
+    guard = z3.And(s.pending == h, s.pending_order != NOHEAD, z3.Not(can))
+    return Step(guard=guard, post=update(s, **_RELEASE), seeds=(h, other), order=s.pending_order)
 
 
 def _retire_poisoned(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, torn_down: bool = True) -> Step:
@@ -284,17 +294,19 @@ def _cpu_ok(s: State, cpu: z3.BitVecRef) -> z3.BoolRef:
 
 
 def cache_refill(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, h: z3.BitVecRef) -> Step:
-    """Cache refill, one frame: take an order-0 frame from the pool (splitting ``h``) into ``cpu``'s cache."""
-    guard, hord = _take_block(cfg, s, h, small(0))
-    post = update(s, hord=hord, ncache=store(s.ncache, h, s.ncache[h] + 1), ccpu=store(s.ccpu, h, cpu), actor=cpu)
-    return Step(guard=z3.And(guard, _cpu_ok(s, cpu)), post=post, seeds=(h,), splits=_split_block(cfg, s, h))
+    """Cache refill, one frame: take the free order-0 block at ``h`` (split down first) into ``cpu``'s cache."""
+    guard = z3.And(_idle_or_pending(s, h), s.hord[h] == small(0), _cpu_ok(s, cpu))
+    post = update(s, hord=store(s.hord, h, NOHEAD), ncache=store(s.ncache, h, s.ncache[h] + 1),
+                  ccpu=store(s.ccpu, h, cpu), actor=cpu, **_RELEASE)
+    return Step(guard=guard, post=post, seeds=(h,))
 
 
 def cache_flush(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef) -> Step:
-    """Cache flush, one frame: move ``f`` from ``cpu``'s cache back to the pool, merging eagerly."""
-    guard = z3.And(s.ncache[f] == small(1), s.ccpu[f] == cpu, _cpu_ok(s, cpu))
-    hord = _insert_merge(cfg, s, f, small(0))
-    return Step(guard=guard, post=update(s, hord=hord, ncache=store(s.ncache, f, small(0)), actor=cpu), seeds=(f,))
+    """Cache flush, one frame: move ``f`` from ``cpu``'s cache back to the pool, pending its merges."""
+    guard = z3.And(_idle(s), s.ncache[f] == small(1), s.ccpu[f] == cpu, _cpu_ok(s, cpu))
+    post = update(s, hord=store(s.hord, f, small(0)), ncache=store(s.ncache, f, small(0)), actor=cpu,
+                  **_pend(s, f, small(0)))
+    return Step(guard=guard, post=post, seeds=(f,))
 
 
 def _cache_alloc(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef, *, own: bool = True) -> Step:
@@ -466,58 +478,34 @@ def holder_write(cfg: ModelConfig, s: State, f: z3.BitVecRef, d: z3.BitVecRef) -
 # ---- memory entering the allocator ---------------------------------------------------------------
 
 
-def _fits(g: z3.BitVecRef, order: int, first: z3.BitVecRef, count: z3.BitVecRef) -> z3.BoolRef:
-    """The order-``order`` aligned block containing ``g`` lies inside ``[first, first + count)``."""
-    start = align(g, order)
-    return z3.And(z3.ULE(first, start), z3.ULE(widen(start) + (1 << order), widen(first) + widen(count)))
+def add_block(cfg: ModelConfig, s: State, p: z3.BitVecRef, h: z3.BitVecRef, k: z3.BitVecRef) -> Step:
+    """``add_free_memory`` adds one aligned block of fresh frames to pool ``p``, pending its merges.
 
-
-def add_free_memory(cfg: ModelConfig, s: State, a: z3.BitVecRef, n: z3.BitVecRef) -> Step:
-    """``add_free_memory(a, n)``: a new pool of n frames, cut into maximal aligned free blocks."""
-    no_wrap = z3.ULE(widen(a) + widen(n), z3.BitVecVal(1 << FRAME_BITS, FRAME_BITS + 1))
-    fresh = RangeGuard(a, n, lambda g: z3.And(
+    ``add_free_memory(a, n)`` cuts ``[a, a + n)`` into maximal aligned blocks
+    (:func:`framemc.model.macros.greedy_blocks`) and adds each with ``p = a``:
+    the first block names the new pool after its own first frame, the later
+    ones join it.  Each block's frames must be fresh: never added, UNUSED, not
+    poisoned and not handed out by the early allocator.
+    """
+    size = block_len(k, cfg.max_order)
+    no_wrap = z3.ULE(widen(h) + widen(size), z3.BitVecVal(1 << FRAME_BITS, FRAME_BITS + 1))
+    names_pool = z3.Or(p == h, z3.And(z3.ULT(p, h), s.added[p], s.pool[p] == p))
+    guard = z3.And(_idle(s), z3.ULE(k, small(cfg.max_order)), align_sym(h, k, cfg.max_order) == h, no_wrap,
+                   names_pool)
+    fresh = RangeGuard(h, size, lambda g: z3.And(
         z3.Not(s.added[g]),
         s.rc[g] == UNUSED,
         z3.Not(is_poisoned(s, g)),
         z3.Not(early_allocated(s, g)),
     ))
-
-    def new_head(g: z3.BitVecRef) -> z3.ExprRef:
-        # the largest fitting aligned block containing g; g heads it when it is its first frame
-        value = NOHEAD
-        for k in range(cfg.max_order + 1):
-            value = z3.If(_fits(g, k, a, n), z3.If(align(g, k) == g, small(k), NOHEAD), value)
-        return z3.If(in_range(g, a, n), value, s.hord[g])
-
-    hord = Field(new_head)
     post = update(
         s,
-        hord=hord,
-        added=Field(lambda g: z3.Or(s.added[g], in_range(g, a, n))),
-        pool=Field(lambda g: z3.If(in_range(g, a, n), a, s.pool[g])),
+        hord=store(s.hord, h, k),
+        added=Field(lambda g: z3.Or(s.added[g], _in_block(g, h, k, cfg.max_order))),
+        pool=Field(lambda g: z3.If(_in_block(g, h, k, cfg.max_order), p, s.pool[g])),
+        **_pend(s, h, k),
     )
-
-    def in_new_range(term: Callable[[z3.BitVecRef], z3.BitVecRef]):
-        return lambda g: (term(g), in_range(term(g), a, n))
-
-    # hints for the merge proofs: is the frame, or its buddy at order k, in the new range?
-    splits = (in_new_range(lambda g: g),) + tuple(
-        in_new_range(lambda g, k=k: buddy(g, k)) for k in range(cfg.max_order))
-    return Step(guard=no_wrap, post=post, ranged=(fresh,), seeds=(a,),
-                lemmas=(lambda g: _fits_union(cfg, g, a, n), lambda g: _fits_monotone(cfg, g, a, n)), splits=splits)
-
-
-def _fits_monotone(cfg: ModelConfig, g: z3.BitVecRef, a: z3.BitVecRef, n: z3.BitVecRef) -> z3.BoolRef:
-    """If the order-(k+1) block of ``g`` fits in the range, so does its order-k block (it lies inside)."""
-    return z3.And([z3.Implies(_fits(g, k + 1, a, n), _fits(g, k, a, n)) for k in range(cfg.max_order)])
-
-
-def _fits_union(cfg: ModelConfig, g: z3.BitVecRef, a: z3.BitVecRef, n: z3.BitVecRef) -> z3.BoolRef:
-    """If the order-k block of ``g`` and its buddy both fit in the range, so does their order-(k+1) union."""
-    return z3.And([
-        z3.Implies(z3.And(_fits(g, k, a, n), _fits(buddy(align(g, k), k), k, a, n)), _fits(g, k + 1, a, n))
-        for k in range(cfg.max_order)
-    ])
+    return Step(guard=guard, post=post, ranged=(fresh,), seeds=(h, p), order=k)
 
 
 def early_alloc(cfg: ModelConfig, s: State, n: z3.BitVecRef) -> Step:
@@ -533,9 +521,9 @@ def retire_early(cfg: ModelConfig, s: State) -> Step:
     ``init`` then adds each usable region minus the early-allocated range, one
     ``add_free_memory`` per piece of the range difference; the difference is
     plain arithmetic done by the caller (:func:`framemc.model.macros.init_pieces`),
-    and the guard of :func:`add_free_memory` requires each piece to avoid the
-    early-allocated frames.  The two are separate steps, so the proofs of
-    ``add_free_memory`` cover ``init``'s additions too.
+    and the guard of :func:`add_block` requires every added frame to avoid the
+    early-allocated ones.  The steps are separate, so the proofs of
+    ``add_block`` cover ``init``'s additions too.
     """
     return Step(guard=z3.BoolVal(True), post=update(s, booted=z3.BoolVal(True)))
 
@@ -561,7 +549,10 @@ OPERATIONS: dict[str, OpSpec] = {
     spec.name: spec
     for spec in (
         _spec("buddy_alloc", buddy_alloc, ("h", _F), ("k", _K)),
+        _spec("split", split, ("h", _F)),
         _spec("buddy_free", buddy_free, ("h", _F), ("k", _K)),
+        _spec("merge", merge, ("h", _F)),
+        _spec("merge_stop", merge_stop, ("h", _F)),
         _spec("retire_poisoned", retire_poisoned, ("f", _F)),
         _spec("cache_refill", cache_refill, ("cpu", _C), ("h", _F)),
         _spec("cache_flush", cache_flush, ("cpu", _C), ("f", _F)),
@@ -579,7 +570,7 @@ OPERATIONS: dict[str, OpSpec] = {
         _spec("release", release, ("f", _F)),
         _spec("mark_poisoned", mark_poisoned, ("f", _F)),
         _spec("holder_write", holder_write, ("f", _F), ("d", _D)),
-        _spec("add_free_memory", add_free_memory, ("a", _F), ("n", _N)),
+        _spec("add_block", add_block, ("p", _F), ("h", _F), ("k", _K)),
         _spec("early_alloc", early_alloc, ("n", _N)),
         _spec("retire_early", retire_early),
         _spec("stutter", stutter),
@@ -624,11 +615,11 @@ VARIANTS: dict[str, Variant] = {
                  lambda cfg, s, f, p, z: _publish(cfg, s, f, p, z, zero_first=False), ("I4-page-table-zeroed",)),
         _variant("unchecked-overlapping-dealloc", "buddy_free", "dealloc skips the overlap (still allocated) check",
                  lambda cfg, s, h, k: _buddy_free(cfg, s, h, k, checked=False), ("I2-non-overlapping-ranges",)),
-        _variant("merge-non-buddy", "buddy_free", "merge with the next block (first + 2**k), not the buddy",
-                 lambda cfg, s, h, k: _buddy_free(cfg, s, h, k, partner=lambda x, i: x + frame(1 << i)),
+        _variant("merge-non-buddy", "merge", "merge with the next block (first + 2**k), not the buddy",
+                 lambda cfg, s, h: _merge(cfg, s, h, partner=lambda x, k: x + block_len(k, cfg.max_order)),
                  ("S-buddy-aligned",)),
-        _variant("insert-before-merge", "buddy_free", "the block is inserted and published before merging",
-                 lambda cfg, s, h, k: _buddy_free(cfg, s, h, k, merge=False), ("S-buddies-merged",)),
+        _variant("insert-before-merge", "buddy_free", "the block is inserted and the lock dropped before merging",
+                 lambda cfg, s, h, k: _buddy_free(cfg, s, h, k, keep_lock=False), ("S-buddies-merged",)),
         _variant("generation-before-cas", "claim_failed", "generation += 1 before the CAS, kept when it fails",
                  lambda cfg, s, f: Step(guard=s.rc[f] != UNUSED, post=update(s, gen=store(s.gen, f, s.gen[f] + 1)),
                                         seeds=(f,)), ("I3-generation",)),
@@ -694,6 +685,8 @@ def initial_state(cfg: ModelConfig, prefix: str) -> tuple[State, z3.BoolRef]:
         flags=constant_field(small(0)),
         booted=z3.BoolVal(False),
         early_end=base.early_lo,
+        pending=frame(0),
+        pending_order=NOHEAD,
     )
     return s, z3.And(z3.ULE(base.early_lo, base.early_hi), z3.ULE(small(1), base.ncpus),
                      z3.ULE(base.ncpus, small(MAX_CPUS)))

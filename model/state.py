@@ -31,7 +31,7 @@ predicates never know which.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 import z3
@@ -101,15 +101,22 @@ class Field:
     concrete state backs it by a dictionary.
     """
 
-    __slots__ = ("_lookup",)
+    __slots__ = ("_lookup", "_memo")
 
     def __init__(self, lookup: Callable[[z3.BitVecRef], z3.ExprRef]) -> None:
         """A field whose value at frame ``g`` is ``lookup(g)``."""
         self._lookup = lookup
+        self._memo: dict[int, tuple[z3.BitVecRef, z3.ExprRef]] = {}
 
     def __getitem__(self, g: z3.BitVecRef) -> z3.ExprRef:
-        """The field's value at frame ``g``."""
-        return self._lookup(g)
+        """The field's value at frame ``g`` (built once per frame term: a chain of conditional steps reads
+        the field before and after each step, which would otherwise double the work at every step)."""
+        key = g.get_id()
+        hit = self._memo.get(key)
+        if hit is None:
+            # the term is kept with its value, so that its id cannot be reused while the entry lives
+            hit = self._memo[key] = (g, self._lookup(g))
+        return hit[1]
 
 
 def store(field: Field, at: z3.BitVecRef, value: z3.ExprRef) -> Field:
@@ -168,6 +175,11 @@ class State:
     actor: z3.BitVecRef
     #: number of CPUs (never changed by an operation)
     ncpus: z3.BitVecRef
+    #: ghost: first frame of the free block the pool-lock holder is still working on (merging it upward
+    #: after a free, or splitting it down for an alloc); meaningful when ``pending_order`` is not NO_HEAD
+    pending: z3.BitVecRef
+    #: ghost: that block's order, or ``NO_HEAD`` when the pool is idle (no buddy operation in progress)
+    pending_order: z3.BitVecRef
 
 
 #: the per-frame array fields, in display order, and their value sorts
@@ -201,6 +213,8 @@ SCALAR_FIELDS: tuple[tuple[str, z3.SortRef], ...] = (
     ("booted", z3.BoolSort()),
     ("actor", SmallSort),
     ("ncpus", SmallSort),
+    ("pending", FrameSort),
+    ("pending_order", SmallSort),
 )
 
 
@@ -222,7 +236,7 @@ def derived_ghosts(rc: Field, gen: Field, ncpus: int, actor: int = ACTOR_ANY) ->
     """The ghost and machine fields of a state read from a snapshot, from its refcounts and generations
     (the refinement mapping described at :func:`with_derived_ghosts`)."""
     return {"gen0": Field(lambda g: gen[g] - 1), "handles": Field(lambda g: derived_handles(rc[g])),
-            "actor": small(actor), "ncpus": small(ncpus)}
+            "actor": small(actor), "ncpus": small(ncpus), "pending": frame(0), "pending_order": NOHEAD}
 
 
 def with_derived_ghosts(s: State, ncpus: int, actor: int = ACTOR_ANY) -> State:
@@ -237,6 +251,20 @@ def with_derived_ghosts(s: State, ncpus: int, actor: int = ACTOR_ANY) -> State:
     business; concrete checks keep every conjunct over visible fields.
     """
     return update(s, **derived_ghosts(s.rc, s.gen, ncpus, actor))
+
+
+def state_ite(cond: z3.BoolRef, then: State, otherwise: State) -> State:
+    """``then`` where ``cond`` holds, else ``otherwise``, field by field (a field both share stays the same object)."""
+    changes: dict[str, object] = {}
+    for item in fields(State):
+        a, b = getattr(then, item.name), getattr(otherwise, item.name)
+        if a is b:
+            continue
+        if isinstance(a, Field):
+            changes[item.name] = Field(lambda g, a=a, b=b: z3.If(cond, a[g], b[g]))
+        else:
+            changes[item.name] = z3.If(cond, a, b)
+    return replace(otherwise, **changes)
 
 
 def update(state: State, **changes: z3.ExprRef) -> State:

@@ -27,9 +27,9 @@ artefact of the instantiation.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import enum
 import functools
-import itertools
 import multiprocessing
 import time
 from dataclasses import dataclass
@@ -40,7 +40,8 @@ import z3
 from framemc.errors import CheckerBug, UsageError
 from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, Invariant, InvariantKind
 from framemc.model.ops import OPERATIONS, VARIANTS, OpSpec, Step, initial_state, resolve
-from framemc.model.state import MODEL_FIELDS, SCALAR_FIELDS, FrameSort, ModelConfig, State, align, buddy, frame, symbolic_state, update
+from framemc.model.state import (MODEL_FIELDS, SCALAR_FIELDS, FrameSort, ModelConfig, State, align, buddy, frame, small,
+                                  symbolic_state, update)
 from framemc.model.concrete import (
     CheckVerdict,
     FrameValues,
@@ -116,7 +117,6 @@ class ObligationResult:
 
 
 GUARD = "guard-satisfiable"
-LEMMAS = "lemmas"
 
 
 def obligations(*, variant: str | None = None) -> list[Obligation]:
@@ -126,9 +126,6 @@ def obligations(*, variant: str | None = None) -> list[Obligation]:
     result = [Obligation(f"init/{inv.name}", "init", inv.name) for inv in STATE_INVARIANTS]
     for op in OPERATIONS:
         result.append(Obligation(f"guard/{op}", op, GUARD))
-        spec = resolve(op, variant)
-        if spec.fn(ModelConfig(), symbolic_state("probe"), *spec.symbolic_args("probe")).lemmas:
-            result.append(Obligation(f"{op}/{LEMMAS}", op, LEMMAS))
         result.extend(Obligation(f"{op}/{inv.name}", op, inv.name) for inv in INVARIANTS)
     return result
 
@@ -162,28 +159,56 @@ class _OpContext:
         # the buddy invariants read f ^ 2**k itself: giving z3 that very term saves it from
         # discovering that differently written frame numbers are equal
         own_buddies = tuple(buddy(self.f, k) for k in range(cfg.max_order))
+        #: the frames the operation names, and the first frame of the arbitrary frame's pool
+        self.named = self.seeds + (self.pre.pool[self.f],)
         self.closure = _instantiation_points(
             cfg, self.seeds + tuple(self.pre.pool[t] for t in self.seeds)) + list(own_buddies)
         self._hypotheses: dict[tuple[int, str], list[z3.BoolRef]] = {}
+        self._cased: dict[tuple[tuple[int, str], int], list[z3.BoolRef]] = {}
         #: the answers of the vacuity checks (:func:`_vacuity`) by hypothesis key, once asked
         self.satisfiable: dict[tuple[int, str], tuple[z3.CheckSatResult, str, UnknownCause | None]] = {}
         #: the guard witness (:func:`_guard_witness`), once found; ``()`` when there is none
         self.witness: tuple | None = None
 
-    def hypotheses(self, level: int, goal: Invariant) -> list[z3.BoolRef]:
-        """The guard and the invariants instantiated at the points of ``level`` (0 weakest).
+    def cases(self) -> tuple[int | None, ...]:
+        """The order cases of the step's proofs (see :attr:`Step.order`): each order 0..MAX_ORDER, then
+        :data:`OTHER_ORDERS` for every other value; just ``None`` (no case split) without an order hint."""
+        if self.step.order is None:
+            return (None,)
+        return tuple(range(self.cfg.max_order + 1)) + (OTHER_ORDERS,)
+
+    def in_case(self, formulas: list[z3.BoolRef], case: int | None) -> list[z3.BoolRef]:
+        """``formulas`` in the order case ``case``: the order term replaced by the value, and the case's literal
+        added (so the substituted formulas stay tied to the term wherever else it appears)."""
+        if case is None:
+            return formulas
+        order = self.step.order
+        if case == OTHER_ORDERS:
+            return formulas + [z3.And([order != small(m) for m in range(self.cfg.max_order + 1)])]
+        value = small(case)
+        return [z3.substitute(f, (order, value)) for f in formulas] + [order == value]
+
+    def hypotheses(self, level: int, goal: Invariant, case: int | None = None) -> list[z3.BoolRef]:
+        """The guard and the invariants instantiated at the points of ``level`` (0 weakest), in order case
+        ``case`` (see :meth:`cases`).
 
         Level 0 assumes the goal's own invariant and the core structural ones
-        at the operation's frames; level 1 the same plus the pool-id invariant
-        at the closure (aligned starts, buddies, pool ids); level 2 every state
-        invariant at the operation's frames; level 3 every state invariant at
-        the closure.  Fewer hypotheses make z3 much faster, and a proof from
-        weaker hypotheses is still a proof.
+        at the operation's frames (and the first frame of the arbitrary
+        frame's pool); level 1 the same plus the pool-id invariant at the
+        closure (aligned starts and buddies of those frames and of their pools'
+        first frames, at every order); level 2 every state invariant at the
+        operation's frames; level 3 every state invariant at the closure.
+        Fewer hypotheses make z3 much faster, and a proof from weaker
+        hypotheses is still a proof.
         """
         key = self.key(level, goal)
         if key not in self._hypotheses:
             self._hypotheses[key] = self._build_hypotheses(level, goal)
-        return self._hypotheses[key]
+        if case is None:
+            return self._hypotheses[key]
+        if (key, case) not in self._cased:
+            self._cased[(key, case)] = self.in_case(self._hypotheses[key], case)
+        return self._cased[(key, case)]
 
     @staticmethod
     def key(level: int, goal: Invariant) -> tuple[int, str]:
@@ -196,17 +221,18 @@ class _OpContext:
         if level in (0, 1):
             wanted = _CORE | {goal.name} | ({"S-pool-ids"} if level == 1 else set())
             invariants = [inv for inv in STATE_INVARIANTS if inv.name in wanted]
-        points = self.closure if level in (1, 3) else self.seeds
+        points = self.closure if level in (1, 3) else self.named
         result = [self.step.guard]
         for t in points:
-            result.extend(lemma(t) for lemma in self.step.lemmas)
             result.extend(inv.body(self.cfg, self.pre, t) for inv in invariants)
             result.extend(g.at(t) for g in self.step.ranged)
         return result
 
 
+#: the order case "any value other than 0..MAX_ORDER" (see :meth:`_OpContext.cases`)
+OTHER_ORDERS = -1
 #: invariants every level assumes: the shape of the free lists
-_CORE = frozenset({"I2-non-overlapping-ranges", "S-buddy-aligned"})
+_CORE = frozenset({"I2-non-overlapping-ranges", "S-buddy-aligned", "S-pending-block"})
 #: number of hypothesis levels; only the last may refute
 LEVELS = 4
 
@@ -255,6 +281,8 @@ class _Work:
         self.z3_reason = ""
         #: the hypothesis levels at which pieces were proved (what a vacuity check must cover)
         self.levels: set[int] = set()
+        #: the level that proved the last piece (tried first on the next one), or None
+        self.proved_at: int | None = None
 
     def left(self) -> int | None:
         """Resource units left, or None when unlimited."""
@@ -389,7 +417,7 @@ VACUITY_RLIMIT = 200_000_000
 
 def _vacuity(ctx: _OpContext, level: int, inv: Invariant, limits: "_Limits"
              ) -> tuple[z3.CheckSatResult, str, UnknownCause | None]:
-    """Are the hypotheses of ``level`` (the guard, lemmas and invariants at the instantiation points that a
+    """Are the hypotheses of ``level`` (the guard and invariants at the instantiation points that a
     proof of ``inv`` assumed) satisfiable?  z3's answer, the reason to report when it is not sat, and
     why it is unknown.
 
@@ -441,8 +469,8 @@ def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: _W
     ``sat`` refutes it, and its ``unknown`` is UNKNOWN.
     """
     first_unknown: tuple[str, UnknownCause | None] | None = None
-    for _, negated in _pieces(cfg, ctx, inv):
-        verdict, detail = _prove_piece(ctx, inv, negated, work)
+    for _, case, negated in _pieces(cfg, ctx, inv):
+        verdict, detail = _prove_piece(ctx, inv, case, negated, work)
         if verdict is Verdict.REFUTED:
             return verdict, detail, ""
         if verdict is Verdict.UNKNOWN and first_unknown is None:
@@ -453,14 +481,15 @@ def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: _W
     return Verdict.PROVED, "", ""
 
 
-def _pieces(cfg: ModelConfig, ctx: _OpContext, inv: Invariant) -> Iterator[tuple[str, list[z3.BoolRef]]]:
-    """The pieces of the obligation ``ctx``'s operation preserves ``inv``, in proof order: (label, negated goal).
+def _pieces(cfg: ModelConfig, ctx: _OpContext, inv: Invariant
+            ) -> Iterator[tuple[str, int | None, list[z3.BoolRef]]]:
+    """The pieces of the obligation ``ctx``'s operation preserves ``inv``, in proof order: (label, order case,
+    negated goal in that case).
 
-    One piece per conjunct of the goal and per case of the operation's
-    hints that the conjunct mentions (both polarities of each, so the cases
-    are exhaustive; the first hint varies slowest, its positive case first).
-    Every piece must be unsat (with the hypotheses of some level) for a
-    proof; :mod:`framemc.proofs.smt2` exports the same pieces.
+    One piece per conjunct of the goal (one commented line of the
+    invariant) and per order case (:meth:`_OpContext.cases`).  Every piece
+    must be unsat (with the hypotheses of some level, in its order case)
+    for a proof; :mod:`framemc.proofs.smt2` exports the same pieces.
     """
     post = ctx.step.post
     if inv.kind is InvariantKind.STATE:
@@ -468,56 +497,40 @@ def _pieces(cfg: ModelConfig, ctx: _OpContext, inv: Invariant) -> Iterator[tuple
     else:
         goal = inv.body(cfg, ctx.pre, post, ctx.f)
     conjuncts = goal.children() if z3.is_and(goal) else [goal]
-    hints = [split(ctx.f) for split in ctx.step.splits]
     for i, conjunct in enumerate(conjuncts, 1):
-        mentioned = _subterm_ids(conjunct)
-        splits = [predicate for key, predicate in hints if key.get_id() in mentioned]
-        cases = list(itertools.product(*[_cases(p) for p in splits]))
-        for j, literals in enumerate(cases, 1):
-            label = f"conjunct {i}/{len(conjuncts)}" + (f", case {j}/{len(cases)}" if len(cases) > 1 else "")
-            yield label, [z3.Not(conjunct), *literals]
+        for order in ctx.cases():
+            shown = "" if order is None else ", order " + ("other" if order == OTHER_ORDERS else str(order))
+            yield f"conjunct {i}/{len(conjuncts)}{shown}", order, ctx.in_case([z3.Not(conjunct)], order)
 
 
-def _cases(hint: z3.BoolRef | tuple[z3.BoolRef, ...]) -> tuple[z3.BoolRef, ...]:
-    """The exhaustive cases of a split hint: a predicate and its negation, or several literals and
-    "none of them" (so the cases cover every state whatever the literals say)."""
-    if isinstance(hint, tuple):
-        return hint + (z3.Not(z3.Or(hint)),)
-    return hint, z3.Not(hint)
-
-
-def _subterm_ids(term: z3.ExprRef) -> set[int]:
-    """The ids of every subterm of ``term``."""
-    seen: set[int] = set()
-    todo = [term]
-    while todo:
-        t = todo.pop()
-        if t.get_id() not in seen:
-            seen.add(t.get_id())
-            todo.extend(t.children())
-    return seen
-
-
-def _satisfies_strongest(model: z3.ModelRef, ctx: _OpContext, inv: Invariant, negated: list[z3.BoolRef]) -> bool:
+def _satisfies_strongest(model: z3.ModelRef, ctx: _OpContext, inv: Invariant, case: int | None,
+                         negated: list[z3.BoolRef]) -> bool:
     """``model`` (completed) satisfies every hypothesis of the strongest level and the negated goal."""
-    strongest = ctx.hypotheses(LEVELS - 1, inv) + negated
+    strongest = ctx.hypotheses(LEVELS - 1, inv, case) + negated
     return z3.is_true(model.eval(z3.And(strongest), model_completion=True))
 
 
-def _prove_piece(ctx: _OpContext, inv: Invariant, negated: list[z3.BoolRef], work: _Work) -> tuple[Verdict, str]:
+def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: list[z3.BoolRef], work: _Work
+                 ) -> tuple[Verdict, str]:
     """One piece of an obligation (see :func:`_pieces`): verdict and diff (or unknown reason).
 
-    The piece goes through the hypothesis levels.  A weaker level gets at
-    most a slice of the budget, so that a hard weak query cannot starve the
-    stronger levels.
+    The piece goes through the hypothesis levels, weakest first, except
+    that the level which proved the obligation's previous piece goes first:
+    the pieces of one obligation (its conjuncts and order cases) tend to
+    need the same hypotheses, and every failed weaker level costs its slice.
+    A weaker level gets at most a slice of the budget, so that a hard weak
+    query cannot starve the stronger levels.
     """
-    for level in range(LEVELS):
+    first = work.proved_at
+    order = list(range(LEVELS)) if first is None else [first] + [x for x in range(LEVELS) if x != first]
+    for level in order:
         last = level == LEVELS - 1
-        result, model = work.solve(ctx.hypotheses(level, inv) + negated, None if last else WEAK_LEVEL_RLIMIT)
+        result, model = work.solve(ctx.hypotheses(level, inv, case) + negated, None if last else WEAK_LEVEL_RLIMIT)
         if result == z3.unsat:
             work.levels.add(level)
+            work.proved_at = level
             return Verdict.PROVED, ""
-        if model is not None and (last or _satisfies_strongest(model, ctx, inv, negated)):
+        if model is not None and (last or _satisfies_strongest(model, ctx, inv, case, negated)):
             # a model of a weaker level that also satisfies the strongest level is a real counterexample
             diff = counterexample_diff(model, ctx, ctx.pre, ctx.step.post, ctx.f, ctx.step.seeds, ctx.closure)
             return Verdict.REFUTED, diff
@@ -540,21 +553,46 @@ def _witness_states(cfg: ModelConfig) -> list[tuple[str, State, int]]:
 @functools.lru_cache(maxsize=8)
 def _witness_values(cfg: ModelConfig) -> tuple[tuple[str, State, int, FrameValues, dict[str, z3.ExprRef]], ...]:
     """:func:`_witness_states` with each state's per-frame values and scalar fields as well (built and checked
-    once per bounds: every guard obligation and every vacuity check reads them)."""
+    once per bounds: every guard obligation and every vacuity check reads them).
+
+    Four states: the rich snapshot; boot-time memory before init, with an
+    early allocator that has room for 4 frames; and two states of the rich
+    snapshot's pool with a buddy operation in progress (a snapshot never
+    shows one): split down to order 0 with the lowest half pending, and a
+    merge cascade that has reached the top of the free frames.
+    """
     rich, empty = rich_snapshot(cfg), empty_snapshot(cfg)
     for snap in (rich, empty):
         bad = [r.name for r in check_snapshot(snap) if r.verdict is not CheckVerdict.PASS]
         if bad:
             raise CheckerBug(f"guard witness violates {', '.join(bad)}")
+    top = min(3, cfg.max_order)
+    # the free block (8, top) split down to order 0: (8, 0) pending, its buddy (9, 0), then (10, 1), (12, 2) ...
+    halves = ((8, 0),) + tuple((8 + (1 << j), j) for j in range(top))
+    splitting = dataclasses.replace(rich, free_blocks=halves + tuple(b for b in rich.free_blocks if b[0] != 8))
     result = []
-    # before boot: nothing added, an early allocator with room for 4 frames
-    for label, snap, changes in (("rich", rich, {}), ("boot", empty, {"booted": z3.BoolVal(False),
-                                                                       "early_hi": frame(4)})):
+    for label, snap, changes in (
+        ("rich", rich, {}),
+        ("boot", empty, {"booted": z3.BoolVal(False), "early_hi": frame(4)}),
+        ("splitting", splitting, {"pending": frame(8), "pending_order": small(0)}),
+        ("merging", rich, {"pending": frame(8), "pending_order": small(top)}),
+    ):
         fv = snapshot_values(snap)
         state = update(concrete_state(fv), **changes)
+        if changes.get("pending") is not None:
+            _check_witness(cfg, label, state, snap.nframes)
         scalars = {name: getattr(state, name) for name, _ in SCALAR_FIELDS}
         result.append((label, state, snap.nframes, fv, scalars))
     return tuple(result)
+
+
+def _check_witness(cfg: ModelConfig, label: str, state: State, bound: int) -> None:
+    """Every state invariant holds at every frame of a witness state that no snapshot can show (frames from
+    ``bound`` on all look alike); CheckerBug otherwise."""
+    bad = [inv.name for inv in STATE_INVARIANTS
+           if not all(z3.is_true(z3.simplify(inv.body(cfg, state, frame(i)))) for i in range(bound + 1))]
+    if bad:
+        raise CheckerBug(f"the {label} guard witness violates {', '.join(bad)}")
 
 
 def _guard_satisfiable(cfg: ModelConfig, spec: OpSpec, work: _Work) -> tuple[Verdict, str, str]:
@@ -595,20 +633,6 @@ def _guard_witness(cfg: ModelConfig, spec: OpSpec, work: _Work
         work.cause = unknown[1]
         return Verdict.UNKNOWN, None, unknown[0]
     return Verdict.REFUTED, None, ""
-
-
-def _prove_lemmas(cfg: ModelConfig, spec: OpSpec, work: _Work) -> tuple[Verdict, str, str]:
-    """Each lemma of the operation holds at an arbitrary frame, for arbitrary arguments and state."""
-    pre, args = symbolic_state("pre"), spec.symbolic_args("arg")
-    step = spec.fn(cfg, pre, *args)
-    g = z3.Const("g", FrameSort)
-    result, model = work.solve([z3.Not(z3.And([lemma(g) for lemma in step.lemmas]))])
-    verdict = _verdict(result, unsat_means=Verdict.PROVED, sat_means=Verdict.REFUTED)
-    diff = ""
-    if model is not None:
-        at = model.eval(g, model_completion=True)
-        diff = f"  lemma fails at frame {render_value('frame', at)}"
-    return verdict, diff, work.explain() if verdict is Verdict.UNKNOWN else ""
 
 
 def _prove_init(cfg: ModelConfig, inv: Invariant, work: _Work) -> tuple[Verdict, str, str]:
@@ -690,7 +714,7 @@ def _context(cfg: ModelConfig, op: str, variant: str | None) -> _OpContext:
 
 
 #: operations whose obligations take longest (started first when running in parallel)
-_SLOW_OPS = ("add_free_memory", "buddy_free", "buddy_alloc")
+_SLOW_OPS = ("add_block", "buddy_free", "split", "merge")
 
 
 def _run_group(names: list[str], variant: str | None, limits: _Limits, cfg: ModelConfig,
@@ -709,8 +733,6 @@ def _run_group(names: list[str], variant: str | None, limits: _Limits, cfg: Mode
             work.cause = UnknownCause.DEADLINE
         elif ob.op == "init":
             verdict, diff, reason = _prove_init(cfg, _invariant(ob.invariant), work)
-        elif ob.invariant == LEMMAS:
-            verdict, diff, reason = _prove_lemmas(cfg, resolve(ob.op, variant), work)
         elif ob.invariant == GUARD:
             verdict, diff, reason = _guard_satisfiable(cfg, resolve(ob.op, variant), work)
         else:

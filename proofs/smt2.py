@@ -3,7 +3,7 @@
 Design: the exporter does not rebuild any formula.  It poses each
 obligation's queries through the prover itself (:func:`engine._pieces`,
 :func:`engine._prove_piece`, :func:`engine._guard_satisfiable`,
-:func:`engine._prove_init`, :func:`engine._prove_lemmas`) with a
+:func:`engine._prove_init`) with a
 :class:`engine._Work` that records every query and z3's answer, under the
 obligation's calibrated resource limit, and writes the query that decided
 each piece:
@@ -12,7 +12,7 @@ each piece:
   the hypothesis level at which z3 answered ``unsat`` (the weakest that
   proves it); on ``sat`` or ``unknown`` the strongest level, which is the
   one that refutes;
-* ``init/INV`` and ``op/lemmas``: the proof query (``unsat`` proves it);
+* ``init/INV``: the proof query (``unsat`` proves it);
 * ``guard/OP``: each witness query the prover posed (``sat`` on any proves it).
 
 Why not always the strongest level: it is a superset of every weaker
@@ -43,7 +43,7 @@ from framemc.errors import UsageError
 from framemc.model.ops import resolve
 from framemc.model.state import ModelConfig
 from framemc.proofs import engine
-from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, GUARD, LEMMAS, LEVELS, Obligation, Verdict
+from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, GUARD, LEVELS, Obligation, Verdict
 
 __all__ = ["MANIFEST", "Export", "ExportedQuery", "check_export_dir", "export_smt2", "obligation_verdict", "query_text",
            "read_manifest"]
@@ -112,23 +112,23 @@ def _answer(result: z3.CheckSatResult) -> str:
 def _decided(cfg: ModelConfig, ob: Obligation, variant: str | None, work: _RecordingWork
              ) -> list[tuple[str, str, str, str, int | None, list[z3.BoolRef]]]:
     """The deciding queries of ``ob``: (label, role, expected, z3 answer, level, assertions), in proof order."""
-    if ob.op != "init" and ob.invariant not in (GUARD, LEMMAS):
+    if ob.op != "init" and ob.invariant != GUARD:
         ctx = engine._context(cfg, ob.op, variant)
         inv = engine._invariant(ob.invariant)
-        strongest = ctx.hypotheses(LEVELS - 1, inv)
         rows = []
-        for label, negated in engine._pieces(cfg, ctx, inv):
+        for label, case, negated in engine._pieces(cfg, ctx, inv):
             work.posed = []
-            verdict, _ = engine._prove_piece(ctx, inv, negated, work)
+            verdict, _ = engine._prove_piece(ctx, inv, case, negated, work)
             if verdict is Verdict.PROVED:
-                # the levels run from 0 up, one query each: the last one posed answered unsat
-                level = len(work.posed) - 1
+                # the last query posed answered unsat, at the level the prover records
+                level = work.proved_at
                 rows.append((label, "proof", "unsat", "unsat", level, work.posed[-1][0]))
             else:
                 # a refutation is a model of the strongest level (found there, or at a weaker level and
                 # checked against it); an unknown is exported at the strongest level too
                 answer = "sat" if verdict is Verdict.REFUTED else "unknown"
-                rows.append((label, "proof", "unsat", answer, LEVELS - 1, strongest + negated))
+                rows.append((label, "proof", "unsat", answer, LEVELS - 1,
+                             ctx.hypotheses(LEVELS - 1, inv, case) + negated))
         return rows
     work.posed = []
     if ob.invariant == GUARD:
@@ -136,12 +136,8 @@ def _decided(cfg: ModelConfig, ob: Obligation, variant: str | None, work: _Recor
         labels = [label for label, _, _ in engine._witness_states(cfg)]
         return [(f"witness {labels[i] if i < len(labels) else i}", "witness", "sat", _answer(result), None,
                  assertions) for i, (assertions, result) in enumerate(work.posed)]
-    if ob.op == "init":
-        engine._prove_init(cfg, engine._invariant(ob.invariant), work)
-        label = "Init implies the invariant at an arbitrary frame"
-    else:
-        engine._prove_lemmas(cfg, resolve(ob.op, variant), work)
-        label = "every lemma at an arbitrary frame"
+    engine._prove_init(cfg, engine._invariant(ob.invariant), work)
+    label = "Init implies the invariant at an arbitrary frame"
     if not work.posed:
         return []
     assertions, result = work.posed[-1]

@@ -219,8 +219,7 @@ def _rule_text(row: Row) -> str:
     name = rule.partition("/")[2]
     if name in INVARIANTS_BY_NAME:
         return INVARIANTS_BY_NAME[name].statement
-    return {"guard-satisfiable": "Some valid state enables the operation.",
-            "lemmas": "The operation's lemmas hold in every state."}.get(name, f"framemc {rule}")
+    return {"guard-satisfiable": "Some valid state enables the operation."}.get(name, f"framemc {rule}")
 
 
 def _version() -> str:

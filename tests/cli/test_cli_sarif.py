@@ -19,7 +19,7 @@ SCHEMA = Path(__file__).with_name("data") / "sarif-schema-2.1.0.json"
 #: each run: a planted bug, and the items that catch it (a scenario, the conformance run, an obligation)
 RUNS = {
     "scenario+proof": ("--bug", "merge-non-buddy", "--only", "scenarios", "--only", "proofs", "--scenario",
-                       "segment-pieces", "--memory-model", "sc", "--obligation", "buddy_free/S-buddy-aligned"),
+                       "segment-pieces", "--memory-model", "sc", "--obligation", "merge/S-buddy-aligned"),
     "conformance+proof": ("--bug", "link-in-payload", "--only", "conformance", "--only", "proofs",
                           "--conformance-steps", "10", "--obligation", "buddy_free/I1-no-metadata-in-payload"),
 }

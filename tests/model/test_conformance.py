@@ -109,15 +109,16 @@ def test_refused_operation_must_change_nothing():
 def test_each_step_records_the_model_operations_it_matched():
     driver = Driver()
     boot = driver.step(driver.candidates()[0])
-    assert boot.applied and {"init_region", "add_free_memory"} & set(boot.model_ops)   # init adds its pieces
+    assert boot.applied and "add_block" in boot.model_ops   # init adds its pieces, block by block
     seg = driver.step(Op("alloc_segment", (("cpu", 0), ("n", 3), ("zeroed", True))))
-    assert seg.model_ops[0] == "buddy_alloc" and seg.model_ops.count("publish") == 3
+    assert "buddy_alloc" in seg.model_ops[:4] and seg.model_ops.count("publish") == 3
     assert (CoverageKind.CASE, "split order 2 -> 2") in seg.covered
     raw = driver.step(Op("alloc", (("cpu", 1), ("n", 4))))   # a raw range: no claim, zero or publish
-    assert raw.applied and raw.model_ops == ("buddy_alloc",) and not raw.failures
+    # the block of order 3 is split once (the conditional splits that did not happen are not listed)
+    assert raw.applied and raw.model_ops == ("split", "buddy_alloc") and not raw.failures
     assert (CoverageKind.CASE, "split order 3 -> 2") in raw.covered and driver.raw == {8: (4, {8, 9, 10, 11})}
     half = driver.step(Op("dealloc", (("first", 10), ("n", 2))))
-    assert half.model_ops == ("buddy_free",) and not half.failures
+    assert half.model_ops == ("buddy_free", "merge_stop") and not half.failures
     assert (CoverageKind.CASE, "dealloc of part of a raw allocation") in half.covered
 
 

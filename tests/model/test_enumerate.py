@@ -29,9 +29,10 @@ from framemc.snapshot import (
 INDEPENDENT = ("I3-refcount-sentinels", "S-conservation", "S-buddy-aligned", "S-buddies-merged",
                "S-poisoned-never-free")
 #: invariants that hold in every state the bounds allow even without themselves (see model/enumerate.py); the
-#: ghost-field invariants hold by the refinement mapping that derives ghost fields from a snapshot
+#: ghost-field invariants hold by the refinement mapping that derives ghost fields from a snapshot (a snapshot
+#: is taken with the pool idle, so no block is pending)
 IMPLIED = ("I2-non-overlapping-ranges", "S-blocks-within-pool", "S-pool-ids", "S-early-frames-reserved",
-           "I3-generation-epoch", "I3-live-handles", "S-cache-owner")
+           "I3-generation-epoch", "I3-live-handles", "S-cache-owner", "S-pending-block")
 
 
 @pytest.fixture(scope="module")

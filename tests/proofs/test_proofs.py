@@ -9,18 +9,10 @@ from framemc.errors import UsageError
 from framemc.model import INVARIANTS, VARIANTS
 from framemc.proofs import Verdict, exit_code, format_table, main, obligations, run_obligations
 
-#: operations whose obligations take seconds each: the full run is marked slow
-SLOW_OPS = {"add_free_memory"}
 ALL = obligations()
 
 
-def _param(ob):
-    """A pytest param for an obligation, marked slow for the boot-path operations."""
-    marks = [pytest.mark.slow] if ob.op in SLOW_OPS else []
-    return pytest.param(ob.name, marks=marks, id=ob.name)
-
-
-@pytest.mark.parametrize("name", [_param(ob) for ob in ALL])
+@pytest.mark.parametrize("name", [ob.name for ob in ALL])
 def test_obligation_is_proved(name):
     (result,) = run_obligations([name])
     assert result.verdict is Verdict.PROVED, result.counterexample or result.reason

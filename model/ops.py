@@ -28,6 +28,7 @@ from framemc.model.state import (
     BUSY,
     FRAME_BITS,
     HOLDER,
+    IDLE_POOL,
     NOHEAD,
     ONE,
     PAGE_TABLE,
@@ -191,13 +192,9 @@ def _idle_or_pending(s: State, h: z3.BitVecRef) -> z3.BoolRef:
     return z3.Or(_idle(s), s.pending == h)
 
 
-def _pend(s: State, h: z3.BitVecRef, k: z3.BitVecRef) -> dict[str, z3.ExprRef]:
+def _pend(h: z3.BitVecRef, k: z3.BitVecRef) -> dict[str, z3.ExprRef]:
     """The ghost update that makes ``(h, k)`` the pending block."""
     return {"pending": h, "pending_order": k}
-
-
-#: the ghost update that ends a buddy operation (the lock is released)
-_RELEASE = {"pending": frame(0), "pending_order": NOHEAD}
 
 
 def _mergeable(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, partner=None) -> tuple[z3.BoolRef, z3.BitVecRef]:
@@ -212,7 +209,7 @@ def buddy_alloc(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef) ->
     """Buddy alloc: take the free block of order exactly ``k`` at ``h`` and hand out its ``2**k`` frames."""
     guard = z3.And(_idle_or_pending(s, h), s.hord[h] == k, z3.ULE(k, small(cfg.max_order)))
     nalloc = _inc_where(s.nalloc, lambda g: _in_block(g, h, k, cfg.max_order), 1)
-    post = update(s, hord=store(s.hord, h, NOHEAD), nalloc=nalloc, **_RELEASE)
+    post = update(s, hord=store(s.hord, h, NOHEAD), nalloc=nalloc, **IDLE_POOL)
     return Step(guard=guard, post=post, seeds=(h,), order=k)
 
 
@@ -223,7 +220,7 @@ def split(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> Step:
     half = j - small(1)
     upper = h + block_len(half, cfg.max_order)
     hord = Field(lambda g: z3.If(z3.Or(g == h, g == upper), half, s.hord[g]))
-    return Step(guard=guard, post=update(s, hord=hord, **_pend(s, h, half)), seeds=(h, upper), order=j)
+    return Step(guard=guard, post=update(s, hord=hord, **_pend(h, half)), seeds=(h, upper), order=j)
 
 
 def _buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, *, checked=True,
@@ -237,7 +234,7 @@ def _buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, *,
                 _allocated_torn_down(s, g, busy_is_unused=busy_is_unused), s.pool[g] == s.pool[h])),
         )
     nalloc = _inc_where(s.nalloc, lambda g: z3.And(_in_block(g, h, k, cfg.max_order), s.nalloc[g] != small(0)), -1)
-    post = update(s, hord=store(s.hord, h, k), nalloc=nalloc, **(_pend(s, h, k) if keep_lock else {}))
+    post = update(s, hord=store(s.hord, h, k), nalloc=nalloc, **(_pend(h, k) if keep_lock else {}))
     if link is not None:
         post = update(post, pay=store(s.pay, h, link), pz=store(s.pz, h, link == ZERO_PAYLOAD))
     return Step(guard=guard, post=post, ranged=ranged, seeds=(h,), order=k)
@@ -255,7 +252,7 @@ def _merge(cfg: ModelConfig, s: State, h: z3.BitVecRef, *, partner=None) -> Step
     up = k + small(1)
     head = align_sym(h, up, cfg.max_order) if partner is None else h
     hord = Field(lambda g: z3.If(g == head, up, z3.If(z3.Or(g == h, g == other), NOHEAD, s.hord[g])))
-    return Step(guard=z3.And(s.pending == h, k != NOHEAD, can), post=update(s, hord=hord, **_pend(s, head, up)),
+    return Step(guard=z3.And(s.pending == h, k != NOHEAD, can), post=update(s, hord=hord, **_pend(head, up)),
                 seeds=(h, other, head), order=k)
 
 
@@ -269,7 +266,7 @@ def merge_stop(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> Step:
     MAX_ORDER.  The pool lock is released."""
     can, other = _mergeable(cfg, s, h, s.pending_order)
     guard = z3.And(s.pending == h, s.pending_order != NOHEAD, z3.Not(can))
-    return Step(guard=guard, post=update(s, **_RELEASE), seeds=(h, other), order=s.pending_order)
+    return Step(guard=guard, post=update(s, **IDLE_POOL), seeds=(h, other), order=s.pending_order)
 
 
 def _retire_poisoned(cfg: ModelConfig, s: State, f: z3.BitVecRef, *, torn_down: bool = True) -> Step:
@@ -297,7 +294,7 @@ def cache_refill(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, h: z3.BitVecRef)
     """Cache refill, one frame: take the free order-0 block at ``h`` (split down first) into ``cpu``'s cache."""
     guard = z3.And(_idle_or_pending(s, h), s.hord[h] == small(0), _cpu_ok(s, cpu))
     post = update(s, hord=store(s.hord, h, NOHEAD), ncache=store(s.ncache, h, s.ncache[h] + 1),
-                  ccpu=store(s.ccpu, h, cpu), actor=cpu, **_RELEASE)
+                  ccpu=store(s.ccpu, h, cpu), actor=cpu, **IDLE_POOL)
     return Step(guard=guard, post=post, seeds=(h,))
 
 
@@ -305,7 +302,7 @@ def cache_flush(cfg: ModelConfig, s: State, cpu: z3.BitVecRef, f: z3.BitVecRef) 
     """Cache flush, one frame: move ``f`` from ``cpu``'s cache back to the pool, pending its merges."""
     guard = z3.And(_idle(s), s.ncache[f] == small(1), s.ccpu[f] == cpu, _cpu_ok(s, cpu))
     post = update(s, hord=store(s.hord, f, small(0)), ncache=store(s.ncache, f, small(0)), actor=cpu,
-                  **_pend(s, f, small(0)))
+                  **_pend(f, small(0)))
     return Step(guard=guard, post=post, seeds=(f,))
 
 
@@ -503,7 +500,7 @@ def add_block(cfg: ModelConfig, s: State, p: z3.BitVecRef, h: z3.BitVecRef, k: z
         hord=store(s.hord, h, k),
         added=Field(lambda g: z3.Or(s.added[g], _in_block(g, h, k, cfg.max_order))),
         pool=Field(lambda g: z3.If(_in_block(g, h, k, cfg.max_order), p, s.pool[g])),
-        **_pend(s, h, k),
+        **_pend(h, k),
     )
     return Step(guard=guard, post=post, ranged=(fresh,), seeds=(h, p), order=k)
 
@@ -685,8 +682,7 @@ def initial_state(cfg: ModelConfig, prefix: str) -> tuple[State, z3.BoolRef]:
         flags=constant_field(small(0)),
         booted=z3.BoolVal(False),
         early_end=base.early_lo,
-        pending=frame(0),
-        pending_order=NOHEAD,
+        **IDLE_POOL,
     )
     return s, z3.And(z3.ULE(base.early_lo, base.early_hi), z3.ULE(small(1), base.ncpus),
                      z3.ULE(base.ncpus, small(MAX_CPUS)))

@@ -236,7 +236,7 @@ def derived_ghosts(rc: Field, gen: Field, ncpus: int, actor: int = ACTOR_ANY) ->
     """The ghost and machine fields of a state read from a snapshot, from its refcounts and generations
     (the refinement mapping described at :func:`with_derived_ghosts`)."""
     return {"gen0": Field(lambda g: gen[g] - 1), "handles": Field(lambda g: derived_handles(rc[g])),
-            "actor": small(actor), "ncpus": small(ncpus), "pending": frame(0), "pending_order": NOHEAD}
+            "actor": small(actor), "ncpus": small(ncpus), **IDLE_POOL}
 
 
 def with_derived_ghosts(s: State, ncpus: int, actor: int = ACTOR_ANY) -> State:
@@ -297,6 +297,8 @@ ANY_ACTOR = small(ACTOR_ANY)
 PAGE_TABLE = small(PURPOSE_PAGE_TABLE)
 NOHEAD = small(NO_HEAD)
 ZERO_PAYLOAD = z3.BitVecVal(ZERO_DIGEST, DIGEST_BITS)
+#: the ghost pending-block fields of a pool with no buddy operation in progress (the lock is free)
+IDLE_POOL = {"pending": frame(0), "pending_order": NOHEAD}
 #: the purpose codes a frame may be published with
 PURPOSES = tuple(range(PURPOSE_NONE, PURPOSE_DMA + 1))
 

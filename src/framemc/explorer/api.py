@@ -43,12 +43,20 @@ def explore(setup: Callable[[], Any], memory_model: str = "sc", max_executions: 
             preemption_bound: int | None = None, *, max_steps: int = DEFAULT_MAX_STEPS,
             time_budget: float | None = None, reduction: str | Reduction = "optimal",
             minimize: bool = True, bounds: Bounds | None = None, outcomes: bool = False,
-            progress: Callable[[int, int, float], None] | None = None) -> ExploreResult:
+            progress: Callable[[int, int, float], None] | None = None, workers: int = 1,
+            dask: Any = None, checkpoint: str | None = None, checkpoint_every: float = 60.0,
+            resume: str | None = None) -> ExploreResult:
     """Explore every execution of ``setup``'s threads: each consistent execution graph exactly once.
 
     Under ``"sc"`` that is one execution per Mazurkiewicz trace; under ``"c11"`` one per RC11-consistent
     graph.  ``outcomes=True`` also collects the distinct final observations in ``result.outcomes``.
     ``progress(executions, blocked, seconds)`` is called a few times a second while the search runs.
+
+    ``workers=N`` splits the search over N processes of this machine; ``dask="tcp://host:port"`` (or a
+    ``distributed.Client``) over the workers of a Dask cluster, which must be able to import ``setup``'s
+    module.  ``checkpoint=FILE`` writes the work left to FILE every ``checkpoint_every`` seconds, and
+    ``resume=FILE`` goes on from such a file.  Each of these gives the result one process gives: the same
+    executions, outcomes, verdict and counterexample; ``result.parallel`` says how the work was spread.
     """
     _check_setup(setup)
     model = MemoryModel.parse(memory_model)
@@ -68,8 +76,19 @@ def explore(setup: Callable[[], Any], memory_model: str = "sc", max_executions: 
         raise UsageError(f"progress must be a callable or None, got {progress!r}")
     checker = StateChecker()
     locator = SourceLocator()
-    found = run_search(setup, bounds, strategy, checker, locator, model=model, outcomes=outcomes,
-                       progress=progress)
+    spread = _parallel_options(workers, dask, checkpoint, checkpoint_every, resume)
+    stats = None
+    if spread:
+        if strategy is not Reduction.OPTIMAL or bounds.preemption_bound is not None:
+            raise UsageError("workers, dask, checkpoint and resume need the optimal search: drop "
+                             "reduction='none' and the preemption bound")
+        from framemc.explorer.parallel import run_parallel
+        found, stats, checker = run_parallel(setup, bounds, model, workers=workers, dask=dask, outcomes=outcomes,
+                                             checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                                             resume=resume, progress=progress)
+    else:
+        found = run_search(setup, bounds, strategy, checker, locator, model=model, outcomes=outcomes,
+                           progress=progress)
     violation = None
     extra = 0
     if found.failing is not None:
@@ -77,7 +96,24 @@ def explore(setup: Callable[[], Any], memory_model: str = "sc", max_executions: 
         if minimize and bounds.preemption_bound is None:
             violation, extra = _fewest_preemptions(setup, bounds, violation, model, checker, locator,
                                                    max(MINIMIZE_SECONDS, found.elapsed))
-    return _result(found, violation, bounds, checker, extra)
+    result = _result(found, violation, bounds, checker, extra)
+    return result if stats is None else replace(result, parallel=stats)
+
+
+def _parallel_options(workers: Any, dask: Any, checkpoint: Any, checkpoint_every: Any, resume: Any) -> bool:
+    """Validate the parallel keywords; True when the search runs in pieces."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"workers must be a whole number >= 1, got {workers!r}")
+    if dask is not None and not isinstance(dask, str) and not hasattr(dask, "submit"):
+        raise UsageError(f"dask must be a scheduler address like tcp://host:8786 or a distributed.Client, "
+                         f"got {dask!r}")
+    for name, value in (("checkpoint", checkpoint), ("resume", resume)):
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"{name} must be a file path, got {value!r}")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, float)) \
+            or not checkpoint_every > 0:
+        raise UsageError(f"checkpoint_every must be a number of seconds > 0, got {checkpoint_every!r}")
+    return workers > 1 or dask is not None or checkpoint is not None or resume is not None
 
 
 def _fewest_preemptions(setup: Callable[[], Any], bounds: Bounds, found: Counterexample, model: MemoryModel,

@@ -48,7 +48,7 @@ from typing import Any, Callable
 from framemc.errors import CheckerBug, UsageError
 from framemc.explorer.bounds import BoundKind, Bounds, MemoryModel
 from framemc.explorer.events import Event, OpKind, SourceLocator, creation_hook
-from framemc.explorer.graph import Graph, Node, Pos, View
+from framemc.explorer.graph import FULL_MASK, Graph, Node, Pos, View
 from framemc.explorer.memory import Events, MemoryModelChecker, checker_for
 from framemc.explorer.program import (DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
                                       plain_value)
@@ -119,6 +119,14 @@ class SearchOutcome:
     invalid: int = 0
 
 
+#: where a revisit sits in the order the one-process search explores them: the path of push indices from
+#: the first execution (negated, so that the revisit pushed last, which runs first, sorts first).  The
+#: revisits a revisit pushes extend its key, so comparing keys as tuples is the depth-first order: every
+#: execution has the key of the revisit that led to it, and one process meets them in increasing key order.
+#: Parallel exploration (:mod:`~framemc.explorer.parallel`) merges the pieces of work by these keys.
+Key = tuple[int, ...]
+
+
 @dataclass
 class _Frame:
     """A graph and the forward revisits still to try on it."""
@@ -127,6 +135,8 @@ class _Frame:
     graph: Graph
     #: pending revisits, last first
     items: list[tuple[Any, ...]] = field(default_factory=list)
+    #: each pending revisit's place in the sequential search order (see :data:`Key`), parallel to ``items``
+    keys: list["Key"] = field(default_factory=list)
     #: True when the graph is inconsistent: only its backward revisits are explored
     dropped: bool = False
 
@@ -192,6 +202,19 @@ class Explorer:
         self.failing: ExecutionRecord | None = None
         self.cut: BoundKind | None = None
         self.outcomes: dict[Any, int] = {}
+        #: optimal search: the key of the revisit being explored, how many revisits it pushed so far
+        self._key: Key = ()
+        self._pushes = 0
+        #: perf_counter time the time budget ends at, or None
+        self._stop_at: float | None = None
+        #: revisits taken off the stack so far
+        self.pops = 0
+        #: the key of the failing execution
+        self.failing_key: Key | None = None
+        #: the key of every execution, when parallel exploration measures duplicated work, else None
+        self.execution_keys: list[Key] | None = None
+        #: per execution, the counters when it ended (parallel pieces under an execution bound), or None
+        self.marks: list[tuple[int, int, int, Any]] | None = None
         #: plain search: the decision stack [(options, index)]
         self._decisions: list[list[Any]] = []
         self._depth = 0
@@ -214,8 +237,10 @@ class Explorer:
     def search(self) -> SearchOutcome:
         """Explore until done, a violation or a bound; return the counts."""
         self._start = time.perf_counter()
+        budget = self._bounds.time_budget
+        self._stop_at = None if budget is None else self._start + budget
         try:
-            with creation_hook(self._created), _deadline(self._bounds.time_budget):
+            with creation_hook(self._created), _deadline(budget):
                 try:
                     if self._optimal:
                         self._search_optimal()
@@ -233,6 +258,47 @@ class Explorer:
         return SearchOutcome(self.executions, self.events, self.failing, self.cut, self.blocked,
                              time.perf_counter() - self._start, consistent,
                              self.outcomes if self._want_outcomes else None, self.invalid)
+
+    def explore_piece(self, frames: list[_Frame] | None, pause_after: float | None,
+                      seconds_left: float | None, pause_pops: int | None = None) -> list[_Frame]:
+        """Explore one piece of the optimal search (:mod:`~framemc.explorer.parallel`); return the work left.
+
+        ``frames`` is a frame stack another search paused with, or None for the search's start.  The
+        counters restart at zero, so they count this piece alone.  The search pauses at the first revisit
+        after ``pause_after`` seconds and returns the frames still holding work; it returns nothing after a
+        violation, a bound or the end of the piece.  ``seconds_left`` is what remains of the time budget.
+        ``pause_pops`` pauses after that many revisits instead of after a time.
+        """
+        self.executions = self.blocked = self.invalid = self.events = self.pops = 0
+        self.failing, self.failing_key, self.cut, self.outcomes = None, None, None, {}
+        self.marks = [] if self._bounds.max_executions is not None else None
+        self._start = time.perf_counter()
+        self._stop_at = None if seconds_left is None else self._start + seconds_left
+        if pause_pops is not None:
+            pause: Callable[[], bool] | None = lambda: self.pops >= pause_pops
+        elif pause_after is not None:
+            pause = lambda: time.perf_counter() - self._start >= pause_after
+        else:
+            pause = None
+        left: list[_Frame] = []
+        try:
+            with creation_hook(self._created), _deadline(seconds_left):
+                try:
+                    left = self._root() if frames is None else frames
+                    self._drive(left, pause)
+                except _Stop:
+                    left = []
+                finally:
+                    self._close()
+        except DeadlineExceeded:
+            self.cut = BoundKind.TIME_BUDGET
+            left = []
+            self._close()
+        if self.failing is not None:
+            # the state walk marks the failing step as checked: a later piece must fail on it again
+            from framemc.explorer.states import StateMemo
+            self.state_memo = StateMemo()
+        return [f for f in left if f.items]
 
     def _created(self, obj: Any) -> None:
         if self._run is not None:
@@ -255,24 +321,42 @@ class Explorer:
         if b.max_executions is not None and self.executions >= b.max_executions:
             self.cut = BoundKind.MAX_EXECUTIONS
             raise _Stop
-        if b.time_budget is not None and time.perf_counter() - self._start > b.time_budget:
+        if self._stop_at is not None and time.perf_counter() > self._stop_at:
             self.cut = BoundKind.TIME_BUDGET
             raise _Stop
 
     # ---------------------------------------------------------------- optimal
 
     def _search_optimal(self) -> None:
+        self._drive(self._root())
+
+    def _root(self) -> list[_Frame]:
+        """The first execution (key ``()``); the frame stack holding the revisits it pushed."""
         run = self._fresh_run()
-        g = Graph(len(run.state))
-        frames = [_Frame(g)]
+        frames = [_Frame(Graph(len(run.state)))]
+        self._key = ()
+        self._pushes = 0
         self._extend(frames[-1])
+        return frames
+
+    def _drive(self, frames: list[_Frame], pause: Callable[[], bool] | None = None) -> None:
+        """Explore the revisits on ``frames`` depth-first, until none is left or ``pause()`` says stop.
+
+        On a pause ``frames`` keeps exactly the work not done, so another process can go on with it.  It
+        pauses only after taking at least one revisit, so every piece makes progress.
+        """
         while frames:
             frame = frames[-1]
             if not frame.items:
                 frames.pop()
                 continue
             self._check_bounds()
+            if pause is not None and self.pops and pause():
+                return
             item = frame.items.pop()
+            self._key = frame.keys.pop()
+            self._pushes = 0
+            self.pops += 1
             if item[0] == "rev":
                 new = self._backward(frame, item)
                 frames.append(new)
@@ -285,6 +369,12 @@ class Explorer:
                 continue
             self._rebuild(frame.graph)
             self._extend(frame)
+
+    def _push(self, frame: _Frame, item: tuple[Any, ...]) -> None:
+        """Queue a revisit of the current execution on ``frame``, with its key."""
+        frame.items.append(item)
+        self._pushes += 1
+        frame.keys.append(self._key + (-self._pushes,))
 
     def _forward(self, frame: _Frame, item: tuple[Any, ...]) -> bool:
         """Apply a forward revisit to ``frame``'s graph; False when the result is inconsistent."""
@@ -361,9 +451,7 @@ class Explorer:
         elif r.op is OpKind.LOCK:
             w.wval = LOCKED
         else:
-            obj = self._run.objects.get(r.loc) if self._run is not None else None
-            mask = getattr(obj, "_mask", (1 << 64) - 1)
-            w.wval = apply_rmw(_ATOMIC_OP[r.op], r.rval, r.rmw_op, mask)
+            w.wval = apply_rmw(_ATOMIC_OP[r.op], r.rval, r.rmw_op, r.mask)
         return w
 
     def _revisits(self, frame: _Frame, w: Node) -> None:
@@ -378,7 +466,7 @@ class Explorer:
             preds = g.stamp_view(r.stamp)
             view = tuple(max(a, b) for a, b in zip(preds, prefix))
             if self._maximal(g, r, w, view):
-                frame.items.append(("rev", r.pos, w.pos, view))
+                self._push(frame, ("rev", r.pos, w.pos, view))
 
     @staticmethod
     def _maximal(g: Graph, r: Node, w: Node, view: View) -> bool:
@@ -569,6 +657,7 @@ class Explorer:
             self._place_write(frame, g, w, forced=last.rf)
             return self._after_add(frame, g, run, t, w)
         node = Node(t, len(nodes), p.op, p.info, p.order, p.source)
+        node.mask = getattr(p.obj, "_mask", FULL_MASK)
         if p.op in _READS:
             node.reads = True
             node.na = p.op is OpKind.READ
@@ -663,7 +752,7 @@ class Explorer:
             return self._replay_rf(node, options)
         if self._optimal:
             for opt in reversed(options[1:]):
-                frame.items.append(("read", node.pos, opt))
+                self._push(frame, ("read", node.pos, opt))
             return options[0]
         return self._decide(options)
 
@@ -688,7 +777,7 @@ class Explorer:
                 after = self._replay_co(w, preds)
             elif self._optimal:
                 for pred in preds[:-1]:
-                    frame.items.append(("co", w.pos, pred))
+                    self._push(frame, ("co", w.pos, pred))
                 after = preds[-1]
             else:
                 after = self._decide(list(reversed(preds)))
@@ -814,16 +903,21 @@ class Explorer:
             self.blocked += 1
             self._watch(g, run)
             return
+        if self.execution_keys is not None and end != End.BLOCKED:
+            self.execution_keys.append(self._key)
         if end == End.COMPLETE:
             run.run_final()
             self.executions += 1
             if not self._optimal:
                 self._graphs.add(tuple(tuple(g.identity(n) for n in nodes) for nodes in g.threads))
             if run.violation is None:
+                key = None
                 if self._want_outcomes:
                     key = self._outcome(g, run)
                     self.outcomes[key] = self.outcomes.get(key, 0) + 1
                 self._watch(g, run)
+                if self.marks is not None:
+                    self.marks.append((self.blocked, self.invalid, self.events, self.pops, key))
                 return
         else:
             self.executions += 1
@@ -832,6 +926,7 @@ class Explorer:
     def _report(self, record: ExecutionRecord) -> None:
         if self.failing is None or len(record.events) < len(self.failing.events):
             self.failing = record
+            self.failing_key = self._key
         if not self._shortest:
             raise _Stop
 

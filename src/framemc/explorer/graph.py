@@ -29,6 +29,8 @@ __all__ = ["Node", "Graph", "Pos", "View"]
 
 #: a node's name: (thread, index in the thread)
 Pos = tuple[int, int]
+#: the value mask of a 64-bit atomic
+FULL_MASK = (1 << 64) - 1
 #: per thread, how many of its nodes are included
 View = tuple[int, ...]
 
@@ -38,7 +40,7 @@ class Node:
 
     __slots__ = ("thread", "index", "stamp", "op", "loc", "info", "order", "reads", "writes", "rf", "rval",
                  "wval", "args", "na", "max_r", "max_w", "stable", "source", "cas_expected", "rmw", "rmw_op",
-                 "blocks", "orders")
+                 "blocks", "orders", "mask")
 
     def __init__(self, thread: int, index: int, op: OpKind, info: LocationInfo | None, order: Ordering | None,
                  source: str) -> None:
@@ -88,6 +90,8 @@ class Node:
         self.blocks = False
         #: a CAS's (success, failure) orderings
         self.orders: tuple[Ordering | None, Ordering | None] = (order, order)
+        #: the location's value mask (an RMW's write wraps to it)
+        self.mask = FULL_MASK
 
     @property
     def pos(self) -> Pos:

@@ -94,3 +94,6 @@ class ExploreResult:
     outcomes: dict[tuple[tuple[str, Any], ...], int] | None = None
     #: a sentence for the reader, e.g. why a replay no longer reproduces its violation
     note: str | None = None
+    #: how a search run in pieces (workers, dask, checkpoint) spread its work
+    #: (:class:`~framemc.explorer.parallel.ParallelStats`), else None
+    parallel: Any = None

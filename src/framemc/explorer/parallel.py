@@ -1,0 +1,552 @@
+"""Parallel, distributed and resumable exploration: one optimal search cut into pieces of work.
+
+Design.  The optimal search is a depth-first walk over a stack of revisits
+(:meth:`Explorer._drive`); each revisit carries a :data:`~framemc.explorer.engine.Key`,
+its place in the order one process would explore it.  A *piece* is a frame stack
+(graphs plus the revisits still to do on them): the whole search at first, the
+work a paused piece had left, or a single bottom revisit handed to an idle worker.
+The revisits of one piece are a contiguous stretch of the one-process order, and
+every execution of a piece comes before every execution of a piece with a larger
+key.  So:
+
+* pieces run anywhere, in any order: local worker processes, Dask workers, or one
+  process that pauses to write a checkpoint;
+* the results are merged by key, which gives exactly the one-process answer: the
+  same executions, outcomes, counters and the same (first) counterexample;
+* an execution bound is cut where one process would cut it, from the counters
+  each piece notes at the end of each of its executions (``Explorer.marks``).
+
+Each piece pauses after a time slice and returns what is left; when workers are
+idle the worker splits off the bottom revisits of its stack (the largest untried
+subtrees) as new pieces, so an unbalanced search keeps every worker busy.  Pieces
+wait in a queue ordered by key: a violation found early in that order lets the
+later pieces be dropped, and the earlier ones still run, because one of them
+may hold the counterexample one process would have reported.
+
+This module knows nothing of frames or allocators, only of the engine's pieces.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import heapq
+import inspect
+import multiprocessing
+import os
+import pickle
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from framemc.errors import UsageError
+from framemc.explorer.bounds import BoundKind, Bounds, MemoryModel
+from framemc.explorer.engine import ExecutionRecord, Explorer, Key, SearchOutcome, _Frame
+from framemc.explorer.events import SourceLocator
+from framemc.explorer.watch import StateChecker
+
+__all__ = ["Piece", "PieceResult", "ParallelStats", "run_parallel", "CHECKPOINT_FORMAT"]
+
+#: bumped whenever a checkpoint's contents change meaning
+CHECKPOINT_FORMAT = 1
+#: seconds a piece runs before it pauses and reports, while some worker is idle
+SHORT_SLICE = 0.2
+#: ... and while every worker has work queued
+LONG_SLICE = 2.0
+
+
+@dataclass
+class Piece:
+    """Work of one search: a frame stack (None: the search's start)."""
+
+    frames: list[_Frame] | None
+
+    @property
+    def key(self) -> Key:
+        """The key of the first revisit this piece explores (``()`` for the start)."""
+        if self.frames is None:
+            return ()
+        return self.frames[-1].keys[-1]
+
+
+@dataclass
+class PieceResult:
+    """What one piece did: counters, the marks at each execution's end, and the work it left."""
+
+    key: Key
+    executions: int
+    blocked: int
+    invalid: int
+    events: int
+    pops: int
+    outcomes: dict[Any, int]
+    marks: list[tuple[int, int, int, int, Any]] | None
+    failing: ExecutionRecord | None
+    failing_key: Key | None
+    cut: BoundKind | None
+    #: the work left, each piece pickled, in search order
+    rest: list[bytes]
+    checked: int
+    hits: int
+    inconclusive: dict[tuple[str, str], Any]
+    seconds: float
+    worker: str
+    #: the key of every execution, when asked for (to measure duplicated work)
+    keys: list[Key] | None = None
+
+
+@dataclass
+class WorkerStats:
+    """One worker's share."""
+
+    executions: int = 0
+    busy: float = 0.0
+    tasks: int = 0
+
+
+@dataclass
+class ParallelStats:
+    """How the work was spread (JSON report and progress display)."""
+
+    #: worker processes (or Dask worker threads) used
+    workers: int
+    #: pieces explored (one task each)
+    tasks: int = 0
+    #: pieces that were split off for idle workers
+    splits: int = 0
+    #: bytes of pieces shipped to workers, and of results shipped back
+    bytes_out: int = 0
+    bytes_in: int = 0
+    #: the longest the queue of waiting pieces got
+    max_queue: int = 0
+    #: worker-seconds spent waiting for work (workers x wall time - busy time)
+    idle: float = 0.0
+    #: executions explored by pieces whose results were not needed (after a violation or a cut)
+    discarded: int = 0
+    #: executions run more than once (counted only with ``count_duplicates``; 0 by construction)
+    duplicated: int | None = None
+    #: per worker: executions, busy seconds, tasks
+    per_worker: dict[str, WorkerStats] = field(default_factory=dict)
+    #: inline runs: per task, (key, seconds, bytes shipped), in the order the tasks finished
+    task_log: list[tuple[Key, float, int]] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for the JSON report."""
+        return {"workers": self.workers, "tasks": self.tasks, "splits": self.splits, "bytes_out": self.bytes_out,
+                "bytes_in": self.bytes_in, "max_queue": self.max_queue, "idle_seconds": round(self.idle, 3),
+                "discarded_executions": self.discarded, "duplicated_executions": self.duplicated,
+                "per_worker": {w: {"executions": s.executions, "busy_seconds": round(s.busy, 3), "tasks": s.tasks,
+                                   "executions_per_second": round(s.executions / s.busy, 1) if s.busy else 0.0}
+                               for w, s in sorted(self.per_worker.items())}}
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """Everything a worker needs to build the explorer of one search."""
+
+    setup: Callable[[], Any]
+    bounds: Bounds
+    model: MemoryModel
+    outcomes: bool
+    count_keys: bool
+    token: str
+    #: pause every piece after this many revisits instead of after a time slice (deterministic pieces)
+    piece_pops: int | None = None
+
+
+# ------------------------------------------------------------------ the worker side
+
+#: per process: search token -> its explorer (kept across pieces: its state caches stay warm)
+_EXPLORERS: dict[str, Explorer] = {}
+
+
+def _explorer(spec: SearchSpec) -> Explorer:
+    ex = _EXPLORERS.get(spec.token)
+    if ex is None:
+        _EXPLORERS.clear()
+        ex = Explorer(spec.setup, spec.bounds, spec.model, StateChecker(), SourceLocator(), optimal=True,
+                      outcomes=spec.outcomes)
+        _EXPLORERS[spec.token] = ex
+    return ex
+
+
+def explore_piece(spec: SearchSpec, blob: bytes, pause_after: float | None, seconds_left: float | None,
+                  parts: int) -> bytes:
+    """Explore one pickled piece; return the pickled :class:`PieceResult` (its leftover work split in ``parts``)."""
+    piece: Piece = pickle.loads(blob)
+    key = piece.key
+    ex = _explorer(spec)
+    ex._checker.inconclusive = {}
+    ex.execution_keys = [] if spec.count_keys else None
+    checked, hits = ex._checker.checked, ex._checker.hits
+    start = time.perf_counter()
+    left = ex.explore_piece(piece.frames, pause_after, seconds_left, spec.piece_pops)
+    rest = [pickle.dumps(p, pickle.HIGHEST_PROTOCOL) for p in split(left, parts)]
+    result = PieceResult(key, ex.executions, ex.blocked, ex.invalid, ex.events, ex.pops,
+                         dict(ex.outcomes), ex.marks, ex.failing, ex.failing_key, ex.cut, rest,
+                         ex._checker.checked - checked, ex._checker.hits - hits, dict(ex._checker.inconclusive),
+                         time.perf_counter() - start, f"{os.uname().nodename}:{os.getpid()}", ex.execution_keys)
+    try:
+        return pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - the scenario's own values decide what pickles
+        raise UsageError(f"parallel exploration: a result of this scenario cannot be sent between processes "
+                         f"({type(exc).__name__}: {exc}); run it with workers=1") from None
+
+
+def split(frames: list[_Frame], parts: int) -> list[Piece]:
+    """The work left on ``frames`` as at most ``parts`` pieces, in search order.
+
+    The first piece is the stack itself (it goes on where it paused); each other one is a bottom revisit,
+    the last the stack would have reached, with a copy of its graph.
+    """
+    if not frames:
+        return []
+    donated: list[Piece] = []
+    while len(donated) < parts - 1 and sum(len(f.items) for f in frames) > 1:
+        bottom = frames[0]
+        item, key = bottom.items.pop(0), bottom.keys.pop(0)
+        donated.append(Piece([_Frame(bottom.graph.copy(), [item], [key], bottom.dropped)]))
+        if not bottom.items:
+            frames.pop(0)
+    return [Piece(frames)] + donated[::-1]
+
+
+# ------------------------------------------------------------------ executors
+
+_LOCAL_SPEC: SearchSpec | None = None
+
+
+def _init_local(spec: SearchSpec) -> None:
+    global _LOCAL_SPEC
+    _LOCAL_SPEC = spec
+
+
+def _local_task(blob: bytes, pause_after: float | None, seconds_left: float | None, parts: int) -> bytes:
+    assert _LOCAL_SPEC is not None
+    return explore_piece(_LOCAL_SPEC, blob, pause_after, seconds_left, parts)
+
+
+class _InProcess:
+    """Runs pieces here, one after another: a checkpointed search with one worker, or (``capacity`` > 1)
+    a simulation of that many workers, which splits and merges exactly as they would."""
+
+    def __init__(self, spec: SearchSpec, capacity: int = 1) -> None:
+        self.spec = spec
+        self.capacity = capacity
+
+    def submit(self, blob: bytes, pause: float | None, left: float | None, parts: int) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(explore_piece(self.spec, blob, pause, left, parts))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            fut.set_exception(exc)
+        return fut
+
+    def wait(self, futures: set) -> set:
+        return set(futures)
+
+    def close(self) -> None:
+        _EXPLORERS.clear()
+
+
+class _LocalPool:
+    """Worker processes on this machine (forked, so the scenario need not be importable)."""
+
+    def __init__(self, spec: SearchSpec, workers: int) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_local, initargs=(spec,))
+        self.capacity = workers
+
+    def submit(self, blob: bytes, pause: float | None, left: float | None, parts: int) -> cf.Future:
+        return self.pool.submit(_local_task, blob, pause, left, parts)
+
+    def wait(self, futures: set) -> set:
+        return cf.wait(futures, return_when=cf.FIRST_COMPLETED)[0]
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _DaskCluster:
+    """Workers of a Dask distributed cluster (the scenario's module must be importable there)."""
+
+    def __init__(self, spec: SearchSpec, address: Any) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise UsageError("--dask needs the cluster extra: pip install 'framemc[cluster]'") from None
+        if isinstance(address, str):
+            try:
+                self.client = Client(address, timeout="10s")
+            except OSError as exc:
+                raise UsageError(f"--dask {address}: cannot reach the Dask scheduler ({exc})") from None
+            self.own = True
+        else:
+            self.client = address  # a distributed.Client the caller made
+            self.own = False
+        info = self.client.scheduler_info(n_workers=-1) if "n_workers" in inspect.signature(
+            self.client.scheduler_info).parameters else self.client.scheduler_info()
+        self.capacity = max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+        self.spec = self.client.scatter(spec, broadcast=True)
+
+    def submit(self, blob: bytes, pause: float | None, left: float | None, parts: int) -> Any:
+        return self.client.submit(explore_piece, self.spec, blob, pause, left, parts, pure=False)
+
+    def wait(self, futures: set) -> set:
+        from distributed import wait
+        return set(wait(list(futures), return_when="FIRST_COMPLETED").done)
+
+    def close(self) -> None:
+        if self.own:
+            self.client.close()
+
+
+# ------------------------------------------------------------------ checkpoints
+
+def scenario_identity(setup: Callable[[], Any]) -> str:
+    """Names ``setup`` and hashes its source file, so a checkpoint of another scenario is refused."""
+    name = f"{getattr(setup, '__module__', '?')}.{getattr(setup, '__qualname__', type(setup).__name__)}"
+    digest = "?"
+    try:
+        path = inspect.getsourcefile(setup)
+        if path:
+            with open(path, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()[:16]
+    except (TypeError, OSError):
+        pass
+    return f"{name}@{digest}"
+
+
+def _header(spec: SearchSpec) -> dict[str, Any]:
+    from importlib.metadata import version
+    b = spec.bounds
+    return {"format": CHECKPOINT_FORMAT, "framemc": version("framemc"), "scenario": scenario_identity(spec.setup),
+            "memory_model": spec.model.value, "outcomes": spec.outcomes,
+            "bounds": {"max_executions": b.max_executions, "max_steps": b.max_steps}}
+
+
+def _write_checkpoint(path: str, spec: SearchSpec, queue: list[tuple[Key, int, bytes]],
+                      results: list[PieceResult], elapsed: float) -> None:
+    data = {"header": _header(spec), "queue": [(k, blob) for k, _, blob in queue], "results": results,
+            "elapsed": elapsed}
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        pickle.dump(data, fh, pickle.HIGHEST_PROTOCOL)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_checkpoint(path: str, spec: SearchSpec) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            data = pickle.load(fh)
+    except FileNotFoundError:
+        raise UsageError(f"--resume {path}: no such checkpoint file") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file
+        raise UsageError(f"--resume {path}: not a framemc checkpoint ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("header"), dict):
+        raise UsageError(f"--resume {path}: not a framemc checkpoint")
+    want, got = _header(spec), data["header"]
+    for name in ("format", "framemc", "scenario", "memory_model", "outcomes", "bounds"):
+        if got.get(name) != want[name]:
+            raise UsageError(f"--resume {path}: the checkpoint was written for {name} {got.get(name)!r}, "
+                             f"this run has {want[name]!r}")
+    return data
+
+
+# ------------------------------------------------------------------ the coordinator
+
+def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *, workers: int = 1,
+                 dask: Any = None, outcomes: bool = False, checkpoint: str | None = None,
+                 checkpoint_every: float = 60.0, resume: str | None = None,
+                 progress: Callable[[int, int, float], None] | None = None,
+                 count_duplicates: bool = False, slices: tuple[float, float] | None = None,
+                 inline: bool = False, shuffle: int | None = None, piece_pops: int | None = None,
+                 ) -> tuple[SearchOutcome, ParallelStats, StateChecker]:
+    """Run the optimal search in pieces on ``workers`` local processes or a Dask cluster; merge by key.
+
+    Returns the same :class:`SearchOutcome` one process would, the work statistics, and a checker holding
+    the merged state-check counters.  ``slices`` are the seconds a piece runs before it pauses while a
+    worker is idle, and while none is.  ``inline`` runs the pieces in this process, as if ``workers``
+    processes took them (tests, and the scaling projection of ``benchmarks/parallel.py``); ``shuffle``
+    (a seed) then takes them from the queue in a random order instead of key order, as workers that
+    finish out of order would.  ``piece_pops`` pauses each piece after that many revisits instead.
+    """
+    import random
+    rng = random.Random(shuffle) if shuffle is not None else None
+    spec = SearchSpec(setup, bounds, model, outcomes, count_duplicates, uuid.uuid4().hex, piece_pops)
+    if dask is not None:
+        pool: Any = _DaskCluster(spec, dask)
+    elif workers > 1 and not inline:
+        pool = _LocalPool(spec, workers)
+    else:
+        pool = _InProcess(spec, workers)
+    if slices is None:
+        one = checkpoint_every if checkpoint is not None else None
+        slices = (one, one) if pool.capacity == 1 else (SHORT_SLICE, LONG_SLICE)
+    log: list[tuple[Key, float, int]] | None = [] if inline else None
+    stats = ParallelStats(pool.capacity)
+    start = time.perf_counter()
+    queue: list[tuple[Key, int, bytes]] = []
+    results: list[PieceResult] = []
+    earlier = 0.0
+    seq = 0
+    if resume is not None:
+        data = _read_checkpoint(resume, spec)
+        results = list(data["results"])
+        earlier = float(data.get("elapsed", 0.0))
+        for key, blob in data["queue"]:
+            queue.append((key, seq, blob))
+            seq += 1
+        heapq.heapify(queue)
+    else:
+        queue.append(((), seq, pickle.dumps(Piece(None), pickle.HIGHEST_PROTOCOL)))
+        seq += 1
+    running: dict[Any, tuple[Key, bytes, float]] = {}
+    stop_key: Key | None = None
+    last_checkpoint = time.perf_counter()
+    last_progress = 0.0
+    deadline = None if bounds.time_budget is None else start + bounds.time_budget - earlier
+    busy = 0.0
+    dropped = 0
+    try:
+        stop_key = _stop_key(results, bounds)
+        while queue or running:
+            while queue and len(running) < pool.capacity:
+                if rng is None:
+                    key, _, blob = heapq.heappop(queue)
+                else:
+                    key, _, blob = queue.pop(rng.randrange(len(queue)))
+                    heapq.heapify(queue)
+                if stop_key is not None and key > stop_key:
+                    dropped += 1
+                    continue
+                idle = pool.capacity - len(running) - 1 - len(queue)
+                pause = slices[0] if len(queue) < pool.capacity else slices[1]
+                if checkpoint is not None:
+                    pause = checkpoint_every if pause is None else min(pause, checkpoint_every)
+                left = None if deadline is None else max(0.0, deadline - time.perf_counter())
+                fut = pool.submit(blob, pause, left, 1 + max(0, idle))
+                stats.bytes_out += len(blob)
+                stats.tasks += 1
+                running[fut] = (key, blob, time.perf_counter())
+            stats.max_queue = max(stats.max_queue, len(queue))
+            for fut in pool.wait(set(running)):
+                key, blob, _ = running.pop(fut)
+                raw = fut.result()
+                stats.bytes_in += len(raw)
+                res: PieceResult = pickle.loads(raw)
+                busy += res.seconds
+                if log is not None:
+                    log.append((res.key, res.seconds, len(blob) + len(raw)))
+                w = stats.per_worker.setdefault(res.worker, WorkerStats())
+                w.executions += res.executions
+                w.busy += res.seconds
+                w.tasks += 1
+                if len(res.rest) > 1:
+                    stats.splits += len(res.rest) - 1
+                for part in res.rest:
+                    heapq.heappush(queue, (pickle.loads(part).key, seq, part))
+                    seq += 1
+                results.append(res)
+                stop_key = _stop_key(results, bounds)
+                if res.cut is BoundKind.TIME_BUDGET:
+                    dropped += len(queue)
+                    queue = []
+                elif stop_key is not None:
+                    keep = [q for q in queue if q[0] <= stop_key]
+                    dropped += len(queue) - len(keep)
+                    queue = keep
+                    heapq.heapify(queue)
+            now = time.perf_counter()
+            if checkpoint is not None and now - last_checkpoint >= checkpoint_every:
+                pending = queue + [(k, 0, b) for k, b, _ in running.values()]
+                _write_checkpoint(checkpoint, spec, pending, results, earlier + now - start)
+                last_checkpoint = now
+            if progress is not None and now - last_progress >= 0.25:
+                last_progress = now
+                progress(sum(r.executions for r in results), sum(r.blocked for r in results), earlier + now - start)
+    finally:
+        pool.close()
+    wall = time.perf_counter() - start
+    stats.idle = max(0.0, pool.capacity * wall - busy) if log is None else 0.0
+    stats.task_log = log
+    if checkpoint is not None:
+        _write_checkpoint(checkpoint, spec, [], results, earlier + wall)
+    outcome, used = merge(results, bounds, outcomes, earlier + wall, work_left=dropped > 0)
+    stats.discarded = sum(r.executions for r in results) - outcome.executions
+    if count_duplicates:
+        seen: set[Key] = set()
+        dup = 0
+        for r in results:
+            for k in r.keys or ():
+                dup += k in seen
+                seen.add(k)
+        stats.duplicated = dup
+    checker = StateChecker()
+    for r in used:
+        checker.checked += r.checked
+        checker.hits += r.hits
+        for k, v in r.inconclusive.items():
+            checker.inconclusive.setdefault(k, v)
+    return outcome, stats, checker
+
+
+def _stop_key(results: list[PieceResult], bounds: Bounds) -> Key | None:
+    """The key past which no piece can matter: the first violation, or where the execution bound cuts."""
+    fails = [r.failing_key for r in results if r.failing is not None]
+    stop = min(fails) if fails else None
+    if bounds.max_executions is not None:
+        total = 0
+        for r in sorted(results, key=lambda r: r.key):
+            if stop is not None and r.key > stop:
+                break
+            total += r.executions
+            if total >= bounds.max_executions:
+                # pieces before r may still be running: only a settled prefix may cut, so keep r's key
+                stop = r.key if stop is None else min(stop, r.key)
+                break
+    return stop
+
+
+def merge(results: list[PieceResult], bounds: Bounds, outcomes: bool, elapsed: float,
+          work_left: bool = False) -> tuple[SearchOutcome, list[PieceResult]]:
+    """Add up the pieces in key order, stopping where one process would have stopped.
+
+    ``work_left`` says that pieces past the last result were dropped unexplored (they exist, so an
+    execution bound reached at the end of the last result still cuts).
+    """
+    ordered = sorted(results, key=lambda r: r.key)
+    n = bounds.max_executions
+    ex = bl = inv = ev = 0
+    outs: dict[Any, int] = {}
+    used: list[PieceResult] = []
+    failing = None
+    timed_out = any(r.cut is BoundKind.TIME_BUDGET for r in ordered)
+    cut = None
+    for i, r in enumerate(ordered):
+        used.append(r)
+        if n is not None and r.marks is not None and ex + len(r.marks) >= n:
+            # one process stops at the first revisit after its n-th execution, which is in this piece
+            mb, mi, me, mp, _ = r.marks[n - ex - 1]
+            for mark in r.marks[:n - ex]:
+                if mark[4] is not None:
+                    outs[mark[4]] = outs.get(mark[4], 0) + 1
+            more = r.pops > mp or bool(r.rest) or r.cut is not None or r.failing is not None \
+                or i + 1 < len(ordered) or work_left
+            ex, bl, inv, ev = n, bl + mb, inv + mi, ev + me
+            cut = BoundKind.MAX_EXECUTIONS if more else None
+            break
+        ex, bl, inv, ev = ex + r.executions, bl + r.blocked, inv + r.invalid, ev + r.events
+        for o, c in r.outcomes.items():
+            outs[o] = outs.get(o, 0) + c
+        if r.failing is not None:
+            failing = r.failing
+            break
+    if failing is None and cut is None and timed_out:
+        cut = BoundKind.TIME_BUDGET
+    outcome = SearchOutcome(ex, ev, failing, cut, bl, elapsed, ex, outs if outcomes else None, inv)
+    return outcome, used

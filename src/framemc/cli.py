@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import json
 import os
 import sys
 import time
@@ -227,6 +228,7 @@ def _ci_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--time-budget", type=float, metavar="SECONDS", help="Stop after this many seconds; "
                      "whatever was not finished is reported INCONCLUSIVE, with what was covered."),
         click.option("--jobs", type=int, metavar="N", help="Worker processes for the proofs."),
+
         click.option("--config", "config_path", metavar="FILE", help="Read [tool.framemc] from this file "
                      "instead of the nearest pyproject.toml."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bars; print only what did not pass."),
@@ -327,14 +329,19 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
               "MAX_ORDER (default 3); the proofs' one bound, see `framemc prove --help`.")
 @click.option("--conformance-steps", type=int, metavar="N", help="Operations in the conformance run.")
 @click.option("--conformance-seed", type=int, metavar="N", help="Seed of the conformance run.")
+@click.option("--workers", type=int, metavar="N", help="Worker processes the scenarios are spread over "
+              "(each scenario under each memory model is one task), beside the proof workers (--jobs); the "
+              "result is the same as with 1.")
+@click.option("--dask", metavar="tcp://HOST:PORT", help="Split each scenario's exploration over the workers of "
+              "this Dask scheduler (pip install 'framemc[cluster]'; see docs/cluster.md).")
 @_ci_options
 def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[str, ...],
           memory_models: tuple[str, ...], bugs: tuple[str, ...], max_executions: int | None,
           preemption_bound: int | None, max_steps: int | None, proof_timeout_ms: int | None,
           proof_rlimit_scale: float | None, max_order: int | None, conformance_steps: int | None,
-          conformance_seed: int | None, junit_xml: str | None, json_out: str | None,
-          sarif_out: str | None, trace_dir: str | None, time_budget: float | None, jobs: int | None,
-          config_path: str | None, quiet: bool) -> ExitCode:
+          conformance_seed: int | None, workers: int | None, dask: str | None, junit_xml: str | None,
+          json_out: str | None, sarif_out: str | None, trace_dir: str | None, time_budget: float | None,
+          jobs: int | None, config_path: str | None, quiet: bool) -> ExitCode:
     """Run the whole built-in suite: the main job, no arguments needed.
 
     It runs every bundled allocator scenario under every memory model that
@@ -353,7 +360,8 @@ def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[
                       memory_models=_names(memory_models), bugs=_names(bugs), max_executions=max_executions,
                       preemption_bound=preemption_bound, max_steps=max_steps, proof_timeout_ms=proof_timeout_ms,
                       proof_rlimit_scale=proof_rlimit_scale, max_order=max_order, conformance_steps=conformance_steps,
-                      conformance_seed=conformance_seed, time_budget=time_budget, jobs=jobs)
+                      conformance_seed=conformance_seed, time_budget=time_budget, jobs=jobs, workers=workers,
+                      dask=dask)
     return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
 
 
@@ -553,10 +561,23 @@ def list_names(kinds: tuple[str, ...]) -> ExitCode:
               "(what each thread's reads returned, each named Atomic's final value) with its count.")
 @click.option("--reduction", type=click.Choice(["optimal", "none"]), default="optimal", show_default=True,
               help="'none' runs the unreduced search (every schedule), for cross-checking.")
+@click.option("--workers", type=int, default=1, show_default=True, metavar="N", help="Split the exploration "
+              "over N processes of this machine; the result is the same as with 1.")
+@click.option("--dask", metavar="tcp://HOST:PORT", help="Split it over the workers of this Dask scheduler; they "
+              "must be able to import FILE.py (see docs/cluster.md).")
+@click.option("--checkpoint", metavar="FILE", help="Write the work left to FILE every --checkpoint-every "
+              "seconds (and at the end), so that --resume can go on after a crash or a kill.")
+@click.option("--checkpoint-every", type=float, default=60.0, show_default=True, metavar="SECONDS",
+              help="Seconds between two checkpoints.")
+@click.option("--resume", metavar="FILE", help="Go on from this checkpoint (same scenario, bounds, memory model "
+              "and framemc version; anything else is refused); the counts are those of an uninterrupted run.")
+@click.option("--json", "json_out", metavar="FILE", help="Also write the result (verdict, counts, how the work "
+              "was spread) as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def explore(target: str, memory_model: str, max_executions: int | None, preemption_bound: int | None,
             max_steps: int | None, time_budget: float | None, trace_out: str | None, config_path: str | None,
-            show_outcomes: bool, reduction: str, quiet: bool) -> ExitCode:
+            show_outcomes: bool, reduction: str, workers: int, dask: str | None, checkpoint: str | None,
+            checkpoint_every: float, resume: str | None, json_out: str | None, quiet: bool) -> ExitCode:
     """Explore every execution of the threads of your own scenario.
 
     FILE.py defines a setup function (FUNC, default `setup`) that builds
@@ -576,24 +597,28 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
     bounds = Bounds(cfg.max_executions, cfg.preemption_bound, cfg.max_steps, cfg.time_budget)
     user = load_user_setup(target)
     label = f"exploring {user.path}:{user.func}"
+    spread = dict(workers=workers, dask=dask, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                  resume=resume)
     try:
         if _progress_enabled(quiet):
             from rich.console import Console
             with Console(stderr=True).status(label) as status:
-                def show(executions: int, blocked: int, seconds: float) -> None:
-                    status.update(f"{label}: {_rate(executions, blocked, seconds)}")
+                def show(executions: int, blocked: int, seconds: float, stats: Any = None) -> None:
+                    extra = f"; {stats.line()}" if stats is not None else ""
+                    status.update(f"{label}: {_rate(executions, blocked, seconds)}{extra}")
                 result = run_explore(user.setup, memory_model, bounds=bounds, outcomes=show_outcomes,
-                                     reduction=reduction, progress=show)
+                                     reduction=reduction, progress=show, **spread)
         else:
             last = [time.monotonic()]
 
-            def log(executions: int, blocked: int, seconds: float) -> None:
+            def log(executions: int, blocked: int, seconds: float, stats: Any = None) -> None:
                 # a CI log: a line every few seconds, so a long or killed job still shows how far it got
                 if not quiet and time.monotonic() - last[0] >= _LOG_EVERY:
                     last[0] = time.monotonic()
-                    click.echo(f"{label}: {_rate(executions, blocked, seconds)}", err=True)
+                    extra = f"; {stats.line()}" if stats is not None else ""
+                    click.echo(f"{label}: {_rate(executions, blocked, seconds)}{extra}", err=True)
             result = run_explore(user.setup, memory_model, bounds=bounds, outcomes=show_outcomes,
-                                 reduction=reduction, progress=log)
+                                 reduction=reduction, progress=log, **spread)
     except UsageError as exc:
         raise UsageError(f"{user.where}: {user.func}(): {exc}") from None
     code = exit_code([_STATUS_OUTCOME[result.status.value]])
@@ -605,12 +630,16 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
         lines.append(f"undecided check {failure.name}: {failure.message}")
     if result.stats.blocked:
         lines.append(f"{result.stats.blocked} blocked executions (assume, spin-waits, lock waits) were not counted")
+    if result.parallel is not None:
+        lines.append(f"spread over {result.parallel.line()}")
     if result.outcomes is not None:
         lines.append(f"outcomes ({len(result.outcomes)} distinct):")
         for key, count in sorted(result.outcomes.items(), key=lambda kv: repr(kv[0])):
             shown = ", ".join(f"{label}={value!r}" for label, value in key)
             lines.append(f"  {count:>6}  {shown}")
     out = "\n".join(lines) + "\n"
+    if json_out is not None:
+        _write(json_out, json.dumps(_explore_json(user, memory_model, result), indent=2, sort_keys=True) + "\n")
     if result.violation is not None:
         out += result.violation.to_text()
         if trace_out is not None:
@@ -618,6 +647,19 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
             out += f"trace: {trace_out}\n"
     _echo(out)
     return code
+
+
+def _explore_json(user: Any, memory_model: str, result: Any) -> dict[str, Any]:
+    """The JSON report of ``framemc explore``."""
+    st = result.stats
+    return {"scenario": f"{user.path}:{user.func}", "memory_model": memory_model, "status": result.status.value,
+            "executions": result.executions, "exhaustive": result.exhaustive,
+            "bound_hit": None if result.bound_hit is None else result.bound_hit.value,
+            "stats": {"events": st.events, "blocked": st.blocked, "invalid": st.invalid,
+                      "seconds": round(st.elapsed, 3), "states_checked": st.states_checked,
+                      "cache_hits": st.cache_hits},
+            "violation": None if result.violation is None else result.violation.to_json(),
+            "parallel": None if result.parallel is None else result.parallel.as_dict()}
 
 
 #: seconds between two progress lines of ``explore`` when stderr is not a terminal

@@ -61,6 +61,10 @@ class CheckConfig:
     max_order: int = 3
     #: worker processes for the proofs
     jobs: int = max(1, min(os.cpu_count() or 1, 4))
+    #: worker processes the scenarios (each under each memory model) are spread over; 1: run them here
+    workers: int = 1
+    #: a Dask scheduler address (tcp://host:8786): each scenario's exploration is split over its workers
+    dask: str | None = None
     #: seed of the conformance run's operation choices
     conformance_seed: int = 0
     #: operations the conformance run applies (about 50 ms each)
@@ -80,6 +84,9 @@ class CheckConfig:
         _check_int("max_steps", self.max_steps, 1)
         _check_int("proof_timeout_ms", self.proof_timeout_ms, 1)
         _check_int("jobs", self.jobs, 1)
+        _check_int("workers", self.workers, 1)
+        if self.dask is not None and (not isinstance(self.dask, str) or "://" not in self.dask):
+            raise UsageError(f"dask must be a scheduler address like tcp://host:8786, got {self.dask!r}")
         _check_int("max_order", self.max_order, 0)
         if self.max_order > MAX_ORDER_LIMIT:
             raise UsageError(f"max_order must be at most {MAX_ORDER_LIMIT}, got {self.max_order}")
@@ -115,7 +122,8 @@ def _check_int(name: str, value: object, floor: int, *, optional: bool = False) 
 
 #: every configuration key and the type its TOML value must have
 KEYS: dict[str, type] = {f.name: list if f.name in ("include", "obligations", "scenarios", "memory_models", "bugs")
-                         else float if f.name in ("time_budget", "proof_rlimit_scale") else int
+                         else float if f.name in ("time_budget", "proof_rlimit_scale")
+                         else str if f.name == "dask" else int
                          for f in dataclasses.fields(CheckConfig)}
 
 

@@ -128,3 +128,33 @@ def test_a_running_scenario_reports_its_executions(monkeypatch: pytest.MonkeyPat
     result = run_suite(cfg, recorder)
     assert result.rows and recorder.seen
     assert {item for item, _ in recorder.seen} == {"sc/segment-pieces"}
+
+
+@pytest.mark.parametrize("bugs", [(), ("check-then-decrement",)])
+def test_scenarios_spread_over_workers_give_the_rows_of_one_process(bugs) -> None:
+    """`check --workers 2` runs each (memory model, scenario) row in a worker; the rows are those of one process."""
+    base = CheckConfig(include=("scenarios",), bugs=bugs, max_executions=300)
+    one = run_suite(base)
+    recorder = _Recorder()
+    two = run_suite(CheckConfig(include=("scenarios",), bugs=bugs, max_executions=300, workers=2), recorder)
+    assert [(r.name, r.outcome, r.detail, r.text) for r in two.rows] == \
+        [(r.name, r.outcome, r.detail, r.text) for r in one.rows]
+    assert sorted(r.name for r in recorder.rows) == sorted(r.name for r in two.rows)
+    if bugs:
+        assert any(r.outcome is Outcome.VIOLATION for r in two.rows)
+
+
+def test_one_scenario_row_splits_its_exploration_over_the_workers() -> None:
+    cfg = dict(include=("scenarios",), scenarios=("alloc-dealloc",), memory_models=("sc",),
+               bugs=("check-then-decrement",))
+    one = run_suite(CheckConfig(**cfg))
+    two = run_suite(CheckConfig(**cfg, workers=2))
+    assert [(r.outcome, r.detail, r.text) for r in two.rows] == [(r.outcome, r.detail, r.text) for r in one.rows]
+
+
+@pytest.mark.parametrize("key, value, needle", [("workers", 0, "workers must be an integer >= 1"),
+                                                ("dask", "localhost", "dask must be a scheduler address")])
+def test_bad_parallel_settings_are_refused(key, value, needle) -> None:
+    from framemc.errors import UsageError
+    with pytest.raises(UsageError, match=needle):
+        CheckConfig(**{key: value})

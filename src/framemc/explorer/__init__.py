@@ -1,11 +1,15 @@
-"""The bounded interleaving explorer: controlled scheduling of plain Python threads with optimal DPOR.
+"""The bounded explorer: controlled scheduling of plain Python threads, each consistent execution graph once.
 
-Design: ``execution`` runs one interleaving as the atomics layer's runtime;
-``dpor`` (optimal DPOR with wakeup trees) and ``plain`` (no reduction) are
-search strategies over executions; ``search`` is the loop they share;
-``trace`` turns a failing execution into a readable, replayable
-counterexample; ``watch`` is the frame-agnostic state-check hook; ``c11``
-is the RC11 memory (store lists, views, messages) used under ``memory_model="c11"``.
+Design: ``program`` runs the scenario's threads as greenlets and stops them at
+every shared access; ``graph`` holds execution graphs (po, rf, co); ``engine``
+is the TruSt search over them (optimal: once per Mazurkiewicz trace under sc,
+once per RC11/C++20-consistent graph under c11) and the plain search over every
+schedule; ``memory`` holds the consistency checkers behind one interface;
+``states`` checks watched state in every state a graph passes through;
+``parallel`` runs the optimal search in pieces on worker processes, a Dask
+cluster or across checkpoints, merged by search order into the one-process
+result; ``trace`` turns a failing execution into a readable, replayable
+counterexample; ``watch`` is the frame-agnostic state-check hook.
 """
 
 from framemc.explorer.api import explore, replay

@@ -50,7 +50,8 @@ def explore(setup: Callable[[], Any], memory_model: str = "sc", max_executions: 
 
     Under ``"sc"`` that is one execution per Mazurkiewicz trace; under ``"c11"`` one per RC11-consistent
     graph.  ``outcomes=True`` also collects the distinct final observations in ``result.outcomes``.
-    ``progress(executions, blocked, seconds)`` is called a few times a second while the search runs.
+    ``progress(executions, blocked, seconds)`` is called a few times a second while the search runs (with a
+    fourth parameter, a split search also passes its :class:`~framemc.explorer.parallel.ParallelStats`).
 
     ``workers=N`` splits the search over N processes of this machine; ``dask="tcp://host:port"`` (or a
     ``distributed.Client``) over the workers of a Dask cluster, which must be able to import ``setup``'s

@@ -51,9 +51,9 @@ __all__ = ["Piece", "PieceResult", "ParallelStats", "run_parallel", "CHECKPOINT_
 #: bumped whenever a checkpoint's contents change meaning
 CHECKPOINT_FORMAT = 1
 #: seconds a piece runs before it pauses and reports, while some worker is idle
-SHORT_SLICE = 0.2
+SHORT_SLICE = 0.1
 #: ... and while every worker has work queued
-LONG_SLICE = 2.0
+LONG_SLICE = 0.25
 
 
 @dataclass
@@ -85,8 +85,8 @@ class PieceResult:
     failing: ExecutionRecord | None
     failing_key: Key | None
     cut: BoundKind | None
-    #: the work left, each piece pickled, in search order
-    rest: list[bytes]
+    #: the work left, each piece as (its key, the pickled piece), in search order
+    rest: list[tuple[Key, bytes]]
     checked: int
     hits: int
     inconclusive: dict[tuple[str, str], Any]
@@ -120,6 +120,8 @@ class ParallelStats:
     bytes_in: int = 0
     #: the longest the queue of waiting pieces got
     max_queue: int = 0
+    #: pieces waiting now (progress display)
+    queue: int = 0
     #: worker-seconds spent waiting for work (workers x wall time - busy time)
     idle: float = 0.0
     #: executions explored by pieces whose results were not needed (after a violation or a cut)
@@ -130,6 +132,13 @@ class ParallelStats:
     per_worker: dict[str, WorkerStats] = field(default_factory=dict)
     #: inline runs: per task, (key, seconds, bytes shipped), in the order the tasks finished
     task_log: list[tuple[Key, float, int]] | None = None
+
+    def line(self) -> str:
+        """One line for the progress display and the text report."""
+        rates = ", ".join(f"{s.executions / s.busy:.0f}/s" if s.busy else "0/s"
+                          for _, s in sorted(self.per_worker.items()))
+        return (f"{self.workers} worker{'s' if self.workers != 1 else ''} ({rates or 'starting'}), {self.tasks} pieces, {self.splits} splits, "
+                f"queue {self.queue} (max {self.max_queue}), idle {self.idle:.1f} worker-s")
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for the JSON report."""
@@ -182,7 +191,11 @@ def explore_piece(spec: SearchSpec, blob: bytes, pause_after: float | None, seco
     checked, hits = ex._checker.checked, ex._checker.hits
     start = time.perf_counter()
     left = ex.explore_piece(piece.frames, pause_after, seconds_left, spec.piece_pops)
-    rest = [pickle.dumps(p, pickle.HIGHEST_PROTOCOL) for p in split(left, parts)]
+    try:
+        rest = [(p.key, pickle.dumps(p, pickle.HIGHEST_PROTOCOL)) for p in split(left, parts)]
+    except Exception as exc:  # noqa: BLE001 - the scenario's own values decide what pickles
+        raise UsageError(f"parallel exploration: a value of this scenario cannot be sent between processes "
+                         f"({type(exc).__name__}: {exc}); run it with workers=1") from None
     result = PieceResult(key, ex.executions, ex.blocked, ex.invalid, ex.events, ex.pops,
                          dict(ex.outcomes), ex.marks, ex.failing, ex.failing_key, ex.cut, rest,
                          ex._checker.checked - checked, ex._checker.hits - hits, dict(ex._checker.inconclusive),
@@ -306,17 +319,26 @@ class _DaskCluster:
 # ------------------------------------------------------------------ checkpoints
 
 def scenario_identity(setup: Callable[[], Any]) -> str:
-    """Names ``setup`` and hashes its source file, so a checkpoint of another scenario is refused."""
+    """Names ``setup``, hashes its source file and the plain values it closes over (``lastzero(5)`` is not
+    ``lastzero(4)``), so that a checkpoint of another scenario is refused."""
     name = f"{getattr(setup, '__module__', '?')}.{getattr(setup, '__qualname__', type(setup).__name__)}"
-    digest = "?"
+    h = hashlib.sha256()
     try:
         path = inspect.getsourcefile(setup)
         if path:
             with open(path, "rb") as fh:
-                digest = hashlib.sha256(fh.read()).hexdigest()[:16]
+                h.update(fh.read())
     except (TypeError, OSError):
         pass
-    return f"{name}@{digest}"
+    for cell in getattr(setup, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        plain = isinstance(value, (int, float, str, bytes, bool, type(None))) or (
+            isinstance(value, tuple) and all(isinstance(v, (int, float, str, bool)) for v in value))
+        h.update(repr(value if plain else type(value).__qualname__).encode())
+    return f"{name}@{h.hexdigest()[:16]}"
 
 
 def _header(spec: SearchSpec) -> dict[str, Any]:
@@ -412,6 +434,7 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
     deadline = None if bounds.time_budget is None else start + bounds.time_budget - earlier
     busy = 0.0
     dropped = 0
+    wants_stats = progress is not None and _takes_four(progress)
     try:
         stop_key = _stop_key(results, bounds)
         while queue or running:
@@ -424,7 +447,8 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
                 if stop_key is not None and key > stop_key:
                     dropped += 1
                     continue
-                idle = pool.capacity - len(running) - 1 - len(queue)
+                # split so that the queue holds a piece for every worker: one that finishes finds work at once
+                idle = 2 * pool.capacity - len(running) - 1 - len(queue)
                 pause = slices[0] if len(queue) < pool.capacity else slices[1]
                 if checkpoint is not None:
                     pause = checkpoint_every if pause is None else min(pause, checkpoint_every)
@@ -433,7 +457,6 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
                 stats.bytes_out += len(blob)
                 stats.tasks += 1
                 running[fut] = (key, blob, time.perf_counter())
-            stats.max_queue = max(stats.max_queue, len(queue))
             for fut in pool.wait(set(running)):
                 key, blob, _ = running.pop(fut)
                 raw = fut.result()
@@ -448,10 +471,14 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
                 w.tasks += 1
                 if len(res.rest) > 1:
                     stats.splits += len(res.rest) - 1
-                for part in res.rest:
-                    heapq.heappush(queue, (pickle.loads(part).key, seq, part))
-                    seq += 1
+                for part_key, part in res.rest:
+                    if stop_key is None or part_key <= stop_key:
+                        heapq.heappush(queue, (part_key, seq, part))
+                        seq += 1
+                    else:
+                        dropped += 1
                 results.append(res)
+                stats.max_queue = max(stats.max_queue, len(queue))
                 stop_key = _stop_key(results, bounds)
                 if res.cut is BoundKind.TIME_BUDGET:
                     dropped += len(queue)
@@ -468,11 +495,18 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
                 last_checkpoint = now
             if progress is not None and now - last_progress >= 0.25:
                 last_progress = now
-                progress(sum(r.executions for r in results), sum(r.blocked for r in results), earlier + now - start)
+                stats.queue = len(queue)
+                stats.idle = max(0.0, pool.capacity * (now - start) - busy)
+                args = (sum(r.executions for r in results), sum(r.blocked for r in results), earlier + now - start)
+                if wants_stats:
+                    progress(*args, stats)
+                else:
+                    progress(*args)
     finally:
         pool.close()
     wall = time.perf_counter() - start
     stats.idle = max(0.0, pool.capacity * wall - busy) if log is None else 0.0
+    stats.queue = 0
     stats.task_log = log
     if checkpoint is not None:
         _write_checkpoint(checkpoint, spec, [], results, earlier + wall)
@@ -493,6 +527,15 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
         for k, v in r.inconclusive.items():
             checker.inconclusive.setdefault(k, v)
     return outcome, stats, checker
+
+
+def _takes_four(fn: Callable[..., Any]) -> bool:
+    """Does the progress callback take the work statistics as a fourth argument?"""
+    try:
+        inspect.signature(fn).bind(0, 0, 0.0, None)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def _stop_key(results: list[PieceResult], bounds: Bounds) -> Key | None:

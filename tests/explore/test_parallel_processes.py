@@ -145,3 +145,66 @@ def test_a_checkpoint_of_another_scenario_or_a_damaged_file_is_refused(tmp_path:
     assert junk.returncode == 2 and "not a framemc checkpoint" in junk.stderr
     missing = _explore("lz.py", "-q", "--resume", "nope.ckpt", cwd=tmp_path)
     assert missing.returncode == 2 and "no such checkpoint" in missing.stderr
+
+
+CLAIM = '''
+from framemc import Atomic, Cell, Ordering
+
+UNUSED = 2**64 - 1
+
+def setup():
+    slot = Atomic(UNUSED, name="refcount")
+    won = [Cell(False, name=f"won{i}") for i in range(3)]
+    def claimer(cpu):
+        def run():
+            if slot.load(Ordering.ACQUIRE) == UNUSED:
+                slot.store(0, Ordering.RELAXED)
+                won[cpu].write(True)
+        return run
+    def final():
+        assert sum(w.read() for w in won) <= 1, "two CPUs claimed the same frame"
+    return [claimer(0), claimer(1), claimer(2)], final
+'''
+
+
+def test_a_scenario_file_travels_to_dask_workers_that_cannot_import_it(tmp_path: Path):
+    """`framemc explore FILE.py --dask ADDR`: the workers' processes never saw FILE.py, and the output is the
+    one-process output (less the line saying how the work was spread)."""
+    (tmp_path / "claim.py").write_text(CLAIM)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        spread = _explore("claim.py", "-q", "--dask", cluster.scheduler_address, cwd=tmp_path)
+    alone = _explore("claim.py", "-q", cwd=tmp_path)
+    assert alone.returncode == spread.returncode == 1, spread.stderr
+    assert "two CPUs claimed the same frame" in alone.stdout
+    assert [line for line in spread.stdout.splitlines() if not line.startswith("spread over")] == \
+        alone.stdout.splitlines()
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(tmp_path: Path):
+    (tmp_path / "claim.py").write_text(CLAIM)
+    bad = _explore("claim.py", "-q", "--dask", "tcp://127.0.0.1:9", cwd=tmp_path)
+    assert bad.returncode == 2 and "cannot reach the Dask scheduler" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_value_that_cannot_cross_processes_is_a_usage_error():
+    def setup():
+        class Tag:  # local: pickle cannot name it
+            pass
+        c = framemc.Cell(None, name="c")
+        a = framemc.Atomic(0, name="a")
+
+        def t0():
+            c.write(Tag())
+            a.store(1)
+
+        def t1():
+            a.load()
+            a.load()
+
+        def t2():
+            a.store(2)
+        return [t0, t1, t2]
+    with pytest.raises(framemc.UsageError, match="cannot be sent between processes.*workers=1"):
+        run_parallel(setup, Bounds(None, None, 100, None), MemoryModel.SC, workers=2, slices=(0.0, 0.0))

@@ -170,10 +170,16 @@ class SearchSpec:
 _EXPLORERS: dict[str, Explorer] = {}
 
 
+#: per process: search token -> its spec
+_SPECS: dict[str, SearchSpec] = {}
+
+
 def _explorer(spec: SearchSpec) -> Explorer:
     ex = _EXPLORERS.get(spec.token)
     if ex is None:
         _EXPLORERS.clear()
+        _SPECS.clear()
+        _SPECS[spec.token] = spec
         ex = Explorer(spec.setup, spec.bounds, spec.model, StateChecker(), SourceLocator(), optimal=True,
                       outcomes=spec.outcomes)
         _EXPLORERS[spec.token] = ex
@@ -240,6 +246,13 @@ def _local_task(blob: bytes, pause_after: float | None, seconds_left: float | No
     return explore_piece(_LOCAL_SPEC, blob, pause_after, seconds_left, parts)
 
 
+def _dask_task(token: str, spec_blob: bytes, blob: bytes, pause_after: float | None, seconds_left: float | None,
+               parts: int) -> bytes:
+    ex = _EXPLORERS.get(token)
+    spec = pickle.loads(spec_blob) if ex is None else None
+    return explore_piece(spec if spec is not None else _SPECS[token], blob, pause_after, seconds_left, parts)
+
+
 class _InProcess:
     """Runs pieces here, one after another: a checkpointed search with one worker, or (``capacity`` > 1)
     a simulation of that many workers, which splits and merges exactly as they would."""
@@ -302,18 +315,45 @@ class _DaskCluster:
         info = self.client.scheduler_info(n_workers=-1) if "n_workers" in inspect.signature(
             self.client.scheduler_info).parameters else self.client.scheduler_info()
         self.capacity = max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
-        self.spec = self.client.scatter(spec, broadcast=True)
+        _ship_user_module(spec.setup)
+        import cloudpickle
+        self.token = spec.token
+        # pickled here with cloudpickle, so that a module registered by value travels as code
+        self.spec = self.client.scatter(cloudpickle.dumps(spec), broadcast=True)
 
     def submit(self, blob: bytes, pause: float | None, left: float | None, parts: int) -> Any:
-        return self.client.submit(explore_piece, self.spec, blob, pause, left, parts, pure=False)
+        return self.client.submit(_dask_task, self.token, self.spec, blob, pause, left, parts, pure=False)
 
     def wait(self, futures: set) -> set:
         from distributed import wait
-        return set(wait(list(futures), return_when="FIRST_COMPLETED").done)
+        done = set(wait(list(futures), return_when="FIRST_COMPLETED").done)
+        for fut in done:
+            exc = fut.exception()
+            if exc is not None and not isinstance(exc, UsageError):
+                raise _cannot_load(exc)
+        return done
 
     def close(self) -> None:
         if self.own:
             self.client.close()
+
+
+def _ship_user_module(setup: Callable[[], Any]) -> None:
+    """A scenario file ``framemc explore FILE.py`` loaded travels to the Dask workers by value.
+
+    The command line imports FILE.py under a private module name that no worker could import; by value,
+    cloudpickle sends its functions' code instead, so only what the file itself imports must be there.
+    """
+    import sys
+    module = sys.modules.get(getattr(setup, "__module__", "") or "")
+    if module is not None and module.__name__.startswith("framemc_user_"):
+        import cloudpickle
+        cloudpickle.register_pickle_by_value(module)
+
+
+def _cannot_load(exc: BaseException) -> UsageError:
+    return UsageError(f"the Dask workers cannot run this scenario: {type(exc).__name__}: {exc} (its module and what "
+                      "it imports must be importable on every worker; see docs/cluster.md, 'Shipping the scenario')")
 
 
 # ------------------------------------------------------------------ checkpoints

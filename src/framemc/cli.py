@@ -561,13 +561,14 @@ def list_names(kinds: tuple[str, ...]) -> ExitCode:
               "(what each thread's reads returned, each named Atomic's final value) with its count.")
 @click.option("--reduction", type=click.Choice(["optimal", "none"]), default="optimal", show_default=True,
               help="'none' runs the unreduced search (every schedule), for cross-checking.")
-@click.option("--workers", type=int, default=1, show_default=True, metavar="N", help="Split the exploration "
-              "over N processes of this machine; the result is the same as with 1.")
+@click.option("--workers", type=int, metavar="N", help="Split the exploration over N processes of this machine "
+              "(default: workers in [tool.framemc], else 1); the result is the same as with 1.")
 @click.option("--dask", metavar="tcp://HOST:PORT", help="Split it over the workers of this Dask scheduler; they "
               "must be able to import FILE.py (see docs/cluster.md).")
 @click.option("--checkpoint", metavar="FILE", help="Write the work left to FILE every --checkpoint-every "
               "seconds (and at the end), so that --resume can go on after a crash or a kill.")
-@click.option("--checkpoint-every", type=float, default=60.0, show_default=True, metavar="SECONDS",
+@click.option("--checkpoint-every", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              metavar="SECONDS",
               help="Seconds between two checkpoints.")
 @click.option("--resume", metavar="FILE", help="Go on from this checkpoint (same scenario, bounds, memory model "
               "and framemc version; anything else is refused); the counts are those of an uninterrupted run.")
@@ -576,7 +577,7 @@ def list_names(kinds: tuple[str, ...]) -> ExitCode:
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def explore(target: str, memory_model: str, max_executions: int | None, preemption_bound: int | None,
             max_steps: int | None, time_budget: float | None, trace_out: str | None, config_path: str | None,
-            show_outcomes: bool, reduction: str, workers: int, dask: str | None, checkpoint: str | None,
+            show_outcomes: bool, reduction: str, workers: int | None, dask: str | None, checkpoint: str | None,
             checkpoint_every: float, resume: str | None, json_out: str | None, quiet: bool) -> ExitCode:
     """Explore every execution of the threads of your own scenario.
 
@@ -593,11 +594,11 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
     from framemc.explorer import explore as run_explore
     base, _ = _config_from_file(config_path)
     cfg = base.merged(max_executions=max_executions, preemption_bound=preemption_bound, max_steps=max_steps,
-                      time_budget=time_budget)
+                      time_budget=time_budget, workers=workers, dask=dask)
     bounds = Bounds(cfg.max_executions, cfg.preemption_bound, cfg.max_steps, cfg.time_budget)
     user = load_user_setup(target)
     label = f"exploring {user.path}:{user.func}"
-    spread = dict(workers=workers, dask=dask, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+    spread = dict(workers=cfg.workers, dask=cfg.dask, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                   resume=resume)
     try:
         if _progress_enabled(quiet):

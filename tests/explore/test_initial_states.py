@@ -133,3 +133,18 @@ def test_reference_passes_from_every_quiescent_state_full_sweep(nframes, scenari
     result = enumerate_states(nframes, 2, quiescent_only=True)
     report = explore_from_states(scenario, result)
     assert report.verdict is Status.PASS
+
+
+@pytest.mark.parametrize("bug", [None, "check-then-decrement"])
+def test_states_explored_in_worker_processes_give_the_one_process_report(two_frames, bug):
+    bugs = {bug} if bug else set()
+    one = explore_from_states("drop-vs-drop", two_frames, bugs=bugs, stop_on_violation=True)
+    two = explore_from_states("drop-vs-drop", two_frames, bugs=bugs, stop_on_violation=True, workers=2)
+    assert (two.verdict, two.stopped_early, two.skipped, len(two.runs)) == (one.verdict, one.stopped_early, one.skipped,
+                                                                      len(one.runs))
+    for a, b in zip(one.runs, two.runs):
+        assert a.snapshot == b.snapshot
+        assert (b.result.status, b.result.executions) == (a.result.status, a.result.executions)
+        assert (a.result.violation is None) == (b.result.violation is None)
+        if a.result.violation is not None:
+            assert b.result.violation.to_text() == a.result.violation.to_text()

@@ -208,10 +208,41 @@ def _verdict(runs: list[StateRun], states_complete: bool) -> Status:
     return Status.PASS
 
 
+#: the setups a forked state worker explores (inherited, so they need not pickle)
+_SETUPS: list[Any] = []
+
+
+def _explore_one(index: int, kwargs: dict[str, Any]) -> Any:
+    return explore(_SETUPS[index], **kwargs)
+
+
+def _in_workers(setups: list[Any], kwargs: dict[str, Any]) -> list[Any] | None:
+    """With ``workers=N`` (N > 1) and several states: each state's exploration in one of N forked processes.
+
+    Every state is explored, so the report is the one one process gives (with ``stop_on_violation`` the
+    states after the first violating one are explored and then left out).  None: explore them here.
+    """
+    workers = kwargs.get("workers", 1)
+    if not isinstance(workers, int) or workers <= 1 or len(setups) <= 1 or kwargs.get("dask") is not None \
+            or kwargs.get("checkpoint") is not None or kwargs.get("resume") is not None:
+        return None
+    import concurrent.futures as cf
+    import multiprocessing
+    global _SETUPS
+    _SETUPS = list(setups)
+    one = dict(kwargs, workers=1)
+    context = multiprocessing.get_context("fork")
+    with cf.ProcessPoolExecutor(min(workers, len(setups)), mp_context=context) as pool:
+        return list(pool.map(_explore_one, range(len(setups)), [one] * len(setups)))
+
+
 def explore_from_states(scenario: StateScenario | str, states: EnumerationResult | Iterable[AllocatorSnapshot], *,
                         bugs: Iterable[str] = frozenset(), cache_capacity: int = FROM_STATE_CACHE_CAPACITY,
                         stop_on_violation: bool = False, **explore_kwargs: Any) -> FromStatesReport:
-    """Explore ``scenario`` from every quiescent state of ``states``; the keywords go to :func:`explore`."""
+    """Explore ``scenario`` from every quiescent state of ``states``; the keywords go to :func:`explore`.
+
+    ``workers=N`` explores the states N at a time in forked processes (each state in one process).
+    """
     if isinstance(scenario, str):
         scenario = state_scenario_named(scenario)
     if not isinstance(scenario, StateScenario):
@@ -233,8 +264,9 @@ def explore_from_states(scenario: StateScenario | str, states: EnumerationResult
     start = time.monotonic()
     runs: list[StateRun] = []
     stopped = False
-    for snap, setup in zip(chosen, setups):
-        result = explore(setup, **explore_kwargs)
+    results = _in_workers(setups, explore_kwargs)
+    for i, (snap, setup) in enumerate(zip(chosen, setups)):
+        result = results[i] if results is not None else explore(setup, **explore_kwargs)
         runs.append(StateRun(snap, result))
         if stop_on_violation and result.status is Status.VIOLATION:
             stopped = len(runs) < len(chosen)

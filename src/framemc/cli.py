@@ -329,9 +329,8 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
               "MAX_ORDER (default 3); the proofs' one bound, see `framemc prove --help`.")
 @click.option("--conformance-steps", type=int, metavar="N", help="Operations in the conformance run.")
 @click.option("--conformance-seed", type=int, metavar="N", help="Seed of the conformance run.")
-@click.option("--workers", type=int, metavar="N", help="Worker processes the scenarios are spread over "
-              "(each scenario under each memory model is one task), beside the proof workers (--jobs); the "
-              "result is the same as with 1.")
+@click.option("--workers", type=int, metavar="N", help="Split each scenario's exploration over N processes "
+              "(beside the proof workers, --jobs); the result is the same as with 1.")
 @click.option("--dask", metavar="tcp://HOST:PORT", help="Split each scenario's exploration over the workers of "
               "this Dask scheduler (pip install 'framemc[cluster]'; see docs/cluster.md).")
 @_ci_options

@@ -61,7 +61,7 @@ class CheckConfig:
     max_order: int = 3
     #: worker processes for the proofs
     jobs: int = max(1, min(os.cpu_count() or 1, 4))
-    #: worker processes the scenarios (each under each memory model) are spread over; 1: run them here
+    #: worker processes each scenario's exploration is split over; 1: run it here
     workers: int = 1
     #: a Dask scheduler address (tcp://host:8786): each scenario's exploration is split over its workers
     dask: str | None = None

@@ -257,8 +257,10 @@ def _scenario_row(model: str, scenario: Any, cfg: CheckConfig, clock: _Clock,
         working = getattr(progress, "working", None)
         report = None if working is None else \
             (lambda e, b, sec: working(Section.SCENARIOS, name, e, b, sec))  # noqa: E731
+        # each scenario's exploration is split over the workers (measured faster than a row per worker:
+        # one scenario dominates the suite's time; benchmarks/parallel.py, table 4)
         result = explore(scenario.setup(cfg.bugs), model, bounds=bounds, progress=report, dask=cfg.dask,
-                         workers=1 if _IN_WORKER else cfg.workers)
+                         workers=cfg.workers)
     except UsageError as exc:
         return Row(Section.SCENARIOS, name, Outcome.INCONCLUSIVE, f"could not run: {exc}", origin=origin,
                    seconds=time.perf_counter() - started)
@@ -280,39 +282,6 @@ def _scenario_row(model: str, scenario: Any, cfg: CheckConfig, clock: _Clock,
         detail = f"{result.executions} executions; checks z3 could not decide: {', '.join(undecided)}"
     return clock.cut(Row(Section.SCENARIOS, name, Outcome.INCONCLUSIVE, detail, origin=origin, seconds=seconds,
                          cut=cut))
-
-
-#: the scenario plan, inherited by forked scenario workers
-_PLAN: list[tuple[str, Any]] = []
-#: True in a forked scenario worker: its exploration runs in one process (with one scenario row, the
-#: workers split that row's exploration instead)
-_IN_WORKER = False
-
-
-def _plan_row(index: int, cfg: CheckConfig, deadline: float | None) -> Row:
-    global _IN_WORKER
-    _IN_WORKER = True
-    clock = _Clock(None)
-    clock.deadline = deadline
-    model, scenario = _PLAN[index]
-    return _scenario_row(model, scenario, cfg, clock)
-
-
-def _scenarios_in_workers(plan: list[tuple[str, Any]], cfg: CheckConfig, clock: _Clock,
-                          progress: Progress) -> list[Row]:
-    """Every (memory model, scenario) row in ``cfg.workers`` forked processes; rows come back in plan order."""
-    import concurrent.futures as cf
-    global _PLAN
-    _PLAN = list(plan)
-    context = multiprocessing.get_context("fork")
-    rows: list[Row | None] = [None] * len(plan)
-    with cf.ProcessPoolExecutor(min(cfg.workers, len(plan)), mp_context=context) as pool:
-        futures = {pool.submit(_plan_row, i, cfg, clock.deadline): i for i in range(len(plan))}
-        for fut in cf.as_completed(futures):
-            row = clock.cut(fut.result())
-            rows[futures[fut]] = row
-            progress.finished(row)
-    return [r for r in rows if r is not None]
 
 
 def _first_line(text: str, width: int = 160) -> str:
@@ -532,9 +501,7 @@ def run_suite(cfg: CheckConfig, progress: Progress | None = None) -> SuiteResult
     jobs = _ProofJobs(groups, variant, cfg, clock) if groups and cfg.jobs > 1 else None
     rows: list[Row] = []
     by_section: dict[str, Callable[[], list[Row]]] = {
-        "scenarios": lambda: (_scenarios_in_workers(plan, cfg, clock, progress) if cfg.workers > 1
-                              and len(plan) > 1 and cfg.dask is None
-                              else [_finished(progress, _scenario_row(m, s, cfg, clock, progress)) for m, s in plan]),
+        "scenarios": lambda: [_finished(progress, _scenario_row(m, s, cfg, clock, progress)) for m, s in plan],
         "conformance": lambda: [_finished(progress, _conformance_row(cfg, clock))],
         "proofs": lambda: (jobs.collect(clock, progress) if jobs is not None
                            else _proofs_inline(groups, variant, cfg, clock, progress)),

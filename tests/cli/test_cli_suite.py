@@ -132,7 +132,7 @@ def test_a_running_scenario_reports_its_executions(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize("bugs", [(), ("check-then-decrement",)])
 def test_scenarios_spread_over_workers_give_the_rows_of_one_process(bugs) -> None:
-    """`check --workers 2` runs each (memory model, scenario) row in a worker; the rows are those of one process."""
+    """`check --workers 2` splits each scenario's exploration over two processes; the rows are those of one process."""
     base = CheckConfig(include=("scenarios",), bugs=bugs, max_executions=300)
     one = run_suite(base)
     recorder = _Recorder()
@@ -144,7 +144,7 @@ def test_scenarios_spread_over_workers_give_the_rows_of_one_process(bugs) -> Non
         assert any(r.outcome is Outcome.VIOLATION for r in two.rows)
 
 
-def test_one_scenario_row_splits_its_exploration_over_the_workers() -> None:
+def test_a_violating_scenario_row_is_the_one_process_row() -> None:
     cfg = dict(include=("scenarios",), scenarios=("alloc-dealloc",), memory_models=("sc",),
                bugs=("check-then-decrement",))
     one = run_suite(CheckConfig(**cfg))

@@ -730,6 +730,39 @@ def report(trace: str, fmt: str, output: str | None) -> ExitCode:
     return ExitCode.OK
 
 
+@cli.command()
+@click.argument("logs", nargs=-1, required=True, metavar="LOG...")
+@click.option("--json", "json_out", metavar="FILE", help="Also write the result as JSON.")
+def validate(logs: tuple[str, ...], json_out: str | None) -> ExitCode:
+    """Check logs of a real run, step by step, against the allocator model.
+
+    Each LOG is a JSON Lines file (format: docs/validate.md) written by the
+    kernel, one per CPU or one for all; they are merged by their global
+    sequence numbers.  Every event must be a step the model allows in the
+    state the earlier events left (the same operations the proofs use).
+    Exit 0: every step allowed; 1: a step the model forbids, named by file
+    and line; 2: bad input; 3: a step z3 could not decide.
+    """
+    from framemc.validate import validate_logs
+    result = validate_logs(list(logs))
+    if json_out is not None:
+        _write(json_out, json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")
+    rate = result.events / result.elapsed if result.elapsed > 0 else 0.0
+    lines = [f"{result.verdict.upper()}: {result.events} events, {result.steps} model steps in "
+             f"{result.elapsed:.2f} s ({rate:,.0f} events/s; {result.z3_steps} steps evaluated by z3, "
+             f"{result.memo_hits} from the memo)"]
+    if result.failure:
+        lines.append(result.failure)
+        for what, values in result.state.items():
+            shown = ", ".join(f"{k}={v:#x}" if isinstance(v, int) and not isinstance(v, bool) and v > 4096
+                              else f"{k}={v}" for k, v in values.items())
+            lines.append(f"  {what}: {shown}")
+    for note in result.open_steps:
+        lines.append(f"note: {note}")
+    _echo("\n".join(lines) + "\n")
+    return ExitCode(result.exit_code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The ``framemc`` console script."""
     cli.main(args=argv, prog_name="framemc")

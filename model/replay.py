@@ -1,0 +1,237 @@
+"""Concrete replay of the model's operations: the state after each step of a logged run.
+
+Design.  A validator (``framemc validate``) needs the model's verdict on
+millions of concrete steps: is the guard of ``claim(f=5)`` true in this
+state, and what does the step change?  The answer comes from the very
+operations the proofs use (:data:`framemc.model.ops.OPERATIONS`): the step is
+built over a state whose fields look concrete values up, and z3 simplifies
+its guard and its post-state at numeral frames to numerals.  Nothing about an
+operation is restated here.
+
+That costs milliseconds, so results are memoised.  An operation with concrete
+arguments reads a fixed set of (field, frame) cells and scalars (the terms are
+built the same way whatever the values are); the memo key is the operation,
+its arguments and the values of those cells.  A step that meets a known key
+costs a dictionary lookup.  What a step writes is found by evaluating the
+post-state at every frame the step read and at its argument frames: an
+operation of the model writes only frames it reads (checked for every
+operation by ``tests/model/test_replay.py`` against the post-state at every
+frame).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from framemc.errors import UsageError
+from framemc.model.ops import OPERATIONS, ParamKind, resolve
+from framemc.model.state import (FRAME_BITS, MODEL_FIELDS, SCALAR_FIELDS, Field, ModelConfig, State, frame)
+
+__all__ = ["Machine", "StepResult"]
+
+_SORTS = dict(MODEL_FIELDS)
+_SCALAR_SORTS = dict(SCALAR_FIELDS)
+
+
+def _numeral(sort: z3.SortRef, value: int | bool) -> z3.ExprRef:
+    if sort == z3.BoolSort():
+        return z3.BoolVal(bool(value))
+    return z3.BitVecVal(int(value), sort.size())
+
+
+def _python(term: z3.ExprRef) -> int | bool:
+    term = z3.simplify(term)
+    if z3.is_true(term):
+        return True
+    if z3.is_false(term):
+        return False
+    if z3.is_bv_value(term):
+        return term.as_long()
+    raise AssertionError(f"a concrete step did not simplify to a value: {term}")
+
+
+#: per-frame counters evaluated symbolically first (a claim bumps the generation whatever its value)
+_COUNTERS = ("gen", "gen0")
+_MASKS = {name: (1 << sort.size()) - 1 for name, sort in MODEL_FIELDS if sort != z3.BoolSort()}
+
+
+class _Concrete(Exception):
+    """A step that needs a counter's value: evaluate it with the counters concrete."""
+
+
+def _decided(term: z3.ExprRef) -> bool:
+    term = z3.simplify(term)
+    if z3.is_true(term):
+        return True
+    if z3.is_false(term):
+        return False
+    raise _Concrete
+
+
+def _written(term: z3.ExprRef) -> Any:
+    """A value, or ``(field, frame, delta)``: the step writes that counter's old value plus ``delta``."""
+    term = z3.simplify(term)
+    if z3.is_true(term) or z3.is_false(term):
+        return z3.is_true(term)
+    if z3.is_bv_value(term):
+        return term.as_long()
+    delta = 0
+    if z3.is_app_of(term, z3.Z3_OP_BADD) and term.num_args() == 2 and z3.is_bv_value(term.arg(0)):
+        delta, term = term.arg(0).as_long(), term.arg(1)
+    if z3.is_const(term) and "@" in term.decl().name():
+        name, f = term.decl().name().split("@")
+        return (name, int(f), delta)
+    raise _Concrete
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """The model's verdict on one concrete step."""
+
+    #: True when the operation's guard holds in the state before
+    allowed: bool
+    #: per-frame changes: (field, frame) -> new value, or (counter, frame, delta): that counter's value
+    #: before the step plus delta (empty when not allowed)
+    writes: tuple[tuple[tuple[str, int], Any], ...]
+    #: scalar changes: name -> new value
+    scalars: tuple[tuple[str, int | bool], ...]
+
+
+class Machine:
+    """A concrete model state that steps by the model's own operations."""
+
+    def __init__(self, cfg: ModelConfig, cells: dict[str, dict[int, int | bool]], defaults: dict[str, int | bool],
+                 scalars: dict[str, int | bool], variant: str | None = None) -> None:
+        #: model bounds (MAX_ORDER, CPUs)
+        self.cfg = cfg
+        #: field -> frame -> value (frames absent take the field's default)
+        self.cells = {name: dict(cells.get(name, {})) for name in _SORTS}
+        #: field -> value of every frame not in ``cells``
+        self.defaults = dict(defaults)
+        #: scalar fields
+        self.scalars = dict(scalars)
+        self._variant = variant
+        #: (op, args) -> the cells and scalars the step reads
+        self._reads: dict[tuple[Any, ...], tuple[tuple[tuple[str, int], ...], tuple[str, ...]]] = {}
+        #: (op, args, values read) -> result
+        self._memo: dict[tuple[Any, ...], StepResult] = {}
+        #: steps answered from the memo, and steps z3 evaluated
+        self.hits = 0
+        self.misses = 0
+
+    def value(self, name: str, f: int) -> int | bool:
+        """Field ``name`` at frame ``f``."""
+        return self.cells[name].get(f, self.defaults[name])
+
+    def step(self, op: str, **args: int | bool) -> StepResult:
+        """Check and apply ``op(**args)``; the state changes only when the guard holds."""
+        spec = resolve(op, self._variant)
+        try:
+            values = tuple(args[p] for p, _ in spec.params)
+        except KeyError as exc:
+            raise UsageError(f"{op} needs the argument {exc.args[0]!r}") from None
+        base = (op, values)
+        reads = self._reads.get(base)
+        if reads is not None:
+            key = base + (tuple(self.value(n, f) for n, f in reads[0]),
+                          tuple(self.scalars[s] for s in reads[1]))
+            hit = self._memo.get(key)
+            if hit is not None:
+                self.hits += 1
+                self._apply(hit)
+                return hit
+        self.misses += 1
+        # first with the counters (generations) left symbolic, so that one evaluation serves every value;
+        # a step whose guard or effect depends on a counter's value is evaluated with it concrete
+        symbolic = reads is None or reads[2]
+        try:
+            result, cells, scalars = self._evaluate(spec, values, symbolic)
+        except _Concrete:
+            symbolic = False
+            try:
+                result, cells, scalars = self._evaluate(spec, values, False)
+            except _Concrete:
+                raise AssertionError(f"z3 could not decide {op}{values} on concrete values") from None
+        reads = (tuple(sorted(cells)), tuple(sorted(scalars)), symbolic)
+        self._reads[base] = reads
+        key = base + (tuple(self.value(n, f) for n, f in reads[0]), tuple(self.scalars[s] for s in reads[1]))
+        self._memo[key] = result
+        self._apply(result)
+        return result
+
+    def _apply(self, result: StepResult) -> None:
+        new = [(cell, v if not isinstance(v, tuple) else self.value(v[0], v[1]) + v[2] & _MASKS[v[0]])
+               for cell, v in result.writes]
+        for (name, f), v in new:
+            self.cells[name][f] = v
+        for name, v in result.scalars:
+            self.scalars[name] = v
+
+    def _evaluate(self, spec: Any, values: tuple[int | bool, ...], symbolic: bool) -> tuple[StepResult, set, set]:
+        cells: set[tuple[str, int]] = set()
+        scalars_read: set[str] = set()
+        state = self._tracking_state(cells, scalars_read, symbolic)
+        terms = [self._arg(kind, v) for (_, kind), v in zip(spec.params, values)]
+        step = spec.fn(self.cfg, state, *terms)
+        allowed = _decided(step.guard)
+        for r in step.ranged if allowed else ():
+            first, count = _python(r.first), _python(r.count)
+            allowed = all(_decided(r.pred(frame(g))) for g in range(first, first + count))
+            if not allowed:
+                break
+        if not allowed:
+            return StepResult(False, (), ()), cells, scalars_read
+        seen = {_python(t) for t in step.seeds}
+        args = [v for (_, kind), v in zip(spec.params, values) if kind is ParamKind.FRAME]
+        seen.update(args)
+        if step.order is not None:
+            # a buddy step may write every frame of the block of its order (nalloc over an allocated block)
+            order = _python(step.order)
+            if order <= self.cfg.max_order:
+                for a in args:
+                    low = a & ~((1 << order) - 1)
+                    seen.update(range(low, low + (1 << order)))
+        writes: list[tuple[tuple[str, int], Any]] = []
+        for name in _SORTS:
+            post: Field = getattr(step.post, name)
+            for f in sorted(seen):
+                new = _written(post[frame(f)])
+                if isinstance(new, tuple) or name in _COUNTERS or new != self.value(name, f):
+                    if not (new == (name, f, 0)):
+                        writes.append(((name, f), new))
+        changed = []
+        for name in _SCALAR_SORTS:
+            new = _python(getattr(step.post, name))
+            if new != self.scalars[name]:
+                changed.append((name, new))
+        return StepResult(True, tuple(writes), tuple(changed)), cells, scalars_read
+
+    def _arg(self, kind: ParamKind, value: int | bool) -> z3.ExprRef:
+        return _numeral(kind.sort(), value)
+
+    def _tracking_state(self, cells: set, scalars_read: set, symbolic: bool) -> State:
+        def field_of(name: str) -> Field:
+            sort = _SORTS[name]
+            counter = symbolic and name in _COUNTERS
+
+            def lookup(g: z3.BitVecRef) -> z3.ExprRef:
+                if not z3.is_bv_value(g):
+                    g = z3.simplify(g)
+                f = g.as_long()
+                if counter:
+                    return z3.Const(f"{name}@{f}", sort)
+                cells.add((name, f))
+                return _numeral(sort, self.value(name, f))
+            return Field(lookup)
+
+        fields: dict[str, Any] = {name: field_of(name) for name in _SORTS}
+        for name, sort in SCALAR_FIELDS:
+            scalars_read.add(name)
+            fields[name] = _numeral(sort, self.scalars[name])
+        return State(**fields)
+
+
+assert FRAME_BITS > 0 and OPERATIONS

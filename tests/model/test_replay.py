@@ -1,0 +1,143 @@
+"""The concrete replay of model operations (``framemc.model.replay``) against a brute-force evaluation.
+
+The oracle evaluates the same operation from ``model/ops.py`` (the one definition) but at *every* frame of
+the machine, with no memo and no footprint guess: the guard (with its ranged conjuncts) and the
+post-state of every field at every frame.  Random walks drive the machine through allowed and forbidden
+steps of every operation; each step's verdict and effect must be the oracle's, and a second machine that
+never hits the memo must end in the same state.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import z3
+
+from framemc.model.concrete import DEFAULTS
+from framemc.model.ops import OPERATIONS, ParamKind
+from framemc.model.replay import Machine
+from framemc.model.state import (ACTOR_ANY, MODEL_FIELDS, NO_HEAD, SCALAR_FIELDS, Field, ModelConfig, State, frame)
+
+MAX_ORDER = 2
+NFRAMES = 8
+#: every frame an operation could touch: the machine plus one top-order block past it
+SPAN = NFRAMES + (1 << MAX_ORDER)
+
+
+def _machine(cfg: ModelConfig) -> Machine:
+    defaults = dict(DEFAULTS, gen0=0, handles=0)
+    scalars = dict(early_lo=0, early_end=0, early_hi=0, booted=True, actor=ACTOR_ANY, ncpus=cfg.ncpus,
+                   pending=0, pending_order=NO_HEAD)
+    return Machine(cfg, {}, defaults, scalars)
+
+
+def _value(term):
+    term = z3.simplify(term)
+    if z3.is_true(term):
+        return True
+    if z3.is_false(term):
+        return False
+    return term.as_long()
+
+
+def _oracle(m: Machine, op: str, args: dict, guard_only: bool = False):
+    """(allowed, every per-frame value after, every scalar after), evaluated at every frame."""
+    sorts = dict(MODEL_FIELDS)
+
+    def field_of(name):
+        sort = sorts[name]
+
+        def lookup(g):
+            f = _value(g)
+            v = m.value(name, f)
+            return z3.BoolVal(bool(v)) if sort == z3.BoolSort() else z3.BitVecVal(int(v), sort.size())
+        return Field(lookup)
+    fields = {name: field_of(name) for name in sorts}
+    for name, sort in SCALAR_FIELDS:
+        v = m.scalars[name]
+        fields[name] = z3.BoolVal(bool(v)) if sort == z3.BoolSort() else z3.BitVecVal(int(v), sort.size())
+    spec = OPERATIONS[op]
+    terms = [z3.BoolVal(bool(args[p])) if kind.sort() == z3.BoolSort() else z3.BitVecVal(int(args[p]),
+             kind.sort().size()) for p, kind in spec.params]
+    step = spec.fn(m.cfg, State(**fields), *terms)
+    ok = _value(step.guard) and all(_value(r.at(frame(g))) for r in step.ranged for g in range(SPAN))
+    if not ok or guard_only:
+        return ok, None, None
+    after = {(name, f): _value(getattr(step.post, name)[frame(f)]) for name in sorts for f in range(SPAN)}
+    scal = {name: _value(getattr(step.post, name)) for name, _ in SCALAR_FIELDS}
+    return True, after, scal
+
+
+def _state(m: Machine):
+    return ({(name, f): m.value(name, f) for name, _ in MODEL_FIELDS for f in range(SPAN)}, dict(m.scalars))
+
+
+def _random_args(rng: random.Random, op: str, m: Machine) -> dict:
+    out = {}
+    for p, kind in OPERATIONS[op].params:
+        if kind in (ParamKind.FRAME,):
+            # mostly aligned heads of free blocks and the pending block, so that buddy steps are allowed often
+            heads = [f for f in range(NFRAMES) if m.value("hord", f) != NO_HEAD] + [m.scalars["pending"]]
+            out[p] = rng.choice(heads) if heads and rng.random() < 0.6 else rng.randrange(NFRAMES)
+        elif kind is ParamKind.ORDER:
+            out[p] = rng.randrange(MAX_ORDER + 1)
+        elif kind is ParamKind.CPU:
+            out[p] = rng.randrange(3)
+        elif kind is ParamKind.PURPOSE:
+            out[p] = rng.randrange(4)
+        elif kind is ParamKind.FLAG:
+            out[p] = rng.random() < 0.5
+        elif kind is ParamKind.COUNT:
+            out[p] = rng.randrange(4)
+        else:
+            out[p] = rng.choice([0, 1, 12345])
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_step_matches_the_brute_force_evaluation(seed):
+    cfg = ModelConfig(MAX_ORDER)
+    rng = random.Random(seed)
+    m, fresh_each_time = _machine(cfg), _machine(cfg)
+    # boot: one add_free_memory of the whole machine, as blocks
+    ops = [op for op in OPERATIONS if op not in ("stutter",)]
+    allowed = {op: 0 for op in ops}
+    for f in range(0, NFRAMES, 1 << MAX_ORDER):
+        for mm in (m, fresh_each_time):
+            assert mm.step("add_block", p=0, h=f, k=MAX_ORDER).allowed
+            assert mm.step("merge_stop", h=f).allowed or mm.step("merge", h=f).allowed
+    for _ in range(120):
+        # mostly an allowed step (the oracle's guard picks one among random candidates), sometimes any step
+        candidates = [(op, _random_args(rng, op, m)) for op in ops for _ in range(2)]
+        rng.shuffle(candidates)
+        ok_ones = [c for c in candidates if _oracle(m, *c, guard_only=True)[0]]
+        op, args = rng.choice(ok_ones) if ok_ones and rng.random() < 0.85 else rng.choice(candidates)
+        want_ok, want_cells, want_scalars = _oracle(m, op, args)
+        got = m.step(op, **args)
+        assert got.allowed == want_ok, (op, args)
+        if want_ok:
+            allowed[op] += 1
+            cells, scalars = _state(m)
+            assert cells == want_cells, (op, args, {k: (cells[k], want_cells[k]) for k in cells
+                                                    if cells[k] != want_cells[k]})
+            assert scalars == want_scalars, (op, args)
+        # a machine whose memo is cleared before every step agrees
+        fresh_each_time._memo.clear()
+        fresh_each_time._reads.clear()
+        assert fresh_each_time.step(op, **args).allowed == want_ok
+        assert _state(fresh_each_time) == _state(m)
+    # the walk really exercised the buddy and the frame protocol
+    assert sum(allowed.values()) > 60 and sum(1 for n in allowed.values() if n) >= 8
+
+
+def test_the_memo_answers_repeated_steps():
+    m = _machine(ModelConfig(MAX_ORDER))
+    assert m.step("add_block", p=0, h=0, k=0).allowed and m.step("merge_stop", h=0).allowed
+    assert m.step("buddy_alloc", h=0, k=0).allowed and m.step("claim", f=0).allowed
+    assert m.step("publish", f=0, purpose=1, zeroed=False).allowed
+    before = m.misses
+    for _ in range(50):
+        assert m.step("clone", f=0).allowed and m.step("drop", f=0).allowed
+    assert m.misses - before == 2 and m.hits >= 98
+    assert not m.step("claim", f=0).allowed  # a published frame cannot be claimed again

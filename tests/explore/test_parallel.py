@@ -235,3 +235,37 @@ def test_a_bound_reached_by_the_last_execution_still_cuts_when_revisits_remain()
     for pops in (1, 2, 1000):
         par, _, _ = run_parallel(setup, bounds, MemoryModel.C11, outcomes=True, inline=True, piece_pops=pops)
         same(seq, par, MemoryModel.C11, bounds)
+
+
+class _Undecided:
+    """A check result that could not decide (as a z3 ``unknown`` is)."""
+
+    inconclusive = True
+
+    def __init__(self, name):
+        self.name, self.message, self.witness = name, "undecided", {}
+
+
+def undecided_in_some_states(program):
+    def setup():
+        xs = [Atomic(0, name=f"x{i}") for i in range(2)]
+
+        def check(snap):
+            if snap[0] != snap[1]:
+                yield _Undecided(f"x0={snap[0]},x1={snap[1]}")
+        framemc.watch(lambda: (xs[0].peek(), xs[1].peek()), check)
+        return [_thread(xs, ops) for ops in program]
+    return setup
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(PROGRAMS, st.integers(1, 12), st.integers(1, 3), st.sampled_from([1, 4, 1000]))
+def test_undecided_checks_are_those_one_process_met(program, limit, seed, pops):
+    """Under an execution bound the merge keeps the undecided checks met before the cut, no more."""
+    setup = undecided_in_some_states(program)
+    for bounds in (Bounds(None, None, 200, None), Bounds(limit, None, 200, None)):
+        checker = StateChecker()
+        run_search(setup, bounds, Reduction.OPTIMAL, checker, SourceLocator(), model=MemoryModel.SC)
+        _, _, merged = run_parallel(setup, bounds, MemoryModel.SC, workers=3, inline=True, shuffle=seed,
+                                    piece_pops=pops)
+        assert sorted(merged.inconclusive) == sorted(checker.inconclusive)

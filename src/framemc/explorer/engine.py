@@ -213,8 +213,9 @@ class Explorer:
         self.failing_key: Key | None = None
         #: the key of every execution, when parallel exploration measures duplicated work, else None
         self.execution_keys: list[Key] | None = None
-        #: per execution, the counters when it ended (parallel pieces under an execution bound), or None
-        self.marks: list[tuple[int, int, int, Any]] | None = None
+        #: per execution, the counters when it ended (parallel pieces under an execution bound): blocked,
+        #: invalid, events, revisits taken, its outcome, undecided checks so far; or None
+        self.marks: list[tuple[int, int, int, int, Any, int]] | None = None
         #: plain search: the decision stack [(options, index)]
         self._decisions: list[list[Any]] = []
         self._depth = 0
@@ -917,7 +918,8 @@ class Explorer:
                     self.outcomes[key] = self.outcomes.get(key, 0) + 1
                 self._watch(g, run)
                 if self.marks is not None:
-                    self.marks.append((self.blocked, self.invalid, self.events, self.pops, key))
+                    self.marks.append((self.blocked, self.invalid, self.events, self.pops, key,
+                                       len(self._checker.inconclusive)))
                 return
         else:
             self.executions += 1

@@ -37,7 +37,7 @@ import os
 import pickle
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from framemc.errors import UsageError
@@ -81,7 +81,7 @@ class PieceResult:
     events: int
     pops: int
     outcomes: dict[Any, int]
-    marks: list[tuple[int, int, int, int, Any]] | None
+    marks: list[tuple[int, int, int, int, Any, int]] | None
     failing: ExecutionRecord | None
     failing_key: Key | None
     cut: BoundKind | None
@@ -614,7 +614,7 @@ def merge(results: list[PieceResult], bounds: Bounds, outcomes: bool, elapsed: f
         used.append(r)
         if n is not None and r.marks is not None and ex + len(r.marks) >= n:
             # one process stops at the first revisit after its n-th execution, which is in this piece
-            mb, mi, me, mp, _ = r.marks[n - ex - 1]
+            mb, mi, me, mp, _, undecided = r.marks[n - ex - 1]
             for mark in r.marks[:n - ex]:
                 if mark[4] is not None:
                     outs[mark[4]] = outs.get(mark[4], 0) + 1
@@ -622,6 +622,8 @@ def merge(results: list[PieceResult], bounds: Bounds, outcomes: bool, elapsed: f
                 or i + 1 < len(ordered) or work_left
             ex, bl, inv, ev = n, bl + mb, inv + mi, ev + me
             cut = BoundKind.MAX_EXECUTIONS if more else None
+            # the undecided checks one process met before it stopped: those of this piece up to the cut
+            used[-1] = replace(r, inconclusive=dict(list(r.inconclusive.items())[:undecided]))
             break
         ex, bl, inv, ev = ex + r.executions, bl + r.blocked, inv + r.invalid, ev + r.events
         for o, c in r.outcomes.items():

@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from framemc.errors import UsageError
+from framemc.impl.eventlog import emit
 from framemc.impl.atomics import SpinLock, current_cpu
 from framemc.impl.errors import (
     DoubleFree,
@@ -167,6 +168,8 @@ class BuddyFrameAllocator:
             for stop in [*poisoned, frames.stop]:
                 for first, order in aligned_blocks(start, stop, self.max_order):
                     self._free_block(first, order)
+                if stop < frames.stop:
+                    emit("retire_poisoned", f=stop)
                 start = stop + 1
             self._release(frames, poisoned)
 
@@ -184,7 +187,7 @@ class BuddyFrameAllocator:
                 self._region[f] = region
                 self._state[f] = FrameState.FREE
             for first, order in aligned_blocks(frames.start, frames.stop, self.max_order):
-                self._free_block(first, order)
+                self._free_block(first, order, how="add_block", pool=frames.start)
 
     # ----------------------------------------------------------------- views (no scheduling points)
 
@@ -265,6 +268,7 @@ class BuddyFrameAllocator:
         if not cache:
             return None
         top = cache.pop()
+        emit("cache_alloc", frame=top)
         self._mark_allocated(top, 1)
         return top * PAGE_SIZE
 
@@ -273,13 +277,14 @@ class BuddyFrameAllocator:
         if len(cache) >= self.cache_capacity:
             self._flush(cpu)
         cache.append(frame)
+        emit("cache_free", frame=frame)
         self._release(range(frame, frame + 1), [])
 
     def _refill(self, cpu: int) -> None:
         cache = self._caches[cpu]
         with self.lock:
             for _ in range(self._batch):
-                frame = self._take_block(0)
+                frame = self._take_block(0, then="cache_refill")
                 if frame is None:
                     break
                 # Refilled frames go under the LIFO top so the lowest address is handed out first.
@@ -290,7 +295,7 @@ class BuddyFrameAllocator:
         with self.lock:
             # The coldest frames (bottom of the LIFO) go back; the hot top stays.
             for _ in range(min(self._batch, len(cache))):
-                self._free_block(cache.pop(0), 0)
+                self._free_block(cache.pop(0), 0, how="cache_flush")
 
     # ----------------------------------------------------------------- global pool (lock held)
 
@@ -308,8 +313,11 @@ class BuddyFrameAllocator:
             self._mark_allocated(first, nframes)
         return first * PAGE_SIZE
 
-    def _take_block(self, order: int) -> int | None:
-        """Unlink the lowest suitable block and split it down to ``order``; the lock is held."""
+    def _take_block(self, order: int, then: str = "alloc_block") -> int | None:
+        """Unlink the lowest suitable block and split it down to ``order``; the lock is held.
+
+        Logged as the model's steps: one ``split`` per halving, then ``then`` (the block handed out).
+        """
         found = self._lowest_block(order)
         if found is None:
             return None
@@ -318,6 +326,11 @@ class BuddyFrameAllocator:
         while block_order > order:
             block_order -= 1
             self._insert(first + (1 << block_order), block_order)
+            emit("split", head=first)
+        if then == "cache_refill":
+            emit("cache_refill", frame=first)
+        else:
+            emit(then, head=first, order=order)
         return first
 
     def _lowest_block(self, order: int) -> tuple[int, int] | None:
@@ -336,8 +349,18 @@ class BuddyFrameAllocator:
             f = self._slots[f].link.next
         return out
 
-    def _free_block(self, first: int, order: int) -> None:
-        """Insert a free block, merging it with free buddies; the lock is held."""
+    def _free_block(self, first: int, order: int, how: str = "free_block", pool: int | None = None) -> None:
+        """Insert a free block, merging it with free buddies; the lock is held.
+
+        Logged as the model's steps: ``how`` (a free, a block of ``add_free_memory`` in ``pool``, a cache
+        flush), one ``merge`` per order merged, then ``merge_stop``.
+        """
+        if how == "add_block":
+            emit("add_block", pool=pool, head=first, order=order)
+        elif how == "cache_flush":
+            emit("cache_flush", frame=first)
+        else:
+            emit("free_block", head=first, order=order)
         insert_first = "insert-before-merge" in self._bugs
         if insert_first:
             self._insert(first, order)
@@ -347,10 +370,12 @@ class BuddyFrameAllocator:
             if partner is None:
                 break
             self._unlink(partner)
+            emit("merge", head=block)
             block = min(block, partner)
             order += 1
         if not insert_first or order != start_order:
             self._insert(block, order)
+        emit("merge_stop", head=block)
 
     def _merge_partner(self, block: int, order: int) -> int | None:
         """The free block of ``order`` that ``block`` merges with, or None."""
@@ -383,6 +408,7 @@ class BuddyFrameAllocator:
         link = self._slots[frame].link
         words = [_LINK_NONE if f is None else f * PAGE_SIZE for f in (link.next, link.prev)]
         self._memory.write(frame * PAGE_SIZE, b"".join(w.to_bytes(8, "little") for w in words))
+        emit("payload_write", frame=frame, data=self._memory.frame_crc(frame))
 
     def _unlink(self, frame: int) -> None:
         link = self._slots[frame].link

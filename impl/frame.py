@@ -27,6 +27,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from framemc.errors import UsageError
+from framemc.impl.eventlog import emit
 from framemc.impl.atomics import Ordering, fence
 from framemc.impl.buddy import Layout
 from framemc.impl.errors import (
@@ -87,7 +88,7 @@ class FrameLifecycle:
             self._zero(paddr, nframes)
         for slot in slots:
             self._set_meta(slot, purpose, vtable_bits)
-            self._publish(slot)
+            self._publish(slot, zero)
         if zero and "publish-before-zero" in self._bugs:
             self._zero(paddr, nframes)
         return [Frame(self._system, slot.paddr, epoch) for slot, epoch in zip(slots, epochs)]
@@ -95,16 +96,20 @@ class FrameLifecycle:
     def _claim_and_bump(self, slot: MetaSlot) -> int:
         if "generation-before-cas" in self._bugs:
             epoch = slot.note_new_allocation_epoch()
+            emit("gen_bump", frame=slot.paddr // PAGE_SIZE, new=epoch)
             self._claim(slot)
             return epoch
         self._claim(slot)
-        return slot.note_new_allocation_epoch()
+        epoch = slot.note_new_allocation_epoch()
+        emit("gen_bump", frame=slot.paddr // PAGE_SIZE, new=epoch)
+        return epoch
 
     def _claim(self, slot: MetaSlot) -> None:
         if "non-cas-claim" in self._bugs:
             self._claim_by_load_then_store(slot)
             return
         ok, seen = slot.refcount.compare_exchange(self.unused, REFCOUNT_BUSY, self._claim_order, Ordering.RELAXED)
+        emit("rc_cas", frame=slot.paddr // PAGE_SIZE, old=seen, new=REFCOUNT_BUSY, ok=ok)
         if not ok:
             raise ClaimFailed(f"from_unused {slot.paddr:#x}: refcount is {seen:#x}, not UNUSED")
 
@@ -113,23 +118,30 @@ class FrameLifecycle:
         if seen != self.unused:
             raise ClaimFailed(f"from_unused {slot.paddr:#x}: refcount is {seen:#x}, not UNUSED")
         slot.refcount.store(REFCOUNT_BUSY, Ordering.RELAXED)
+        # logged as the claim it pretends to be: the value it read, then its store
+        emit("rc_cas", frame=slot.paddr // PAGE_SIZE, old=seen, new=REFCOUNT_BUSY, ok=True)
 
     def _zero(self, paddr: int, nframes: int) -> None:
         self._system.memory.write_bytes(paddr, 0, nframes * PAGE_SIZE)
+        for i in range(nframes):
+            emit("zero", frame=paddr // PAGE_SIZE + i)
 
     def _set_meta(self, slot: MetaSlot, purpose: FramePurpose, vtable_bits: int) -> None:
         if vtable_bits:
             slot.vtable.store(vtable_bits, Ordering.RELAXED)
         slot.purpose.store(purpose.value, self._purpose_order)
+        emit("set_purpose", frame=slot.paddr // PAGE_SIZE, purpose=purpose.value)
 
-    def _publish(self, slot: MetaSlot) -> None:
+    def _publish(self, slot: MetaSlot, zeroed: bool = False) -> None:
         slot.refcount.store(1, self._publish_order)
+        emit("publish", frame=slot.paddr // PAGE_SIZE, zeroed=zeroed)
 
     # ----------------------------------------------------------------- sharing
 
     def inc_ref(self, slot: MetaSlot) -> None:
         """Clone: ``fetch_add(1, Relaxed)``, aborting at ``REFCOUNT_MAX`` (Asterinas ``inc_ref_count``)."""
         old = slot.refcount.fetch_add(1, Ordering.RELAXED)
+        emit("rc_add", frame=slot.paddr // PAGE_SIZE, old=old)
         if old >= REFCOUNT_MAX:
             raise RefcountOverflow(f"frame {slot.paddr:#x}: refcount {old:#x} reached REFCOUNT_MAX; aborting")
 
@@ -140,6 +152,7 @@ class FrameLifecycle:
             self._check_in_use(slot, seen)
             ok, seen = slot.refcount.compare_exchange(seen, seen + 1, Ordering.ACQUIRE, Ordering.RELAXED)
             if ok:
+                emit("from_in_use", f=slot.paddr // PAGE_SIZE)
                 return
         raise RetryBoundExceeded(f"from_in_use {slot.paddr:#x}: gave up after {MAX_CAS_RETRIES} failed CAS attempts")
 
@@ -161,6 +174,7 @@ class FrameLifecycle:
             self._drop_checked_then_decremented(slot)
             return
         old = slot.refcount.fetch_sub(1, Ordering.RELEASE)
+        emit("rc_sub", frame=slot.paddr // PAGE_SIZE, old=old)
         if old != 1:
             return
         if "no-acquire-fence-on-drop" not in self._bugs:
@@ -172,11 +186,13 @@ class FrameLifecycle:
         if seen == 1:
             self._last_drop(slot)
             return
-        slot.refcount.fetch_sub(1, Ordering.RELEASE)
+        old = slot.refcount.fetch_sub(1, Ordering.RELEASE)
+        emit("rc_sub", frame=slot.paddr // PAGE_SIZE, old=old)
 
     def _last_drop(self, slot: MetaSlot) -> None:
         self.invoke_on_last_ref(slot)
         slot.refcount.store(self.unused, Ordering.RELEASE)
+        emit("rc_store", frame=slot.paddr // PAGE_SIZE, value=self.unused)
         self._system.allocator.dealloc(slot.paddr, PAGE_SIZE)
 
     def invoke_on_last_ref(self, slot: MetaSlot) -> None:
@@ -319,6 +335,7 @@ class Frame:
         """Mark the frame corrupt (guard bit and flag); it will never be handed out again."""
         self._check_alive("mark_poisoned")
         self.slot.mark_poisoned()
+        emit("poison", frame=self.paddr // PAGE_SIZE)
 
     def on_unmap(self) -> None:
         """Run the vtable's ``on_unmap`` hook for this frame."""
@@ -336,6 +353,8 @@ class Frame:
         self._check_alive("write")
         self._check_span(offset, len(data))
         self._system.memory.write(self.paddr + offset, data)
+        frame = self.paddr // PAGE_SIZE
+        emit("payload_write", frame=frame, data=self._system.memory.frame_crc(frame))
 
     def _check_span(self, offset: int, length: int) -> None:
         if offset < 0 or length < 0 or offset + length > PAGE_SIZE:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from framemc.errors import UsageError
+from framemc.impl import eventlog
 from framemc.impl.boot import PADDR_4G, EarlyFrameAllocator, MemoryRegion, init
 from framemc.impl.buddy import BuddyFrameAllocator, Layout
 from framemc.impl.frame import Frame, FrameAllocOptions, FrameLifecycle, FramePurpose, Segment
@@ -65,6 +66,7 @@ class FrameSystem:
             cache_capacity=cache_capacity, bugs=self.bugs)
         #: addresses handed out by the early allocator during ``boot`` (never added)
         self.early_allocations: tuple[int | None, ...] = ()
+        eventlog.describe(nframes=nframes, ncpus=ncpus, max_order=self.allocator.max_order, payload_fill=fill)
         if add_all:
             self.allocator.add_free_memory(0, nframes * PAGE_SIZE)
 

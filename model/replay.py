@@ -11,7 +11,12 @@ operation is restated here.
 That costs milliseconds, so results are memoised.  An operation with concrete
 arguments reads a fixed set of (field, frame) cells and scalars (the terms are
 built the same way whatever the values are); the memo key is the operation,
-its arguments and the values of those cells.  A step that meets a known key
+its arguments and the values of those cells.  Fields the step leaves alone are
+not read.  The generations and the scalars (the pool's pending block, the
+actor) are left symbolic in a first evaluation; when the guard and every write
+come out as values without them, they are not part of the key (a claim of a
+frame is the same step whatever the generation and whatever the buddy does);
+otherwise the step is evaluated again with them concrete.  A step that meets a known key
 costs a dictionary lookup.  What a step writes is found by evaluating the
 post-state at every frame the step read and at its argument frames: an
 operation of the model writes only frames it reads (checked for every
@@ -71,6 +76,18 @@ def _decided(term: z3.ExprRef) -> bool:
     raise _Concrete
 
 
+def _scalar_written(term: z3.ExprRef, name: str) -> Any:
+    """A scalar's value after the step, or None when it keeps its symbolic value before the step."""
+    term = z3.simplify(term)
+    if z3.is_true(term) or z3.is_false(term):
+        return z3.is_true(term)
+    if z3.is_bv_value(term):
+        return term.as_long()
+    if z3.is_const(term) and term.decl().name() == f"{name}@":
+        return None
+    raise _Concrete
+
+
 def _written(term: z3.ExprRef) -> Any:
     """A value, or ``(field, frame, delta)``: the step writes that counter's old value plus ``delta``."""
     term = z3.simplify(term)
@@ -104,7 +121,8 @@ class Machine:
     """A concrete model state that steps by the model's own operations."""
 
     def __init__(self, cfg: ModelConfig, cells: dict[str, dict[int, int | bool]], defaults: dict[str, int | bool],
-                 scalars: dict[str, int | bool], variant: str | None = None) -> None:
+                 scalars: dict[str, int | bool], variant: str | None = None,
+                 shared: tuple[dict, dict] | None = None) -> None:
         #: model bounds (MAX_ORDER, CPUs)
         self.cfg = cfg
         #: field -> frame -> value (frames absent take the field's default)
@@ -114,10 +132,11 @@ class Machine:
         #: scalar fields
         self.scalars = dict(scalars)
         self._variant = variant
-        #: (op, args) -> the cells and scalars the step reads
-        self._reads: dict[tuple[Any, ...], tuple[tuple[tuple[str, int], ...], tuple[str, ...]]] = {}
+        #: (op, args) -> the cells and scalars the step reads (``shared``: dictionaries other machines of the
+        #: same bounds, defaults and variant use too)
+        self._reads: dict[tuple[Any, ...], Any] = {} if shared is None else shared[0]
         #: (op, args, values read) -> result
-        self._memo: dict[tuple[Any, ...], StepResult] = {}
+        self._memo: dict[tuple[Any, ...], StepResult] = {} if shared is None else shared[1]
         #: steps answered from the memo, and steps z3 evaluated
         self.hits = 0
         self.misses = 0
@@ -197,6 +216,8 @@ class Machine:
         writes: list[tuple[tuple[str, int], Any]] = []
         for name in _SORTS:
             post: Field = getattr(step.post, name)
+            if post is getattr(state, name):
+                continue  # a field the step leaves alone: not read, so not part of the memo key
             for f in sorted(seen):
                 new = _written(post[frame(f)])
                 if isinstance(new, tuple) or name in _COUNTERS or new != self.value(name, f):
@@ -204,8 +225,11 @@ class Machine:
                         writes.append(((name, f), new))
         changed = []
         for name in _SCALAR_SORTS:
-            new = _python(getattr(step.post, name))
-            if new != self.scalars[name]:
+            term = getattr(step.post, name)
+            if term is getattr(state, name):
+                continue
+            new = _scalar_written(term, name)
+            if new is not None and (symbolic or new != self.scalars[name]):
                 changed.append((name, new))
         return StepResult(True, tuple(writes), tuple(changed)), cells, scalars_read
 
@@ -220,6 +244,8 @@ class Machine:
             def lookup(g: z3.BitVecRef) -> z3.ExprRef:
                 if not z3.is_bv_value(g):
                     g = z3.simplify(g)
+                    if not z3.is_bv_value(g):
+                        raise _Concrete  # a frame that depends on a symbolic scalar (the pending order)
                 f = g.as_long()
                 if counter:
                     return z3.Const(f"{name}@{f}", sort)
@@ -229,8 +255,11 @@ class Machine:
 
         fields: dict[str, Any] = {name: field_of(name) for name in _SORTS}
         for name, sort in SCALAR_FIELDS:
-            scalars_read.add(name)
-            fields[name] = _numeral(sort, self.scalars[name])
+            if symbolic:
+                fields[name] = z3.Const(f"{name}@", sort)
+            else:
+                scalars_read.add(name)
+                fields[name] = _numeral(sort, self.scalars[name])
         return State(**fields)
 
 

@@ -569,15 +569,15 @@ class Driver:
         allocator = self.system.allocator
         take, free = allocator._take_block, allocator._free_block
 
-        def take_block(order: int) -> int | None:
+        def take_block(order: int, **how: Any) -> int | None:
             found = allocator._lowest_block(order)
-            first = take(order)
+            first = take(order, **how)
             if found is not None:
                 self._events.append(f"split order {found[1]} -> {order}")
             return first
 
-        def free_block(first: int, order: int) -> None:
-            free(first, order)
+        def free_block(first: int, order: int, **how: Any) -> None:
+            free(first, order, **how)
             self._events.extend(self._merge_events(first, order))
 
         refill = allocator._refill

@@ -15,14 +15,16 @@ from __future__ import annotations
 import heapq
 import json
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from framemc.errors import UsageError
+from framemc.snapshot import PAGE_SIZE
 
-__all__ = ["LOG_FORMAT", "Event", "ValidationResult", "validate_logs"]
+__all__ = ["LOG_FORMAT", "Event", "ValidationResult", "validate_logs", "validate_events"]
 
 #: the log format version this validator reads
 LOG_FORMAT = 1
@@ -88,6 +90,15 @@ class ValidationResult:
                 "memo_hits": self.memo_hits, "z3_steps": self.z3_steps, "open_steps": self.open_steps}
 
 
+#: per (model bounds, payload fill): the memo every validation in this process shares (a step's verdict
+#: depends only on the values it reads, never on which log it came from)
+_MEMOS: dict[tuple[Any, int], tuple[dict, dict]] = {}
+
+
+def _shared_memo(cfg: Any, fill: int) -> tuple[dict, dict]:
+    return _MEMOS.setdefault((cfg, fill), ({}, {}))
+
+
 def _bad(path: str, line: int, what: str) -> UsageError:
     return UsageError(f"{path}:{line}: {what}")
 
@@ -111,6 +122,9 @@ def _read(path: str) -> tuple[dict[str, Any], Iterator[Event]]:
         for key in ("nframes", "ncpus", "max_order"):
             if not isinstance(header.get(key), int) or isinstance(header.get(key), bool) or header[key] < 0:
                 raise _bad(path, no, f"the header needs a whole number {key}")
+        fill = header.get("payload_fill", 0)
+        if not isinstance(fill, int) or isinstance(fill, bool) or not 0 <= fill <= 255:
+            raise _bad(path, no, "payload_fill must be a byte value 0..255")
         break
     if header is None:
         raise UsageError(f"{path}: an empty log (no header)")
@@ -150,9 +164,15 @@ class _Validator:
         from framemc.model.state import ACTOR_ANY, NO_HEAD, ModelConfig
         self.nframes, self.ncpus = header["nframes"], header["ncpus"]
         cfg = ModelConfig(header["max_order"], max(1, self.ncpus))
-        self.machine = Machine(cfg, {}, dict(DEFAULTS, gen0=0, handles=0),
+        defaults = dict(DEFAULTS, gen0=0, handles=0)
+        fill = header.get("payload_fill", 0)
+        if fill:
+            # RAM is not zero at boot: every frame starts with this byte everywhere
+            defaults.update(pz=False, pay=zlib.crc32(bytes([fill]) * PAGE_SIZE))
+        self.machine = Machine(cfg, {}, defaults,
                                dict(early_lo=0, early_end=0, early_hi=0, booted=True, actor=ACTOR_ANY,
-                                    ncpus=max(1, self.ncpus), pending=0, pending_order=NO_HEAD))
+                                    ncpus=max(1, self.ncpus), pending=0, pending_order=NO_HEAD),
+                               shared=_shared_memo(cfg, fill))
         #: (cpu, frame) -> seq of a successful claim CAS waiting for its generation bump
         self.claiming: dict[tuple[int, int], Event] = {}
         #: frame -> purpose set and not yet published
@@ -192,17 +212,20 @@ class _Validator:
             if a["ok"]:
                 if a["old"] != UNUSED or a["new"] != 0:
                     return "a successful claim CAS must take UNUSED to 0"
-                self.claiming[(e.cpu, f)] = e
-                return None
+                # the model's claim is the CAS and the bump as one step: it happens here, where other CPUs
+                # see the refcount change; the bump that follows must give the generation it gave
+                why = self._step(e, "claim", f=f)
+                if why is None:
+                    self.claiming[(e.cpu, f)] = e
+                return why
             return self._step(e, "claim_failed", f=f)
         if ev == "gen_bump":
             f = a["frame"]
             if self.claiming.pop((e.cpu, f), None) is None:
                 return "a generation bump that no successful claim CAS of this CPU on this frame precedes"
-            why = self._step(e, "claim", f=f)
-            if why is None and a["new"] != m.value("gen", f):
+            if a["new"] != m.value("gen", f):
                 return f"the generation became {a['new']}, but the claim makes it {m.value('gen', f)}"
-            return why
+            return None
         if ev == "zero":
             return self._step(e, "zero", f=a["frame"])
         if ev == "set_purpose":
@@ -266,11 +289,24 @@ def validate_logs(paths: list[str]) -> ValidationResult:
         if {k: h.get(k) for k in ("nframes", "ncpus", "max_order")} != \
                 {k: header.get(k) for k in ("nframes", "ncpus", "max_order")}:
             raise UsageError(f"{p}: its header does not match {paths[0]}'s (nframes, ncpus, max_order)")
+    merged = heapq.merge(*(events for _, events in readers), key=lambda e: e.seq)
+    return _run(header, merged, start)
+
+
+def validate_events(events: list[dict[str, Any]], header: dict[str, Any], name: str = "<events>") -> ValidationResult:
+    """Validate in-memory events (dicts as in a log line, ``seq`` optional: list order) against the model."""
+    start = time.perf_counter()
+    return _run(header, (Event(e.get("seq", i), e["cpu"], e["ev"],
+                               {k: v for k, v in e.items() if k not in ("seq", "cpu", "ev")}, name, i + 2)
+                         for i, e in enumerate(events)), start)
+
+
+def _run(header: dict[str, Any], events: Any, start: float) -> ValidationResult:
     v = _Validator(header)
     n = 0
     last_seq = None
     try:
-        for e in heapq.merge(*(events for _, events in readers), key=lambda e: e.seq):
+        for e in events:
             if e.seq == last_seq:
                 raise _bad(e.path, e.line, f"seq {e.seq} appears twice")
             last_seq = e.seq

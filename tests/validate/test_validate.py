@@ -90,7 +90,7 @@ def _swap(events, a, b):
     ("link-in-payload", GOOD + [(0, "payload_write", {"frame": 4, "data": 0x1234})], 23, "holder_write"),
     ("lost-update", GOOD[:13] + [(1, "rc_sub", {"frame": 0, "old": 1})], 15, "refcount"),
     ("claim-of-a-free-frame", GOOD[:2] + [(1, "rc_cas", {"frame": 3, "old": UNUSED, "new": 0, "ok": True}),
-                                          (1, "gen_bump", {"frame": 3, "new": 1})], 5, "claim"),
+                                          (1, "gen_bump", {"frame": 3, "new": 1})], 4, "claim"),
 ])
 def test_a_planted_bug_is_rejected_at_its_line(tmp_path, name, events, line, needle):
     write_log(tmp_path / f"{name}.jsonl", events)

@@ -197,9 +197,13 @@ class _Walker:
         skey = self.key(start)
         if skey not in memo.checked:
             memo.checked.add(skey)
+            met = checker.undecided_met
             failure = checker.check(watchers, None, snap)
             if failure is not None:
                 return self._fail(start, failure)
+            if checker.undecided_met != met:
+                # undecided: check it again wherever it is reached, so every search piece records it
+                memo.checked.discard(skey)
         seen = {start}
         stack: list[tuple[tuple[int, ...], list[int]]] = [(start, self._enabled(start))]
         while stack:
@@ -216,9 +220,12 @@ class _Walker:
                 prev = memo.snaps[edge[0]]
                 cur = self._snapshot(nxt_t, ideal, t)
                 memo.checked.add(edge)
+                met = checker.undecided_met
                 failure = checker.check(watchers, prev, cur)
                 if failure is not None:
                     return self._fail(nxt_t, failure, ideal, t)
+                if checker.undecided_met != met:
+                    memo.checked.discard(edge)
             if nxt_t not in seen:
                 seen.add(nxt_t)
                 stack.append((nxt_t, self._enabled(nxt_t)))

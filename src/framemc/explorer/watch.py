@@ -126,6 +126,8 @@ class StateChecker:
         self.hits = 0
         #: inconclusive failures seen, by (name, message)
         self.inconclusive: dict[tuple[str, str], Any] = {}
+        #: inconclusive failures met, counting repeats (a check that met one is not remembered as passed)
+        self.undecided_met = 0
 
     def snapshot(self, watchers: list[Watcher]) -> tuple[Any, ...]:
         """Snapshot every watcher; each snapshot must be hashable."""
@@ -166,6 +168,7 @@ class StateChecker:
             self.hits += 1
         for item in found:
             if getattr(item, "inconclusive", False):
+                self.undecided_met += 1
                 self.inconclusive.setdefault((str(item.name), str(item.message)), item)
             else:
                 return item

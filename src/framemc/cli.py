@@ -733,7 +733,11 @@ def report(trace: str, fmt: str, output: str | None) -> ExitCode:
 @cli.command()
 @click.argument("logs", nargs=-1, required=True, metavar="LOG...")
 @click.option("--json", "json_out", metavar="FILE", help="Also write the result as JSON.")
-def validate(logs: tuple[str, ...], json_out: str | None) -> ExitCode:
+@click.option("--junit-xml", "junit_out", metavar="FILE", help="Also write the result as JUnit XML.")
+@click.option("--sarif", "sarif_out", metavar="FILE", help="Also write the forbidden step as SARIF 2.1.0, "
+              "located at its log file and line.")
+def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
+             sarif_out: str | None) -> ExitCode:
     """Check logs of a real run, step by step, against the allocator model.
 
     Each LOG is a JSON Lines file (format: docs/validate.md) written by the
@@ -743,10 +747,14 @@ def validate(logs: tuple[str, ...], json_out: str | None) -> ExitCode:
     Exit 0: every step allowed; 1: a step the model forbids, named by file
     and line; 2: bad input; 3: a step z3 could not decide.
     """
-    from framemc.validate import validate_logs
+    from framemc.validate import junit_xml, sarif_json, validate_logs
     result = validate_logs(list(logs))
     if json_out is not None:
         _write(json_out, json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")
+    if junit_out is not None:
+        _write(junit_out, junit_xml(result))
+    if sarif_out is not None:
+        _write(sarif_out, sarif_json(result))
     rate = result.events / result.elapsed if result.elapsed > 0 else 0.0
     lines = [f"{result.verdict.upper()}: {result.events} events, {result.steps} model steps in "
              f"{result.elapsed:.2f} s ({rate:,.0f} events/s; {result.z3_steps} steps evaluated by z3, "

@@ -79,6 +79,10 @@ class ValidationResult:
     z3_steps: int = 0
     #: protocol steps still open at the end of the log (a claim CAS without its generation bump)
     open_steps: list[str] = field(default_factory=list)
+    #: the failing event's log file, line and kind (None when nothing failed)
+    where: tuple[str, int, str] | None = None
+    #: the logs validated
+    logs: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -87,7 +91,10 @@ class ValidationResult:
     def as_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "events": self.events, "steps": self.steps,
                 "seconds": round(self.elapsed, 3), "failure": self.failure, "state": self.state,
-                "memo_hits": self.memo_hits, "z3_steps": self.z3_steps, "open_steps": self.open_steps}
+                "memo_hits": self.memo_hits, "z3_steps": self.z3_steps, "open_steps": self.open_steps,
+                "logs": list(self.logs),
+                "where": None if self.where is None else {"file": self.where[0], "line": self.where[1],
+                                                          "event": self.where[2]}}
 
 
 #: per (model bounds, payload fill): the memo every validation in this process shares (a step's verdict
@@ -290,7 +297,53 @@ def validate_logs(paths: list[str]) -> ValidationResult:
                 {k: header.get(k) for k in ("nframes", "ncpus", "max_order")}:
             raise UsageError(f"{p}: its header does not match {paths[0]}'s (nframes, ncpus, max_order)")
     merged = heapq.merge(*(events for _, events in readers), key=lambda e: e.seq)
-    return _run(header, merged, start)
+    result = _run(header, merged, start)
+    result.logs = tuple(paths)
+    return result
+
+
+def junit_xml(result: ValidationResult) -> str:
+    """JUnit XML: one test case for the merged logs, failed at the first step the model forbids."""
+    import xml.etree.ElementTree as ET
+    name = " + ".join(result.logs) or "log"
+    root = ET.Element("testsuites", name="framemc validate", tests="1")
+    suite = ET.SubElement(root, "testsuite", name="framemc.validate", tests="1",
+                          failures=str(int(result.verdict == "violation")),
+                          errors=str(int(result.verdict == "inconclusive")), skipped="0")
+    case = ET.SubElement(suite, "testcase", classname="framemc.validate", name=name)
+    summary = f"{result.events} events, {result.steps} model steps"
+    if result.verdict == "violation":
+        body = result.failure + "".join(f"\n  {k}: {v}" for k, v in result.state.items())
+        ET.SubElement(case, "failure", message=result.failure or "", type="violation").text = body
+    elif result.verdict == "inconclusive":
+        ET.SubElement(case, "error", message=result.failure or "", type="inconclusive").text = result.failure
+    else:
+        ET.SubElement(case, "system-out").text = summary
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def sarif_json(result: ValidationResult) -> str:
+    """SARIF 2.1.0: the forbidden step as one result located at its log file and line."""
+    from framemc.report_ci import _SARIF_SCHEMA, _version
+    results = []
+    rules = []
+    if result.verdict == "violation" and result.where is not None:
+        path, line, ev = result.where
+        rule = f"validate/{ev}"
+        rules.append({"id": rule, "shortDescription": {"text": rule},
+                      "fullDescription": {"text": f"a logged {ev} step the allocator model forbids"},
+                      "defaultConfiguration": {"level": "error"}})
+        results.append({
+            "ruleId": rule, "level": "error", "message": {"text": result.failure},
+            "properties": {"state": json.dumps(result.state, sort_keys=True)},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": Path(path).as_posix()},
+                                                "region": {"startLine": line}}}],
+        })
+    doc = {"$schema": _SARIF_SCHEMA, "version": "2.1.0",
+           "runs": [{"tool": {"driver": {"name": "framemc", "version": _version(), "rules": rules}},
+                     "results": results}]}
+    return json.dumps(doc, sort_keys=True, indent=2) + "\n"
 
 
 def validate_events(events: list[dict[str, Any]], header: dict[str, Any], name: str = "<events>") -> ValidationResult:
@@ -315,7 +368,7 @@ def _run(header: dict[str, Any], events: Any, start: float) -> ValidationResult:
             if why is not None:
                 return ValidationResult("violation", n, v.steps, time.perf_counter() - start,
                                         f"{e.where()}: seq {e.seq}, cpu {e.cpu}, {e.ev}: {why}", v.state_of(e),
-                                        v.machine.hits, v.machine.misses)
+                                        v.machine.hits, v.machine.misses, where=(e.path, e.line, e.ev))
     except AssertionError as exc:  # z3 could not decide a concrete step
         return ValidationResult("inconclusive", n, v.steps, time.perf_counter() - start, str(exc))
     open_steps = [f"{e.where()}: a claim CAS on frame {e.args['frame']} without its generation bump"

@@ -126,3 +126,28 @@ def test_a_long_log_is_answered_from_the_memo(tmp_path):
     assert r.returncode == 0, r.stdout
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["events"] == len(events) and out["z3_steps"] < 20
+
+
+def test_junit_and_sarif_name_the_log_line(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+    write_log(tmp_path / "bad.jsonl", GOOD + [(0, "free_block", {"head": 0, "order": 0})])
+    r = run("bad.jsonl", "--junit-xml", "out.xml", "--sarif", "out.sarif", "--json", "out.json", cwd=tmp_path)
+    assert r.returncode == 1
+    suite = ET.parse(tmp_path / "out.xml").getroot().find("testsuite")
+    assert suite.get("failures") == "1" and "bad.jsonl:23" in suite.find("testcase/failure").get("message")
+    doc = json.loads((tmp_path / "out.sarif").read_text())
+    schema = json.loads((Path(__file__).parents[1] / "cli" / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(doc)
+    [res] = doc["runs"][0]["results"]
+    loc = res["locations"][0]["physicalLocation"]
+    assert (loc["artifactLocation"]["uri"], loc["region"]["startLine"], res["ruleId"]) == \
+        ("bad.jsonl", 23, "validate/free_block")
+    assert json.loads((tmp_path / "out.json").read_text())["where"] == {"file": "bad.jsonl", "line": 23,
+                                                                        "event": "free_block"}
+    # a valid log: a passing test case and no SARIF result
+    write_log(tmp_path / "ok.jsonl", GOOD)
+    assert run("ok.jsonl", "--junit-xml", "ok.xml", "--sarif", "ok.sarif", cwd=tmp_path).returncode == 0
+    assert ET.parse(tmp_path / "ok.xml").getroot().find("testsuite").get("failures") == "0"
+    assert json.loads((tmp_path / "ok.sarif").read_text())["runs"][0]["results"] == []

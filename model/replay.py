@@ -33,12 +33,15 @@ import z3
 
 from framemc.errors import UsageError
 from framemc.model.ops import OPERATIONS, ParamKind, resolve
-from framemc.model.state import (FRAME_BITS, MODEL_FIELDS, SCALAR_FIELDS, Field, ModelConfig, State, frame)
+from framemc.model.state import (FRAME_BITS, MODEL_FIELDS, SCALAR_FIELDS, Field, FrameSort, ModelConfig, State,
+                                 frame)
 
 __all__ = ["Machine", "StepResult"]
 
 _SORTS = dict(MODEL_FIELDS)
 _SCALAR_SORTS = dict(SCALAR_FIELDS)
+#: fields and scalars whose values are frame numbers (``is``: a 64-bit word sort is equal to the frame sort)
+_FRAME_VALUED = {name for name, sort in MODEL_FIELDS + SCALAR_FIELDS if sort is FrameSort}
 
 
 def _numeral(sort: z3.SortRef, value: int | bool) -> z3.ExprRef:
@@ -122,7 +125,7 @@ class Machine:
 
     def __init__(self, cfg: ModelConfig, cells: dict[str, dict[int, int | bool]], defaults: dict[str, int | bool],
                  scalars: dict[str, int | bool], variant: str | None = None,
-                 shared: tuple[dict, dict] | None = None) -> None:
+                 shared: tuple[dict, dict, dict, dict] | None = None) -> None:
         #: model bounds (MAX_ORDER, CPUs)
         self.cfg = cfg
         #: field -> frame -> value (frames absent take the field's default)
@@ -137,6 +140,9 @@ class Machine:
         self._reads: dict[tuple[Any, ...], Any] = {} if shared is None else shared[0]
         #: (op, args, values read) -> result
         self._memo: dict[tuple[Any, ...], StepResult] = {} if shared is None else shared[1]
+        #: the same with the frame argument left out, for steps of one frame (see ``_remember_relocatable``)
+        self._rreads: dict[tuple[Any, ...], Any] = {} if shared is None else shared[2]
+        self._rmemo: dict[tuple[Any, ...], StepResult] = {} if shared is None else shared[3]
         #: steps answered from the memo, and steps z3 evaluated
         self.hits = 0
         self.misses = 0
@@ -162,6 +168,11 @@ class Machine:
                 self.hits += 1
                 self._apply(hit)
                 return hit
+        moved = self._relocated(spec, values)
+        if moved is not None:
+            self.hits += 1
+            self._apply(moved)
+            return moved
         self.misses += 1
         # first with the counters (generations) left symbolic, so that one evaluation serves every value;
         # a step whose guard or effect depends on a counter's value is evaluated with it concrete
@@ -178,8 +189,52 @@ class Machine:
         self._reads[base] = reads
         key = base + (tuple(self.value(n, f) for n, f in reads[0]), tuple(self.scalars[s] for s in reads[1]))
         self._memo[key] = result
+        self._remember_relocatable(spec, values, reads, result)
         self._apply(result)
         return result
+
+    # A step of one frame argument that reads and writes only that frame, and no frame-valued field, is the
+    # same step at every frame with the same values there: it is also remembered with the frame left out.
+
+    def _frame_param(self, spec: Any) -> int | None:
+        frames = [i for i, (_, kind) in enumerate(spec.params) if kind is ParamKind.FRAME]
+        return frames[0] if len(frames) == 1 else None
+
+    def _relocated(self, spec: Any, values: tuple) -> StepResult | None:
+        i = self._frame_param(spec)
+        if i is None:
+            return None
+        rbase = (spec.name, values[:i] + (None,) + values[i + 1:])
+        reads = self._rreads.get(rbase)
+        if reads is None:
+            return None
+        f = values[i]
+        hit = self._rmemo.get(rbase + (tuple(self.value(n, f) for n in reads[0]),
+                                       tuple(self.scalars[s] for s in reads[1])))
+        if hit is None:
+            return None
+        return StepResult(hit.allowed, tuple(((n, f), v if not isinstance(v, tuple) else (v[0], f, v[2]))
+                                             for (n, _), v in hit.writes), hit.scalars)
+
+    def _remember_relocatable(self, spec: Any, values: tuple, reads: tuple, result: StepResult) -> None:
+        i = self._frame_param(spec)
+        if i is None:
+            return
+        f = values[i]
+        if any(g != f or n in _FRAME_VALUED for n, g in reads[0]):
+            return
+        for (n, g), v in result.writes:
+            if g != f or n in _FRAME_VALUED or (isinstance(v, tuple) and v[1] != f):
+                return
+        if any(n in _FRAME_VALUED for n, _ in result.scalars) or any(n in _FRAME_VALUED for n in reads[1]):
+            return  # a frame-valued scalar (the pending block) read or written: its relation to the frame counts
+        rbase = (spec.name, values[:i] + (None,) + values[i + 1:])
+        names = tuple(n for n, _ in reads[0])
+        known = self._rreads.setdefault(rbase, (names, reads[1]))
+        if known != (names, reads[1]):
+            return  # read another set of cells at another frame: not the same step
+        self._rmemo[rbase + (tuple(self.value(n, f) for n in names), tuple(self.scalars[s] for s in reads[1]))] \
+            = result
 
     def _apply(self, result: StepResult) -> None:
         new = [(cell, v if not isinstance(v, tuple) else self.value(v[0], v[1]) + v[2] & _MASKS[v[0]])

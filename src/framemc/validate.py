@@ -99,11 +99,11 @@ class ValidationResult:
 
 #: per (model bounds, payload fill): the memo every validation in this process shares (a step's verdict
 #: depends only on the values it reads, never on which log it came from)
-_MEMOS: dict[tuple[Any, int], tuple[dict, dict]] = {}
+_MEMOS: dict[tuple[Any, int], tuple[dict, dict, dict, dict]] = {}
 
 
-def _shared_memo(cfg: Any, fill: int) -> tuple[dict, dict]:
-    return _MEMOS.setdefault((cfg, fill), ({}, {}))
+def _shared_memo(cfg: Any, fill: int) -> tuple[dict, dict, dict, dict]:
+    return _MEMOS.setdefault((cfg, fill), ({}, {}, {}, {}))
 
 
 def _bad(path: str, line: int, what: str) -> UsageError:

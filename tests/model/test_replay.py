@@ -123,8 +123,8 @@ def test_every_step_matches_the_brute_force_evaluation(seed):
                                                     if cells[k] != want_cells[k]})
             assert scalars == want_scalars, (op, args)
         # a machine whose memo is cleared before every step agrees
-        fresh_each_time._memo.clear()
-        fresh_each_time._reads.clear()
+        for memo in (fresh_each_time._memo, fresh_each_time._reads, fresh_each_time._rmemo, fresh_each_time._rreads):
+            memo.clear()
         assert fresh_each_time.step(op, **args).allowed == want_ok
         assert _state(fresh_each_time) == _state(m)
     # the walk really exercised the buddy and the frame protocol
@@ -141,3 +141,24 @@ def test_the_memo_answers_repeated_steps():
         assert m.step("clone", f=0).allowed and m.step("drop", f=0).allowed
     assert m.misses - before == 2 and m.hits >= 98
     assert not m.step("claim", f=0).allowed  # a published frame cannot be claimed again
+
+
+def test_a_step_remembered_at_one_frame_is_reused_at_another_only_when_the_frame_does_not_matter():
+    """A memo entry with the frame left out must not carry over a guard that compares the frame with the
+    pending block: taking the pending order-0 block at 2 is allowed, the block at 6 (same values) is not."""
+    cfg = ModelConfig(MAX_ORDER)
+    shared = ({}, {}, {}, {})
+
+    def machine():
+        defaults = dict(DEFAULTS, gen0=0, handles=0)
+        cells = {"hord": {2: 0, 6: 0}, "added": {2: True, 6: True}}
+        scalars = dict(early_lo=0, early_end=0, early_hi=0, booted=True, actor=ACTOR_ANY, ncpus=cfg.ncpus,
+                       pending=2, pending_order=0)
+        return Machine(cfg, cells, defaults, scalars, shared=shared)
+    assert machine().step("buddy_alloc", h=2, k=0).allowed
+    assert not machine().step("buddy_alloc", h=6, k=0).allowed
+    # and a step of one frame that does not care is answered at another frame from the memo
+    m = machine()
+    before = m.misses
+    assert m.step("zero", f=2).allowed is False and m.step("zero", f=6).allowed is False
+    assert m.misses - before == 1

@@ -95,13 +95,15 @@ class FrameLifecycle:
 
     def _claim_and_bump(self, slot: MetaSlot) -> int:
         if "generation-before-cas" in self._bugs:
-            epoch = slot.note_new_allocation_epoch()
-            emit("gen_bump", frame=slot.paddr // PAGE_SIZE, new=epoch)
+            epoch = self._bump(slot)
             self._claim(slot)
             return epoch
         self._claim(slot)
+        return self._bump(slot)
+
+    def _bump(self, slot: MetaSlot) -> int:
         epoch = slot.note_new_allocation_epoch()
-        emit("gen_bump", frame=slot.paddr // PAGE_SIZE, new=epoch)
+        emit("gen_bump", frame=slot.index, new=epoch)
         return epoch
 
     def _claim(self, slot: MetaSlot) -> None:
@@ -109,7 +111,7 @@ class FrameLifecycle:
             self._claim_by_load_then_store(slot)
             return
         ok, seen = slot.refcount.compare_exchange(self.unused, REFCOUNT_BUSY, self._claim_order, Ordering.RELAXED)
-        emit("rc_cas", frame=slot.paddr // PAGE_SIZE, old=seen, new=REFCOUNT_BUSY, ok=ok)
+        emit("rc_cas", frame=slot.index, old=seen, new=REFCOUNT_BUSY, ok=ok)
         if not ok:
             raise ClaimFailed(f"from_unused {slot.paddr:#x}: refcount is {seen:#x}, not UNUSED")
 
@@ -119,7 +121,7 @@ class FrameLifecycle:
             raise ClaimFailed(f"from_unused {slot.paddr:#x}: refcount is {seen:#x}, not UNUSED")
         slot.refcount.store(REFCOUNT_BUSY, Ordering.RELAXED)
         # logged as the claim it pretends to be: the value it read, then its store
-        emit("rc_cas", frame=slot.paddr // PAGE_SIZE, old=seen, new=REFCOUNT_BUSY, ok=True)
+        emit("rc_cas", frame=slot.index, old=seen, new=REFCOUNT_BUSY, ok=True)
 
     def _zero(self, paddr: int, nframes: int) -> None:
         self._system.memory.write_bytes(paddr, 0, nframes * PAGE_SIZE)
@@ -130,18 +132,18 @@ class FrameLifecycle:
         if vtable_bits:
             slot.vtable.store(vtable_bits, Ordering.RELAXED)
         slot.purpose.store(purpose.value, self._purpose_order)
-        emit("set_purpose", frame=slot.paddr // PAGE_SIZE, purpose=purpose.value)
+        emit("set_purpose", frame=slot.index, purpose=purpose.value)
 
     def _publish(self, slot: MetaSlot, zeroed: bool = False) -> None:
         slot.refcount.store(1, self._publish_order)
-        emit("publish", frame=slot.paddr // PAGE_SIZE, zeroed=zeroed)
+        emit("publish", frame=slot.index, zeroed=zeroed)
 
     # ----------------------------------------------------------------- sharing
 
     def inc_ref(self, slot: MetaSlot) -> None:
         """Clone: ``fetch_add(1, Relaxed)``, aborting at ``REFCOUNT_MAX`` (Asterinas ``inc_ref_count``)."""
         old = slot.refcount.fetch_add(1, Ordering.RELAXED)
-        emit("rc_add", frame=slot.paddr // PAGE_SIZE, old=old)
+        emit("rc_add", frame=slot.index, old=old)
         if old >= REFCOUNT_MAX:
             raise RefcountOverflow(f"frame {slot.paddr:#x}: refcount {old:#x} reached REFCOUNT_MAX; aborting")
 
@@ -152,7 +154,7 @@ class FrameLifecycle:
             self._check_in_use(slot, seen)
             ok, seen = slot.refcount.compare_exchange(seen, seen + 1, Ordering.ACQUIRE, Ordering.RELAXED)
             if ok:
-                emit("from_in_use", f=slot.paddr // PAGE_SIZE)
+                emit("from_in_use", f=slot.index)
                 return
         raise RetryBoundExceeded(f"from_in_use {slot.paddr:#x}: gave up after {MAX_CAS_RETRIES} failed CAS attempts")
 
@@ -174,7 +176,7 @@ class FrameLifecycle:
             self._drop_checked_then_decremented(slot)
             return
         old = slot.refcount.fetch_sub(1, Ordering.RELEASE)
-        emit("rc_sub", frame=slot.paddr // PAGE_SIZE, old=old)
+        emit("rc_sub", frame=slot.index, old=old)
         if old != 1:
             return
         if "no-acquire-fence-on-drop" not in self._bugs:
@@ -187,12 +189,12 @@ class FrameLifecycle:
             self._last_drop(slot)
             return
         old = slot.refcount.fetch_sub(1, Ordering.RELEASE)
-        emit("rc_sub", frame=slot.paddr // PAGE_SIZE, old=old)
+        emit("rc_sub", frame=slot.index, old=old)
 
     def _last_drop(self, slot: MetaSlot) -> None:
         self.invoke_on_last_ref(slot)
         slot.refcount.store(self.unused, Ordering.RELEASE)
-        emit("rc_store", frame=slot.paddr // PAGE_SIZE, value=self.unused)
+        emit("rc_store", frame=slot.index, value=self.unused)
         self._system.allocator.dealloc(slot.paddr, PAGE_SIZE)
 
     def invoke_on_last_ref(self, slot: MetaSlot) -> None:
@@ -335,7 +337,7 @@ class Frame:
         """Mark the frame corrupt (guard bit and flag); it will never be handed out again."""
         self._check_alive("mark_poisoned")
         self.slot.mark_poisoned()
-        emit("poison", frame=self.paddr // PAGE_SIZE)
+        emit("poison", frame=self.slot.index)
 
     def on_unmap(self) -> None:
         """Run the vtable's ``on_unmap`` hook for this frame."""
@@ -353,8 +355,7 @@ class Frame:
         self._check_alive("write")
         self._check_span(offset, len(data))
         self._system.memory.write(self.paddr + offset, data)
-        frame = self.paddr // PAGE_SIZE
-        emit("payload_write", frame=frame, data=self._system.memory.frame_crc(frame))
+        emit("payload_write", frame=self.slot.index, data=self._system.memory.frame_crc(self.slot.index))
 
     def _check_span(self, offset: int, length: int) -> None:
         if offset < 0 or length < 0 or offset + length > PAGE_SIZE:

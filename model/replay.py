@@ -50,15 +50,21 @@ def _numeral(sort: z3.SortRef, value: int | bool) -> z3.ExprRef:
     return z3.BitVecVal(int(value), sort.size())
 
 
-def _python(term: z3.ExprRef) -> int | bool:
+def _fold(term: z3.ExprRef) -> tuple[bool, Any]:
+    """``(True, value)`` when z3 simplifies ``term`` to a Python bool or int, else ``(False, simplified term)``."""
     term = z3.simplify(term)
-    if z3.is_true(term):
-        return True
-    if z3.is_false(term):
-        return False
+    if z3.is_true(term) or z3.is_false(term):
+        return True, z3.is_true(term)
     if z3.is_bv_value(term):
-        return term.as_long()
-    raise AssertionError(f"a concrete step did not simplify to a value: {term}")
+        return True, term.as_long()
+    return False, term
+
+
+def _python(term: z3.ExprRef) -> int | bool:
+    done, value = _fold(term)
+    if not done:
+        raise AssertionError(f"a concrete step did not simplify to a value: {value}")
+    return value
 
 
 #: per-frame counters evaluated symbolically first (a claim bumps the generation whatever its value)
@@ -67,37 +73,31 @@ _MASKS = {name: (1 << sort.size()) - 1 for name, sort in MODEL_FIELDS if sort !=
 
 
 class _Concrete(Exception):
-    """A step that needs a counter's value: evaluate it with the counters concrete."""
+    """A step that needs a counter's or a scalar's value: evaluate it with them concrete."""
 
 
 def _decided(term: z3.ExprRef) -> bool:
-    term = z3.simplify(term)
-    if z3.is_true(term):
-        return True
-    if z3.is_false(term):
-        return False
-    raise _Concrete
+    done, value = _fold(term)
+    if not done:
+        raise _Concrete
+    return value
 
 
 def _scalar_written(term: z3.ExprRef, name: str) -> Any:
     """A scalar's value after the step, or None when it keeps its symbolic value before the step."""
-    term = z3.simplify(term)
-    if z3.is_true(term) or z3.is_false(term):
-        return z3.is_true(term)
-    if z3.is_bv_value(term):
-        return term.as_long()
-    if z3.is_const(term) and term.decl().name() == f"{name}@":
+    done, value = _fold(term)
+    if done:
+        return value
+    if z3.is_const(value) and value.decl().name() == f"{name}@":
         return None
     raise _Concrete
 
 
 def _written(term: z3.ExprRef) -> Any:
     """A value, or ``(field, frame, delta)``: the step writes that counter's old value plus ``delta``."""
-    term = z3.simplify(term)
-    if z3.is_true(term) or z3.is_false(term):
-        return z3.is_true(term)
-    if z3.is_bv_value(term):
-        return term.as_long()
+    done, term = _fold(term)
+    if done:
+        return term
     delta = 0
     if z3.is_app_of(term, z3.Z3_OP_BADD) and term.num_args() == 2 and z3.is_bv_value(term.arg(0)):
         delta, term = term.arg(0).as_long(), term.arg(1)

@@ -212,10 +212,10 @@ class _Validator:
         a = self._args(e)
         m = self.machine
         ev = e.ev
+        if ev in ("rc_cas", "rc_add", "rc_sub") and a["old"] != m.value("rc", a["frame"]):
+            return f"the {ev} read refcount {a['old']:#x}, but the model's refcount is {m.value('rc', a['frame']):#x}"
         if ev == "rc_cas":
             f = a["frame"]
-            if a["old"] != m.value("rc", f):
-                return f"the CAS read refcount {a['old']:#x}, but the model's refcount is {m.value('rc', f):#x}"
             if a["ok"]:
                 if a["old"] != UNUSED or a["new"] != 0:
                     return "a successful claim CAS must take UNUSED to 0"
@@ -243,8 +243,6 @@ class _Validator:
             return self._step(e, "publish", f=f, purpose=self.purpose.pop(f, 0), zeroed=bool(a["zeroed"]))
         if ev in ("rc_add", "rc_sub"):
             f = a["frame"]
-            if a["old"] != m.value("rc", f):
-                return f"the {ev} read refcount {a['old']:#x}, but the model's refcount is {m.value('rc', f):#x}"
             if ev == "rc_add":
                 return self._step(e, "clone", f=f)
             return self._step(e, "drop_last" if a["old"] == 1 else "drop", f=f)

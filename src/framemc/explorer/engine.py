@@ -240,21 +240,7 @@ class Explorer:
         self._start = time.perf_counter()
         budget = self._bounds.time_budget
         self._stop_at = None if budget is None else self._start + budget
-        try:
-            with creation_hook(self._created), _deadline(budget):
-                try:
-                    if self._optimal:
-                        self._search_optimal()
-                    else:
-                        self._search_plain()
-                except _Stop:
-                    pass
-                finally:
-                    self._close()
-        except DeadlineExceeded:
-            # code ran past the budget without reaching a scheduling point: cut, never a pass
-            self.cut = BoundKind.TIME_BUDGET
-            self._close()
+        self._guarded(self._search_optimal if self._optimal else self._search_plain, budget)
         consistent = self.executions if self._optimal else len(self._graphs)
         return SearchOutcome(self.executions, self.events, self.failing, self.cut, self.blocked,
                              time.perf_counter() - self._start, consistent,
@@ -281,25 +267,35 @@ class Explorer:
             pause = lambda: time.perf_counter() - self._start >= pause_after
         else:
             pause = None
-        left: list[_Frame] = []
-        try:
-            with creation_hook(self._created), _deadline(seconds_left):
-                try:
-                    left = self._root() if frames is None else frames
-                    self._drive(left, pause)
-                except _Stop:
-                    left = []
-                finally:
-                    self._close()
-        except DeadlineExceeded:
-            self.cut = BoundKind.TIME_BUDGET
-            left = []
-            self._close()
+        stack: list[list[_Frame]] = []
+
+        def body() -> None:
+            stack.append(self._root() if frames is None else frames)
+            self._drive(stack[0], pause)
+        left = stack[0] if self._guarded(body, seconds_left) else []
         if self.failing is not None:
             # the state walk marks the failing step as checked: a later piece must fail on it again
             from framemc.explorer.states import StateMemo
             self.state_memo = StateMemo()
         return [f for f in left if f.items]
+
+    def _guarded(self, body: Callable[[], None], seconds: float | None) -> bool:
+        """Run ``body`` with the creation hook and the deadline; False when a violation, a bound or the deadline
+        stopped it before its end (the run is closed either way)."""
+        try:
+            with creation_hook(self._created), _deadline(seconds):
+                try:
+                    body()
+                    return True
+                except _Stop:
+                    return False
+                finally:
+                    self._close()
+        except DeadlineExceeded:
+            # code ran past the budget without reaching a scheduling point: cut, never a pass
+            self.cut = BoundKind.TIME_BUDGET
+            self._close()
+            return False
 
     def _created(self, obj: Any) -> None:
         if self._run is not None:

@@ -29,6 +29,7 @@ This module knows nothing of frames or allocators, only of the engine's pieces.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import bisect
 import hashlib
 import heapq
 import inspect
@@ -137,7 +138,8 @@ class ParallelStats:
         """One line for the progress display and the text report."""
         rates = ", ".join(f"{s.executions / s.busy:.0f}/s" if s.busy else "0/s"
                           for _, s in sorted(self.per_worker.items()))
-        return (f"{self.workers} worker{'s' if self.workers != 1 else ''} ({rates or 'starting'}), {self.tasks} pieces, {self.splits} splits, "
+        plural = "s" if self.workers != 1 else ""
+        return (f"{self.workers} worker{plural} ({rates or 'starting'}), {self.tasks} pieces, {self.splits} splits, "
                 f"queue {self.queue} (max {self.max_queue}), idle {self.idle:.1f} worker-s")
 
     def as_dict(self) -> dict[str, Any]:
@@ -166,24 +168,25 @@ class SearchSpec:
 
 # ------------------------------------------------------------------ the worker side
 
-#: per process: search token -> its explorer (kept across pieces: its state caches stay warm)
-_EXPLORERS: dict[str, Explorer] = {}
-
-
-#: per process: search token -> its spec
-_SPECS: dict[str, SearchSpec] = {}
+#: per process: search token -> its spec and explorer (kept across pieces: its state caches stay warm)
+_EXPLORERS: dict[str, tuple[SearchSpec, Explorer]] = {}
 
 
 def _explorer(spec: SearchSpec) -> Explorer:
-    ex = _EXPLORERS.get(spec.token)
-    if ex is None:
+    known = _EXPLORERS.get(spec.token)
+    if known is None:
         _EXPLORERS.clear()
-        _SPECS.clear()
-        _SPECS[spec.token] = spec
-        ex = Explorer(spec.setup, spec.bounds, spec.model, StateChecker(), SourceLocator(), optimal=True,
-                      outcomes=spec.outcomes)
-        _EXPLORERS[spec.token] = ex
-    return ex
+        known = _EXPLORERS[spec.token] = (spec, Explorer(spec.setup, spec.bounds, spec.model, StateChecker(),
+                                                         SourceLocator(), optimal=True, outcomes=spec.outcomes))
+    return known[1]
+
+
+def _pickled(obj: Any, what: str) -> bytes:
+    try:
+        return pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - the scenario's own values decide what pickles
+        raise UsageError(f"parallel exploration: {what} of this scenario cannot be sent between processes "
+                         f"({type(exc).__name__}: {exc}); run it with workers=1") from None
 
 
 def explore_piece(spec: SearchSpec, blob: bytes, pause_after: float | None, seconds_left: float | None,
@@ -197,20 +200,12 @@ def explore_piece(spec: SearchSpec, blob: bytes, pause_after: float | None, seco
     checked, hits = ex._checker.checked, ex._checker.hits
     start = time.perf_counter()
     left = ex.explore_piece(piece.frames, pause_after, seconds_left, spec.piece_pops)
-    try:
-        rest = [(p.key, pickle.dumps(p, pickle.HIGHEST_PROTOCOL)) for p in split(left, parts)]
-    except Exception as exc:  # noqa: BLE001 - the scenario's own values decide what pickles
-        raise UsageError(f"parallel exploration: a value of this scenario cannot be sent between processes "
-                         f"({type(exc).__name__}: {exc}); run it with workers=1") from None
+    rest = [(p.key, _pickled(p, "a value")) for p in split(left, parts)]
     result = PieceResult(key, ex.executions, ex.blocked, ex.invalid, ex.events, ex.pops,
                          dict(ex.outcomes), ex.marks, ex.failing, ex.failing_key, ex.cut, rest,
                          ex._checker.checked - checked, ex._checker.hits - hits, dict(ex._checker.inconclusive),
                          time.perf_counter() - start, f"{os.uname().nodename}:{os.getpid()}", ex.execution_keys)
-    try:
-        return pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # noqa: BLE001 - the scenario's own values decide what pickles
-        raise UsageError(f"parallel exploration: a result of this scenario cannot be sent between processes "
-                         f"({type(exc).__name__}: {exc}); run it with workers=1") from None
+    return _pickled(result, "a result")
 
 
 def split(frames: list[_Frame], parts: int) -> list[Piece]:
@@ -248,9 +243,9 @@ def _local_task(blob: bytes, pause_after: float | None, seconds_left: float | No
 
 def _dask_task(token: str, spec_blob: bytes, blob: bytes, pause_after: float | None, seconds_left: float | None,
                parts: int) -> bytes:
-    ex = _EXPLORERS.get(token)
-    spec = pickle.loads(spec_blob) if ex is None else None
-    return explore_piece(spec if spec is not None else _SPECS[token], blob, pause_after, seconds_left, parts)
+    known = _EXPLORERS.get(token)
+    spec = known[0] if known is not None else pickle.loads(spec_blob)
+    return explore_piece(spec, blob, pause_after, seconds_left, parts)
 
 
 class _InProcess:
@@ -296,7 +291,7 @@ class _LocalPool:
 
 
 class _DaskCluster:
-    """Workers of a Dask distributed cluster (the scenario's module must be importable there)."""
+    """Workers of a Dask distributed cluster (a scenario file travels by value; a module must be importable)."""
 
     def __init__(self, spec: SearchSpec, address: Any) -> None:
         try:
@@ -453,12 +448,13 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
     stats = ParallelStats(pool.capacity)
     start = time.perf_counter()
     queue: list[tuple[Key, int, bytes]] = []
+    #: finished pieces, kept in key order
     results: list[PieceResult] = []
     earlier = 0.0
     seq = 0
     if resume is not None:
         data = _read_checkpoint(resume, spec)
-        results = list(data["results"])
+        results = sorted(data["results"], key=_by_key)
         earlier = float(data.get("elapsed", 0.0))
         for key, blob in data["queue"]:
             queue.append((key, seq, blob))
@@ -467,7 +463,7 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
     else:
         queue.append(((), seq, pickle.dumps(Piece(None), pickle.HIGHEST_PROTOCOL)))
         seq += 1
-    running: dict[Any, tuple[Key, bytes, float]] = {}
+    running: dict[Any, tuple[Key, bytes]] = {}
     stop_key: Key | None = None
     last_checkpoint = time.perf_counter()
     last_progress = 0.0
@@ -496,9 +492,9 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
                 fut = pool.submit(blob, pause, left, 1 + max(0, idle))
                 stats.bytes_out += len(blob)
                 stats.tasks += 1
-                running[fut] = (key, blob, time.perf_counter())
+                running[fut] = (key, blob)
             for fut in pool.wait(set(running)):
-                key, blob, _ = running.pop(fut)
+                key, blob = running.pop(fut)
                 raw = fut.result()
                 stats.bytes_in += len(raw)
                 res: PieceResult = pickle.loads(raw)
@@ -517,7 +513,7 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
                         seq += 1
                     else:
                         dropped += 1
-                results.append(res)
+                bisect.insort(results, res, key=_by_key)
                 stats.max_queue = max(stats.max_queue, len(queue))
                 stop_key = _stop_key(results, bounds)
                 if res.cut is BoundKind.TIME_BUDGET:
@@ -530,7 +526,7 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
                     heapq.heapify(queue)
             now = time.perf_counter()
             if checkpoint is not None and now - last_checkpoint >= checkpoint_every:
-                pending = queue + [(k, 0, b) for k, b, _ in running.values()]
+                pending = queue + [(k, 0, b) for k, b in running.values()]
                 _write_checkpoint(checkpoint, spec, pending, results, earlier + now - start)
                 last_checkpoint = now
             if progress is not None and now - last_progress >= 0.25:
@@ -569,6 +565,10 @@ def run_parallel(setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, *
     return outcome, stats, checker
 
 
+def _by_key(r: PieceResult) -> Key:
+    return r.key
+
+
 def _takes_four(fn: Callable[..., Any]) -> bool:
     """Does the progress callback take the work statistics as a fourth argument?"""
     try:
@@ -578,21 +578,22 @@ def _takes_four(fn: Callable[..., Any]) -> bool:
         return False
 
 
-def _stop_key(results: list[PieceResult], bounds: Bounds) -> Key | None:
-    """The key past which no piece can matter: the first violation, or where the execution bound cuts."""
-    fails = [r.failing_key for r in results if r.failing is not None]
-    stop = min(fails) if fails else None
-    if bounds.max_executions is not None:
-        total = 0
-        for r in sorted(results, key=lambda r: r.key):
-            if stop is not None and r.key > stop:
-                break
+def _stop_key(ordered: list[PieceResult], bounds: Bounds) -> Key | None:
+    """The key past which no piece can matter: where the execution bound cuts, or the first violation.
+
+    ``ordered`` is the results in key order; a piece's executions, its failing one included, lie between its
+    key and the next piece's, so one pass finds both.  Pieces before a result may still be running: only
+    the settled prefix counts towards the bound, so a cut keeps the whole piece where it fell.
+    """
+    n, total = bounds.max_executions, 0
+    for r in ordered:
+        if n is not None:
             total += r.executions
-            if total >= bounds.max_executions:
-                # pieces before r may still be running: only a settled prefix may cut, so keep r's key
-                stop = r.key if stop is None else min(stop, r.key)
-                break
-    return stop
+            if total >= n:
+                return r.key
+        if r.failing is not None:
+            return r.failing_key
+    return None
 
 
 def merge(results: list[PieceResult], bounds: Bounds, outcomes: bool, elapsed: float,
@@ -602,7 +603,7 @@ def merge(results: list[PieceResult], bounds: Bounds, outcomes: bool, elapsed: f
     ``work_left`` says that pieces past the last result were dropped unexplored (they exist, so an
     execution bound reached at the end of the last result still cuts).
     """
-    ordered = sorted(results, key=lambda r: r.key)
+    ordered = sorted(results, key=_by_key)
     n = bounds.max_executions
     ex = bl = inv = ev = 0
     outs: dict[Any, int] = {}

@@ -36,7 +36,6 @@ ghost state is a set (its snapshot is sorted), so they commute.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from typing import Protocol
 
 from framemc.errors import UsageError
@@ -53,7 +52,7 @@ from framemc.impl.errors import (
 )
 from framemc.impl.machine import Layout, PhysMemory
 from framemc.impl.meta import MetaArray, check_frame_range
-from framemc.snapshot import PAGE_SIZE, U64_MAX
+from framemc.snapshot import PAGE_SIZE, U64_MAX, aligned_blocks, order_for
 
 __all__ = [
     "Layout",
@@ -90,21 +89,6 @@ class FrameState(enum.IntEnum):
     #: a dealloc has passed its contract check and is putting the frame back; still allocated to
     #: every view until it is on a free list, but a racing dealloc of it is a double free
     RETURNING = 4
-
-
-def order_for(nframes: int) -> int:
-    """The smallest order whose blocks hold ``nframes`` frames."""
-    return max(0, (nframes - 1).bit_length())
-
-
-def aligned_blocks(start: int, end: int, max_order: int) -> Iterator[tuple[int, int]]:
-    """Split frames ``[start, end)`` into maximal naturally aligned blocks ``(first, order)``."""
-    while start < end:
-        order = min(max_order, (end - start).bit_length() - 1)
-        if start:
-            order = min(order, (start & -start).bit_length() - 1)
-        yield start, order
-        start += 1 << order
 
 
 class BuddyFrameAllocator:
@@ -172,6 +156,8 @@ class BuddyFrameAllocator:
                     emit("retire_poisoned", f=stop)
                 start = stop + 1
             self._release(frames, poisoned)
+            # the public operations are logged where they take effect, before the lock is released
+            emit("dealloc", addr=addr, size=size)
 
     def add_free_memory(self, addr: int, size: int) -> None:
         """Add ``[addr, addr+size)``, which must not overlap memory added before (seed 002)."""
@@ -188,6 +174,7 @@ class BuddyFrameAllocator:
                 self._state[f] = FrameState.FREE
             for first, order in aligned_blocks(frames.start, frames.stop, self.max_order):
                 self._free_block(first, order, how="add_block", pool=frames.start)
+            emit("add_free_memory", addr=addr, size=size)
 
     # ----------------------------------------------------------------- views (no scheduling points)
 
@@ -266,9 +253,11 @@ class BuddyFrameAllocator:
         if not cache:
             self._refill(cpu)
         if not cache:
+            emit("alloc", addr=None, size=PAGE_SIZE)
             return None
         top = cache.pop()
         emit("cache_alloc", frame=top)
+        emit("alloc", addr=top * PAGE_SIZE, size=PAGE_SIZE)
         self._mark_allocated(top, 1)
         return top * PAGE_SIZE
 
@@ -278,6 +267,7 @@ class BuddyFrameAllocator:
             self._flush(cpu)
         cache.append(frame)
         emit("cache_free", frame=frame)
+        emit("dealloc", addr=frame * PAGE_SIZE, size=PAGE_SIZE)
         self._release(range(frame, frame + 1), [])
 
     def _refill(self, cpu: int) -> None:
@@ -302,15 +292,18 @@ class BuddyFrameAllocator:
     def _alloc_from_pool(self, nframes: int, align: int) -> int | None:
         order = max(order_for(nframes), order_for(max(1, align // PAGE_SIZE)))
         if order > self.max_order:
+            emit("alloc", addr=None, size=nframes * PAGE_SIZE)
             return None
         with self.lock:
             first = self._take_block(order)
             if first is None:
+                emit("alloc", addr=None, size=nframes * PAGE_SIZE)
                 return None
             # As in Asterinas, the tail beyond the request goes straight back to the pool.
             for tail, tail_order in aligned_blocks(first + nframes, first + (1 << order), self.max_order):
                 self._free_block(tail, tail_order)
             self._mark_allocated(first, nframes)
+            emit("alloc", addr=first * PAGE_SIZE, size=nframes * PAGE_SIZE)
         return first * PAGE_SIZE
 
     def _take_block(self, order: int, then: str = "alloc_block") -> int | None:

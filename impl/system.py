@@ -66,7 +66,8 @@ class FrameSystem:
             cache_capacity=cache_capacity, bugs=self.bugs)
         #: addresses handed out by the early allocator during ``boot`` (never added)
         self.early_allocations: tuple[int | None, ...] = ()
-        eventlog.describe(nframes=nframes, ncpus=ncpus, max_order=self.allocator.max_order, payload_fill=fill)
+        eventlog.describe(nframes=nframes, ncpus=ncpus, max_order=self.allocator.max_order, payload_fill=fill,
+                          caches=cache_capacity > 0)
         if add_all:
             self.allocator.add_free_memory(0, nframes * PAGE_SIZE)
 

@@ -8,11 +8,13 @@ built over a state whose fields look concrete values up, and z3 simplifies
 its guard and its post-state at numeral frames to numerals.  Nothing about an
 operation is restated here.
 
-That costs milliseconds, so results are memoised.  An operation with concrete
-arguments reads a fixed set of (field, frame) cells and scalars (the terms are
-built the same way whatever the values are); the memo key is the operation,
-its arguments and the values of those cells.  Fields the step leaves alone are
-not read.  The generations and the scalars (the pool's pending block, the
+That costs milliseconds, so results are memoised.  Evaluating an operation
+with concrete arguments reads some (field, frame) cells and scalars; which
+ones can depend on the values read before (a merge reads the buddy that the
+pending order names).  The evaluation is deterministic, so its result holds in
+every state that agrees on the cells it read: the memo key is the operation,
+its arguments, which read set, and the values there.  Fields the step leaves
+alone are not read.  The generations and the scalars (the pool's pending block, the
 actor) are left symbolic in a first evaluation; when the guard and every write
 come out as values without them, they are not part of the key (a claim of a
 frame is the same step whatever the generation and whatever the buddy does);
@@ -135,17 +137,40 @@ class Machine:
         #: scalar fields
         self.scalars = dict(scalars)
         self._variant = variant
-        #: (op, args) -> the cells and scalars the step reads (``shared``: dictionaries other machines of the
-        #: same bounds, defaults and variant use too)
+        #: (op, args) -> every (cells, scalars, symbolic) set the step was seen to read (``shared``: dictionaries
+        #: other machines of the same bounds, defaults and variant use too)
         self._reads: dict[tuple[Any, ...], Any] = {} if shared is None else shared[0]
-        #: (op, args, values read) -> result
+        #: (op, args, index of the read set, values read) -> result
         self._memo: dict[tuple[Any, ...], StepResult] = {} if shared is None else shared[1]
         #: the same with the frame argument left out, for steps of one frame (see ``_remember_relocatable``)
         self._rreads: dict[tuple[Any, ...], Any] = {} if shared is None else shared[2]
         self._rmemo: dict[tuple[Any, ...], StepResult] = {} if shared is None else shared[3]
-        #: steps answered from the memo, and steps z3 evaluated
-        self.hits = 0
-        self.misses = 0
+        #: steps answered from the memo, and steps z3 evaluated (shared with this machine's forks)
+        self._counts = [0, 0]
+
+    @property
+    def hits(self) -> int:
+        """Steps answered from the memo (by this machine and its forks)."""
+        return self._counts[0]
+
+    @property
+    def misses(self) -> int:
+        """Steps z3 evaluated (by this machine and its forks)."""
+        return self._counts[1]
+
+    def fork(self) -> "Machine":
+        """A copy of this state that steps on its own, sharing the memo and the counters."""
+        twin = object.__new__(Machine)
+        twin.__dict__.update(self.__dict__)
+        twin.cells = {name: dict(values) for name, values in self.cells.items()}
+        twin.scalars = dict(self.scalars)
+        return twin
+
+    def key(self) -> tuple:
+        """The state as a hashable value: two machines with equal keys are in the same model state."""
+        d = self.defaults
+        return (tuple(tuple(sorted((f, v) for f, v in self.cells[name].items() if v != d[name]))
+                      for name in _SORTS), tuple(sorted(self.scalars.items())))
 
     def value(self, name: str, f: int) -> int | bool:
         """Field ``name`` at frame ``f``."""
@@ -153,30 +178,37 @@ class Machine:
 
     def step(self, op: str, **args: int | bool) -> StepResult:
         """Check and apply ``op(**args)``; the state changes only when the guard holds."""
+        result = self.outcome(op, **args)
+        self._apply(result)
+        return result
+
+    def outcome(self, op: str, **args: int | bool) -> StepResult:
+        """The model's verdict on ``op(**args)`` in this state, without applying it."""
         spec = resolve(op, self._variant)
         try:
             values = tuple(args[p] for p, _ in spec.params)
         except KeyError as exc:
             raise UsageError(f"{op} needs the argument {exc.args[0]!r}") from None
         base = (op, values)
-        reads = self._reads.get(base)
-        if reads is not None:
-            key = base + (tuple(self.value(n, f) for n, f in reads[0]),
-                          tuple(self.scalars[s] for s in reads[1]))
-            hit = self._memo.get(key)
-            if hit is not None:
-                self.hits += 1
-                self._apply(hit)
-                return hit
+        # every set of cells this step was seen to read (which cells a step reads can depend on the values it
+        # read before: a split reads the upper half its order gives); an entry holds for a state that agrees
+        # with the state it was computed in on the cells that computation read, so the key names the set
+        shapes = self._reads.get(base)
+        if shapes is not None:
+            for sid, (cells_read, scalars_read, _) in enumerate(shapes):
+                hit = self._memo.get(base + (sid, tuple(self.value(n, f) for n, f in cells_read),
+                                             tuple(self.scalars[s] for s in scalars_read)))
+                if hit is not None:
+                    self._counts[0] += 1
+                    return hit
         moved = self._relocated(spec, values)
         if moved is not None:
-            self.hits += 1
-            self._apply(moved)
+            self._counts[0] += 1
             return moved
-        self.misses += 1
+        self._counts[1] += 1
         # first with the counters (generations) left symbolic, so that one evaluation serves every value;
         # a step whose guard or effect depends on a counter's value is evaluated with it concrete
-        symbolic = reads is None or reads[2]
+        symbolic = shapes is None or all(shape[2] for shape in shapes)
         try:
             result, cells, scalars = self._evaluate(spec, values, symbolic)
         except _Concrete:
@@ -186,11 +218,15 @@ class Machine:
             except _Concrete:
                 raise AssertionError(f"z3 could not decide {op}{values} on concrete values") from None
         reads = (tuple(sorted(cells)), tuple(sorted(scalars)), symbolic)
-        self._reads[base] = reads
-        key = base + (tuple(self.value(n, f) for n, f in reads[0]), tuple(self.scalars[s] for s in reads[1]))
+        shapes = self._reads.setdefault(base, [])
+        if reads in shapes:
+            sid = shapes.index(reads)
+        else:
+            sid = len(shapes)
+            shapes.append(reads)
+        key = base + (sid, tuple(self.value(n, f) for n, f in reads[0]), tuple(self.scalars[s] for s in reads[1]))
         self._memo[key] = result
         self._remember_relocatable(spec, values, reads, result)
-        self._apply(result)
         return result
 
     # A step of one frame argument that reads and writes only that frame, and no frame-valued field, is the
@@ -200,11 +236,19 @@ class Machine:
         frames = [i for i, (_, kind) in enumerate(spec.params) if kind is ParamKind.FRAME]
         return frames[0] if len(frames) == 1 else None
 
+    def _rbase(self, spec: Any, values: tuple, i: int) -> tuple:
+        """The key of a step with its frame left out, but its alignment kept: the buddy's block of order k
+        holding f starts at f exactly when f is aligned to 2**k, so a step that read only f at an aligned
+        frame reads other frames at an unaligned one (``is_free`` at frame 7 reads the heads 6 and 4)."""
+        f = values[i]
+        align = min((f & -f).bit_length() - 1 if f else self.cfg.max_order + 1, self.cfg.max_order + 1)
+        return (spec.name, values[:i] + (None,) + values[i + 1:], align)
+
     def _relocated(self, spec: Any, values: tuple) -> StepResult | None:
         i = self._frame_param(spec)
         if i is None:
             return None
-        rbase = (spec.name, values[:i] + (None,) + values[i + 1:])
+        rbase = self._rbase(spec, values, i)
         reads = self._rreads.get(rbase)
         if reads is None:
             return None
@@ -228,7 +272,7 @@ class Machine:
                 return
         if any(n in _FRAME_VALUED for n, _ in result.scalars) or any(n in _FRAME_VALUED for n in reads[1]):
             return  # a frame-valued scalar (the pending block) read or written: its relation to the frame counts
-        rbase = (spec.name, values[:i] + (None,) + values[i + 1:])
+        rbase = self._rbase(spec, values, i)
         names = tuple(n for n, _ in reads[0])
         known = self._rreads.setdefault(rbase, (names, reads[1]))
         if known != (names, reads[1]):

@@ -736,19 +736,40 @@ def report(trace: str, fmt: str, output: str | None) -> ExitCode:
 @click.option("--junit-xml", "junit_out", metavar="FILE", help="Also write the result as JUnit XML.")
 @click.option("--sarif", "sarif_out", metavar="FILE", help="Also write the forbidden step as SARIF 2.1.0, "
               "located at its log file and line.")
+@click.option("--logged", metavar="KINDS", help="Read the logs as partial: only these event kinds (comma "
+              "separated, e.g. alloc,dealloc,add_free_memory) count as logged; other events in the logs are "
+              "left out and bridged.  Default: the header's \"logged\", else every kind.")
+@click.option("--logged-cpus", metavar="CPUS", help="Only these CPUs' MetaSlot steps count as logged (comma "
+              "separated ids); the other CPUs' are bridged.")
 def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
-             sarif_out: str | None) -> ExitCode:
+             sarif_out: str | None, logged: str | None, logged_cpus: str | None) -> ExitCode:
     """Check logs of a real run, step by step, against the allocator model.
 
     Each LOG is a JSON Lines file (format: docs/validate.md) written by the
     kernel, one per CPU or one for all; they are merged by their global
     sequence numbers.  Every event must be a step the model allows in the
     state the earlier events left (the same operations the proofs use).
-    Exit 0: every step allowed; 1: a step the model forbids, named by file
-    and line; 2: bad input; 3: a step z3 could not decide.
+
+    A log may be partial: the header's "logged" list (or --logged) says which
+    event kinds it holds.  The steps it leaves out are bridged: some sequence
+    of model operations must lead to a state where the next logged event is a
+    step.  The summary says how many steps were bridged.
+
+    Exit 0: every step allowed; 1: a step the model forbids (or no bridge
+    explains it), named by file and line; 2: bad input; 3: undecided (z3 could
+    not decide a step, or a bridge search was cut).
     """
+    from framemc.bridge import KINDS
+    from framemc.errors import UsageError
     from framemc.validate import junit_xml, sarif_json, validate_logs
-    result = validate_logs(list(logs))
+    kinds = None if logged is None else [k.strip() for k in logged.split(",") if k.strip()]
+    cpus = None
+    if logged_cpus is not None:
+        try:
+            cpus = [int(c) for c in logged_cpus.split(",") if c.strip()]
+        except ValueError:
+            raise UsageError(f"--logged-cpus expects CPU ids separated by commas, got {logged_cpus!r}") from None
+    result = validate_logs(list(logs), kinds, cpus)
     if json_out is not None:
         _write(json_out, json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")
     if junit_out is not None:
@@ -765,6 +786,14 @@ def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
             shown = ", ".join(f"{k}={v:#x}" if isinstance(v, int) and not isinstance(v, bool) and v > 4096
                               else f"{k}={v}" for k, v in values.items())
             lines.append(f"  {what}: {shown}")
+    if not result.logged or result.logged.get("cpus") is not None or len(result.logged["kinds"]) < len(KINDS):
+        share = result.hidden_steps / max(1, result.hidden_steps + result.steps)
+        lines.append(f"partial log: {result.bridged_events} events needed hidden steps; {result.hidden_steps} "
+                     f"steps bridged ({share:.0%} of all model steps); {result.ignored} events left out; "
+                     f"{result.states_searched} states searched; at most {result.max_worlds} model states "
+                     "consistent with the log at once")
+        if result.approximate:
+            lines.append(f"note: not every model state the log allows was followed: {result.approximate}")
     for note in result.open_steps:
         lines.append(f"note: {note}")
     _echo("\n".join(lines) + "\n")

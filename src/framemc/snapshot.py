@@ -9,6 +9,7 @@ so each has exactly one definition.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 #: bytes per physical frame (seed 004: ``mm::PAGE_SIZE``)
@@ -17,6 +18,22 @@ PAGE_SIZE = 4096
 FRAME_META_SIZE = 64
 
 U64_MAX = (1 << 64) - 1
+
+
+def order_for(nframes: int) -> int:
+    """The smallest buddy order whose blocks hold ``nframes`` frames."""
+    return max(0, (nframes - 1).bit_length())
+
+
+def aligned_blocks(start: int, end: int, max_order: int) -> Iterator[tuple[int, int]]:
+    """Split frames ``[start, end)`` into maximal naturally aligned blocks ``(first, order)``: how seed 000's
+    buddy adds, frees and gives back the tail of a range."""
+    while start < end:
+        order = min(max_order, (end - start).bit_length() - 1)
+        if start:
+            order = min(order, (start & -start).bit_length() - 1)
+        yield start, order
+        start += 1 << order
 #: refcount of a frame in the buddy free list (seed 001: ``REFCOUNT_UNUSED``)
 REFCOUNT_UNUSED = U64_MAX
 #: refcount of a frame held by a unique (non-shared) handle (Asterinas ``REF_COUNT_UNIQUE``)

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from framemc import bridge
+from framemc.bridge import BUDDY, KINDS, METASLOT, OWNED, PUBLIC, Logged, Scope, World, blocks_holding, search
 from framemc.errors import UsageError
-from framemc.snapshot import PAGE_SIZE
+from framemc.snapshot import PAGE_SIZE, aligned_blocks, order_for
 
 __all__ = ["LOG_FORMAT", "Event", "ValidationResult", "validate_logs", "validate_events"]
 
@@ -40,6 +42,7 @@ _ATOMIC = {
     "add_block": ("pool", "head", "order"), "alloc_block": ("head", "order"), "split": ("head",),
     "free_block": ("head", "order"), "merge": ("head",), "merge_stop": ("head",),
     "cache_refill": ("frame",), "cache_flush": ("frame",), "cache_alloc": ("frame",), "cache_free": ("frame",),
+    "alloc": ("addr", "size"), "dealloc": ("addr", "size"), "add_free_memory": ("addr", "size"),
 }
 
 
@@ -83,6 +86,18 @@ class ValidationResult:
     where: tuple[str, int, str] | None = None
     #: the logs validated
     logs: tuple[str, ...] = ()
+    #: what the logs hold: {"kinds": [...], "cpus": [...] or None}
+    logged: dict[str, Any] = field(default_factory=dict)
+    #: events left out because ``--logged`` says their kind is not logged
+    ignored: int = 0
+    #: events that needed hidden steps before them, and those steps (the shortest bridge of each)
+    bridged_events: int = 0
+    hidden_steps: int = 0
+    #: states the bridges searched, and the most model states the log was consistent with at once
+    states_searched: int = 0
+    max_worlds: int = 1
+    #: why not every model state the log allows was followed (a cut search, dropped states), or None
+    approximate: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -92,7 +107,10 @@ class ValidationResult:
         return {"verdict": self.verdict, "events": self.events, "steps": self.steps,
                 "seconds": round(self.elapsed, 3), "failure": self.failure, "state": self.state,
                 "memo_hits": self.memo_hits, "z3_steps": self.z3_steps, "open_steps": self.open_steps,
-                "logs": list(self.logs),
+                "logs": list(self.logs), "logged": self.logged, "ignored": self.ignored,
+                "bridge": {"bridged_events": self.bridged_events, "hidden_steps": self.hidden_steps,
+                           "states_searched": self.states_searched, "max_worlds": self.max_worlds,
+                           "approximate": self.approximate},
                 "where": None if self.where is None else {"file": self.where[0], "line": self.where[1],
                                                           "event": self.where[2]}}
 
@@ -132,6 +150,8 @@ def _read(path: str) -> tuple[dict[str, Any], Iterator[Event]]:
         fill = header.get("payload_fill", 0)
         if not isinstance(fill, int) or isinstance(fill, bool) or not 0 <= fill <= 255:
             raise _bad(path, no, "payload_fill must be a byte value 0..255")
+        if not isinstance(header.get("caches", True), bool):
+            raise _bad(path, no, "caches must be true or false")
         break
     if header is None:
         raise UsageError(f"{path}: an empty log (no header)")
@@ -165,26 +185,43 @@ def _parse(path: str, no: int, text: str) -> dict[str, Any]:
 
 
 class _Validator:
-    def __init__(self, header: dict[str, Any]) -> None:
+    def __init__(self, header: dict[str, Any], logged: Logged) -> None:
         from framemc.model.concrete import DEFAULTS
         from framemc.model.replay import Machine
         from framemc.model.state import ACTOR_ANY, NO_HEAD, ModelConfig
         self.nframes, self.ncpus = header["nframes"], header["ncpus"]
+        self.max_order = header["max_order"]
         cfg = ModelConfig(header["max_order"], max(1, self.ncpus))
         defaults = dict(DEFAULTS, gen0=0, handles=0)
         fill = header.get("payload_fill", 0)
         if fill:
             # RAM is not zero at boot: every frame starts with this byte everywhere
             defaults.update(pz=False, pay=zlib.crc32(bytes([fill]) * PAGE_SIZE))
-        self.machine = Machine(cfg, {}, defaults,
-                               dict(early_lo=0, early_end=0, early_hi=0, booted=True, actor=ACTOR_ANY,
-                                    ncpus=max(1, self.ncpus), pending=0, pending_order=NO_HEAD),
-                               shared=_shared_memo(cfg, fill))
-        #: (cpu, frame) -> seq of a successful claim CAS waiting for its generation bump
-        self.claiming: dict[tuple[int, int], Event] = {}
-        #: frame -> purpose set and not yet published
-        self.purpose: dict[int, int] = {}
+        machine = Machine(cfg, {}, defaults,
+                          dict(early_lo=0, early_end=0, early_hi=0, booted=True, actor=ACTOR_ANY,
+                               ncpus=max(1, self.ncpus), pending=0, pending_order=NO_HEAD),
+                          shared=_shared_memo(cfg, fill))
+        self.no_head = NO_HEAD
+        #: the allocator has per-CPU caches (a bridge may use them)
+        self.caches = header.get("caches", True)
+        self.logged = logged
+        #: the model states the log so far is consistent with (one, for a complete log)
+        self.worlds = [World(machine)]
+        #: the public operations are logged: each CPU's steps are checked against them
+        self.accounting = "alloc" in logged.kinds
         self.steps = 0
+        #: events that needed hidden steps, the hidden steps (the shortest bridge of each), states searched,
+        #: the most worlds at once
+        self.bridged_events = 0
+        self.hidden_steps = 0
+        self.states = 0
+        self.max_worlds = 1
+        #: why the worlds are no longer every world the log allows (a cut search, dropped worlds), or None
+        self.approximate: str | None = None
+
+    @property
+    def machine(self) -> Any:
+        return self.worlds[0].machine
 
     def _args(self, e: Event) -> dict[str, Any]:
         need = _ATOMIC.get(e.ev)
@@ -196,6 +233,8 @@ class _Validator:
             need = tuple(p for p, _ in spec.params)
         for key in need:
             v = e.args.get(key)
+            if key == "addr" and v is None and e.ev == "alloc":
+                continue  # an alloc that found no memory
             if isinstance(v, bool) and key not in ("ok", "zeroed"):
                 v = None
             if not isinstance(v, (int, bool)) or (not isinstance(v, bool) and v < 0):
@@ -203,15 +242,107 @@ class _Validator:
         for key in ("frame", "head", "pool", "f", "h", "p"):
             if key in e.args and e.args[key] >= self.nframes:
                 raise _bad(e.path, e.line, f"{key} {e.args[key]} is past the machine's {self.nframes} frames")
+        if e.ev in PUBLIC:
+            addr, size = e.args.get("addr"), e.args["size"]
+            if size == 0 or size % PAGE_SIZE or (addr is not None and addr % PAGE_SIZE):
+                raise _bad(e.path, e.line, f"{e.ev} needs a page-aligned addr and a non-zero size in whole pages")
+            if addr is not None and (addr + size) // PAGE_SIZE > self.nframes:
+                raise _bad(e.path, e.line, f"{e.ev} range {addr:#x}+{size:#x} is past the machine's "
+                                           f"{self.nframes} frames")
         if not 0 <= e.cpu < max(1, self.ncpus):
             raise _bad(e.path, e.line, f"cpu {e.cpu} is not one of the header's {self.ncpus} CPUs")
+        if not self.caches and e.ev.startswith("cache_"):
+            raise _bad(e.path, e.line, f"a {e.ev} event, but the header says the allocator has no per-CPU caches")
+        if e.ev in KINDS and e.ev not in self.logged.kinds:
+            raise _bad(e.path, e.line, f"a {e.ev} event, but the header says {e.ev} is not logged")
+        if self.logged.cpus is not None and e.ev in METASLOT and e.cpu not in self.logged.cpus:
+            raise _bad(e.path, e.line, f"a {e.ev} event of cpu {e.cpu}, whose MetaSlot steps the header says "
+                                       "are not logged")
         return e.args
 
     def event(self, e: Event) -> str | None:
-        """Apply one event; a sentence saying why the model forbids it, or None."""
+        """Apply one event to every world; a sentence saying why the model forbids it, or None."""
         a = self._args(e)
-        m = self.machine
+        if self.logged.complete:
+            return self._apply(self.worlds[0], e, a)  # nothing hidden: one world, no search
+        found = search(self.worlds, self._scope(e, a), lambda w: self._apply(w, e, a) is None, self.max_order,
+                       self.nframes, self.accounting, bridge.BUDGET)
+        self.states += found.states
+        if found.cut:
+            self.approximate = (f"{e.where()}: the search for hidden steps before this {e.ev} was cut at "
+                                f"{found.states} states")
+        if not found.worlds:
+            why = self._apply(self.worlds[0].fork(), e, a)
+            return (f"{why or 'it cannot be applied'}; and no hidden steps ({', '.join(sorted(self._scope(e, a).kinds)) or 'none'}) "
+                    f"lead from any of {len(self.worlds)} world(s) to a state where it applies "
+                    f"({found.states} states searched)")
+        if found.shortest:
+            self.bridged_events += 1
+            self.hidden_steps += found.shortest
+        if len(found.worlds) > bridge.MAX_WORLDS:
+            self.approximate = (f"{e.where()}: {len(found.worlds)} model states are consistent with the log here; "
+                                f"the first {bridge.MAX_WORLDS} were kept")
+            found.worlds = found.worlds[:bridge.MAX_WORLDS]
+        self.worlds = found.worlds
+        self.max_worlds = max(self.max_worlds, len(self.worlds))
+        self.steps += 1
+        return None
+
+    def _scope(self, e: Event, a: dict[str, Any]) -> Scope:
+        """Where hidden steps before ``e`` may act."""
+        hidden = self.logged.hidden
+        teardown: tuple[int, ...] = ()
+        single = None
+        pool = None
+        blocks: frozenset[tuple[int, int]] = frozenset()
+        cache = False
+        if e.ev in PUBLIC:
+            frames = self._range(e)
+            cache = len(frames) == 1 and self.caches
+            if frames:
+                end = frames[-1] + 1
+                blocks = frozenset(aligned_blocks(frames[0], end, self.max_order))
+            if e.ev == "alloc" and frames:
+                # the block the alloc took: the range rounded up to a power of two; its tail went back
+                block_end = min(self.nframes, frames[0] + (1 << order_for(len(frames))))
+                blocks = frozenset(aligned_blocks(end, block_end, self.max_order))
+                frames = tuple(range(frames[0], block_end))
+            kinds = hidden & OWNED[e.ev]
+            if e.ev == "dealloc":
+                teardown = frames
+                if len(frames) == 1:
+                    single = frames[0]  # a dealloc of a poisoned frame: the poisoning may be hidden
+            if e.ev == "add_free_memory" and frames:
+                pool = frames[0]
+        else:
+            kinds = hidden - frozenset(BUDDY)
+            named = sorted({v for k, v in a.items() if k in ("frame", "head", "f", "h")})
+            order = a.get("order", a.get("k"))
+            if e.ev in ("free_block", "alloc_block", "add_block", "buddy_free", "buddy_alloc") and order is not None \
+                    and named:
+                frames = tuple(range(named[0], min(self.nframes, named[0] + (1 << order))))
+            else:
+                frames = tuple(named)
+            if e.ev in ("free_block", "buddy_free", "cache_free", "retire_poisoned"):
+                teardown = frames
+            if len(frames) == 1:
+                single = frames[0]
+        return Scope(kinds, frames, blocks_holding(frames, self.max_order, self.nframes), e.cpu, pool, single,
+                     teardown, poison=e.ev == "retire_poisoned", blocks=blocks, cache=cache)
+
+    def _range(self, e: Event) -> tuple[int, ...]:
+        addr = e.args.get("addr")
+        if addr is None:
+            return ()
+        first = addr // PAGE_SIZE
+        return tuple(range(first, first + e.args["size"] // PAGE_SIZE))
+
+    def _apply(self, w: World, e: Event, a: dict[str, Any]) -> str | None:
+        """Apply event ``e`` to world ``w``; why the model forbids it, or None."""
+        m = w.machine
         ev = e.ev
+        if ev in PUBLIC:
+            return self._public(w, e)
         if ev in ("rc_cas", "rc_add", "rc_sub") and a["old"] != m.value("rc", a["frame"]):
             return f"the {ev} read refcount {a['old']:#x}, but the model's refcount is {m.value('rc', a['frame']):#x}"
         if ev == "rc_cas":
@@ -221,83 +352,144 @@ class _Validator:
                     return "a successful claim CAS must take UNUSED to 0"
                 # the model's claim is the CAS and the bump as one step: it happens here, where other CPUs
                 # see the refcount change; the bump that follows must give the generation it gave
-                why = self._step(e, "claim", f=f)
+                why = self._step(w, e, "claim", f=f)
                 if why is None:
-                    self.claiming[(e.cpu, f)] = e
+                    w.claiming[(e.cpu, f)] = e
                 return why
-            return self._step(e, "claim_failed", f=f)
+            return self._step(w, e, "claim_failed", f=f)
         if ev == "gen_bump":
             f = a["frame"]
-            if self.claiming.pop((e.cpu, f), None) is None:
+            if w.claiming.pop((e.cpu, f), None) is None:
                 return "a generation bump that no successful claim CAS of this CPU on this frame precedes"
             if a["new"] != m.value("gen", f):
                 return f"the generation became {a['new']}, but the claim makes it {m.value('gen', f)}"
             return None
         if ev == "zero":
-            return self._step(e, "zero", f=a["frame"])
+            return self._step(w, e, "zero", f=a["frame"])
         if ev == "set_purpose":
-            self.purpose[a["frame"]] = a["purpose"]
+            w.purposes[a["frame"]] = a["purpose"]
             return None
         if ev == "publish":
             f = a["frame"]
-            return self._step(e, "publish", f=f, purpose=self.purpose.pop(f, 0), zeroed=bool(a["zeroed"]))
+            return self._step(w, e, "publish", f=f, purpose=w.purposes.pop(f, 0), zeroed=bool(a["zeroed"]))
         if ev in ("rc_add", "rc_sub"):
             f = a["frame"]
             if ev == "rc_add":
-                return self._step(e, "clone", f=f)
-            return self._step(e, "drop_last" if a["old"] == 1 else "drop", f=f)
+                return self._step(w, e, "clone", f=f)
+            return self._step(w, e, "drop_last" if a["old"] == 1 else "drop", f=f)
         if ev == "rc_store":
             if a["value"] != UNUSED:
                 return "the only refcount store the model knows besides publish is the teardown store of UNUSED"
-            return self._step(e, "release", f=a["frame"])
+            return self._step(w, e, "release", f=a["frame"])
         if ev == "poison":
-            return self._step(e, "mark_poisoned", f=a["frame"])
+            return self._step(w, e, "mark_poisoned", f=a["frame"])
         if ev == "payload_write":
-            return self._step(e, "holder_write", f=a["frame"], d=a["data"] & 0xFFFFFFFF)
+            return self._step(w, e, "holder_write", f=a["frame"], d=a["data"] & 0xFFFFFFFF)
         if ev == "add_block":
-            return self._step(e, "add_block", p=a["pool"], h=a["head"], k=a["order"])
+            return self._step(w, e, "add_block", p=a["pool"], h=a["head"], k=a["order"])
         if ev == "alloc_block":
-            return self._step(e, "buddy_alloc", h=a["head"], k=a["order"])
+            return self._step(w, e, "buddy_alloc", h=a["head"], k=a["order"])
         if ev == "split":
-            return self._step(e, "split", h=a["head"])
+            return self._step(w, e, "split", h=a["head"])
         if ev == "free_block":
-            return self._step(e, "buddy_free", h=a["head"], k=a["order"])
+            return self._step(w, e, "buddy_free", h=a["head"], k=a["order"])
         if ev in ("merge", "merge_stop"):
-            return self._step(e, ev, h=a["head"])
+            return self._step(w, e, ev, h=a["head"])
         if ev == "cache_refill":
-            return self._step(e, "cache_refill", cpu=e.cpu, h=a["frame"])
+            return self._step(w, e, "cache_refill", cpu=e.cpu, h=a["frame"])
         if ev in ("cache_flush", "cache_alloc", "cache_free"):
-            return self._step(e, ev, cpu=e.cpu, f=a["frame"])
-        return self._step(e, ev, **a)
+            return self._step(w, e, ev, cpu=e.cpu, f=a["frame"])
+        return self._step(w, e, ev, **a)
 
-    def _step(self, e: Event, op: str, **args: Any) -> str | None:
+    def _public(self, w: World, e: Event) -> str | None:
+        """A public operation returned: the frames it names are the ones its CPU's steps handed out, freed
+        or added since the CPU's last public operation."""
+        frames = frozenset(self._range(e))
+        book = {"alloc": w.handed, "dealloc": w.freed, "add_free_memory": w.added}[e.ev]
+        done = book.pop(e.cpu, frozenset())
+        if done != frames:
+            verb = {"alloc": "handed out", "dealloc": "freed", "add_free_memory": "added"}[e.ev]
+            return (f"the {e.ev} names frames {_frames(frames)}, but the steps of cpu {e.cpu} since its last "
+                    f"public operation {verb} {_frames(done)}")
+        if "split" in self.logged.hidden and w.machine.scalars["pending_order"] != self.no_head:
+            return f"the {e.ev} returned with the pool lock held (block {w.machine.scalars['pending']} pending)"
+        for other in (w.handed, w.freed, w.added):
+            if e.ev != "alloc" and other is w.handed:
+                continue
+            if other is not book and other.get(e.cpu):
+                return (f"the {e.ev} returned, but the steps of cpu {e.cpu} also changed frames "
+                        f"{_frames(other[e.cpu])} that it does not name")
+        return None
+
+    def _step(self, w: World, e: Event, op: str, **args: Any) -> str | None:
         self.steps += 1
-        if not self.machine.step(op, **args).allowed:
+        if not w.step(op, args, e.cpu, account=self.accounting):
             return f"the model forbids {op}({', '.join(f'{k}={v}' for k, v in args.items())}) in this state"
         return None
 
     def state_of(self, e: Event) -> dict[str, Any]:
         from framemc.model.state import MODEL_FIELDS
-        frames = sorted({v for k, v in e.args.items() if k in ("frame", "head", "f", "h")})
+        frames = sorted({v for k, v in e.args.items() if k in ("frame", "head", "f", "h")} |
+                        set(self._range(e) if e.ev in PUBLIC else ()))
         return {f"frame {f}": {name: self.machine.value(name, f) for name, _ in MODEL_FIELDS} for f in frames} | {
             "pool": {k: self.machine.scalars[k] for k in ("pending", "pending_order")}}
 
 
-def validate_logs(paths: list[str]) -> ValidationResult:
-    """Validate the logs ``paths`` (merged by seq) against the model."""
+def _frames(frames: frozenset[int]) -> str:
+    if not frames:
+        return "none"
+    s = sorted(frames)
+    if s == list(range(s[0], s[-1] + 1)):
+        return f"{s[0]}..{s[-1]}" if len(s) > 1 else str(s[0])
+    return "{" + ", ".join(map(str, s)) + "}"
+
+
+def validate_logs(paths: list[str], logged: list[str] | None = None,
+                  logged_cpus: list[int] | None = None) -> ValidationResult:
+    """Validate the logs ``paths`` (merged by seq) against the model.
+
+    ``logged`` (and ``logged_cpus``) read the logs as partial: only those event kinds (and those CPUs'
+    MetaSlot steps) count as logged; other events in the logs are left out (counted in ``ignored``) and
+    bridged like steps that were never logged.  Without them, the first header's ``logged`` and
+    ``logged_cpus`` say what the logs hold (every kind when absent).
+    """
     if not paths:
         raise UsageError("validate needs at least one log file")
     start = time.perf_counter()
     readers = [_read(str(Path(p))) for p in paths]
     header = readers[0][0]
     for (h, _), p in zip(readers[1:], paths[1:]):
-        if {k: h.get(k) for k in ("nframes", "ncpus", "max_order")} != \
-                {k: header.get(k) for k in ("nframes", "ncpus", "max_order")}:
-            raise UsageError(f"{p}: its header does not match {paths[0]}'s (nframes, ncpus, max_order)")
-    merged = heapq.merge(*(events for _, events in readers), key=lambda e: e.seq)
-    result = _run(header, merged, start)
+        if {k: h.get(k) for k in _SAME} != {k: header.get(k) for k in _SAME}:
+            raise UsageError(f"{p}: its header does not match {paths[0]}'s ({', '.join(_SAME)})")
+    merged: Any = heapq.merge(*(events for _, events in readers), key=lambda e: e.seq)
+    if logged is not None or logged_cpus is not None:
+        decl = Logged.parse(logged if logged is not None else header.get("logged"), logged_cpus,
+                            "--logged" if logged is not None else "--logged-cpus")
+        merged = _Filter(merged, decl)
+    else:
+        decl = Logged.parse(header.get("logged"), header.get("logged_cpus"), f"{paths[0]} header")
+    result = _run(header, merged, start, decl)
     result.logs = tuple(paths)
     return result
+
+
+#: header keys that every log of one run shares
+_SAME = ("nframes", "ncpus", "max_order", "caches", "logged", "logged_cpus")
+
+
+class _Filter:
+    """The events a declaration says are logged; the others are counted and left out."""
+
+    def __init__(self, events: Iterator[Event], logged: Logged) -> None:
+        self.events, self.logged, self.ignored = events, logged, 0
+
+    def __iter__(self) -> Iterator[Event]:
+        for e in self.events:
+            if (e.ev in KINDS and e.ev not in self.logged.kinds) or (
+                    self.logged.cpus is not None and e.ev in METASLOT and e.cpu not in self.logged.cpus):
+                self.ignored += 1
+                continue
+            yield e
 
 
 def junit_xml(result: ValidationResult) -> str:
@@ -344,18 +536,33 @@ def sarif_json(result: ValidationResult) -> str:
     return json.dumps(doc, sort_keys=True, indent=2) + "\n"
 
 
-def validate_events(events: list[dict[str, Any]], header: dict[str, Any], name: str = "<events>") -> ValidationResult:
-    """Validate in-memory events (dicts as in a log line, ``seq`` optional: list order) against the model."""
+def validate_events(events: list[dict[str, Any]], header: dict[str, Any], name: str = "<events>",
+                    logged: list[str] | None = None, logged_cpus: list[int] | None = None) -> ValidationResult:
+    """Validate in-memory events (dicts as in a log line, ``seq`` optional: list order) against the model;
+    ``logged``/``logged_cpus`` as in :func:`validate_logs`."""
     start = time.perf_counter()
-    return _run(header, (Event(e.get("seq", i), e["cpu"], e["ev"],
-                               {k: v for k, v in e.items() if k not in ("seq", "cpu", "ev")}, name, i + 2)
-                         for i, e in enumerate(events)), start)
+    stream: Any = (Event(e.get("seq", i), e["cpu"], e["ev"],
+                         {k: v for k, v in e.items() if k not in ("seq", "cpu", "ev")}, name, i + 2)
+                   for i, e in enumerate(events))
+    if logged is not None or logged_cpus is not None:
+        decl = Logged.parse(logged if logged is not None else header.get("logged"), logged_cpus, name)
+        stream = _Filter(stream, decl)
+    else:
+        decl = Logged.parse(header.get("logged"), header.get("logged_cpus"), name)
+    return _run(header, stream, start, decl)
 
 
-def _run(header: dict[str, Any], events: Any, start: float) -> ValidationResult:
-    v = _Validator(header)
+def _run(header: dict[str, Any], events: Any, start: float, logged: Logged) -> ValidationResult:
+    v = _Validator(header, logged)
     n = 0
     last_seq = None
+
+    def result(verdict: str, failure: str | None = None, **more: Any) -> ValidationResult:
+        return ValidationResult(verdict, n, v.steps, time.perf_counter() - start, failure,
+                                memo_hits=v.machine.hits, z3_steps=v.machine.misses, logged=logged.as_dict(),
+                                ignored=getattr(events, "ignored", 0), bridged_events=v.bridged_events,
+                                hidden_steps=v.hidden_steps, states_searched=v.states, max_worlds=v.max_worlds,
+                                approximate=v.approximate, **more)
     try:
         for e in events:
             if e.seq == last_seq:
@@ -364,12 +571,15 @@ def _run(header: dict[str, Any], events: Any, start: float) -> ValidationResult:
             n += 1
             why = v.event(e)
             if why is not None:
-                return ValidationResult("violation", n, v.steps, time.perf_counter() - start,
-                                        f"{e.where()}: seq {e.seq}, cpu {e.cpu}, {e.ev}: {why}", v.state_of(e),
-                                        v.machine.hits, v.machine.misses, where=(e.path, e.line, e.ev))
+                failure = f"{e.where()}: seq {e.seq}, cpu {e.cpu}, {e.ev}: {why}"
+                if v.approximate is not None:
+                    # some worlds were not followed: one of them might have explained this event
+                    return result("inconclusive", f"{failure} (but not every model state the log allows was "
+                                                  f"followed: {v.approximate})", state=v.state_of(e),
+                                  where=(e.path, e.line, e.ev))
+                return result("violation", failure, state=v.state_of(e), where=(e.path, e.line, e.ev))
     except AssertionError as exc:  # z3 could not decide a concrete step
-        return ValidationResult("inconclusive", n, v.steps, time.perf_counter() - start, str(exc))
+        return result("inconclusive", str(exc))
     open_steps = [f"{e.where()}: a claim CAS on frame {e.args['frame']} without its generation bump"
-                  for e in v.claiming.values()]
-    return ValidationResult("valid", n, v.steps, time.perf_counter() - start, None, {}, v.machine.hits,
-                            v.machine.misses, open_steps)
+                  for e in v.worlds[0].claiming.values()]
+    return result("valid", open_steps=open_steps)

@@ -162,3 +162,54 @@ def test_a_step_remembered_at_one_frame_is_reused_at_another_only_when_the_frame
     before = m.misses
     assert m.step("zero", f=2).allowed is False and m.step("zero", f=6).allowed is False
     assert m.misses - before == 1
+
+
+def test_a_state_that_agrees_on_another_read_set_does_not_reuse_its_verdict():
+    """Which cells a step reads can depend on values (a merge reads the buddy its pending order names): a
+    memo entry holds only for states that agree on the cells *its* evaluation read.  Regression: an entry
+    keyed on the values at the latest read set answered a merge that another read set decides."""
+    cfg = ModelConfig(MAX_ORDER)
+    shared = ({}, {}, {}, {})
+
+    def at(pending_order, **cells):
+        m = _machine(cfg)
+        m._reads, m._memo, m._rreads, m._rmemo = shared
+        m.scalars.update(pending=0, pending_order=pending_order)
+        for name, values in cells.items():
+            m.cells[name].update(values)
+        return m
+
+    # pending order 0, buddy 1 not free: no merge (reads hord[1])
+    assert not at(0, hord={0: 0}).outcome("merge", h=0).allowed
+    # pending order 1: buddy 2 (reads hord[2])
+    assert not at(1, hord={0: 1}).outcome("merge", h=0).allowed
+    # pending order 0 again, buddy 1 free: the values at hord[2] agree with the first state's hord[1]
+    m = at(0, hord={0: 0, 1: 0})
+    assert _oracle(m, "merge", {"h": 0})[0]
+    assert m.outcome("merge", h=0).allowed
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_machines_sharing_one_memo_agree_with_the_brute_force_evaluation(seed):
+    """Independent random walks whose machines share one memo (as validations in one process do)."""
+    cfg = ModelConfig(MAX_ORDER)
+    rng = random.Random(1000 + seed)
+    shared = ({}, {}, {}, {})
+    machines = []
+    for _ in range(4):
+        m = _machine(cfg)
+        m._reads, m._memo, m._rreads, m._rmemo = shared
+        for f in range(0, NFRAMES, 1 << MAX_ORDER):
+            assert m.step("add_block", p=0, h=f, k=MAX_ORDER).allowed
+            assert m.step("merge_stop", h=f).allowed or m.step("merge", h=f).allowed
+        machines.append(m)
+    ops = [op for op in OPERATIONS if op not in ("stutter",)]
+    for _ in range(200):
+        m = rng.choice(machines)
+        candidates = [(op, _random_args(rng, op, m)) for op in ops for _ in range(2)]
+        ok_ones = [c for c in candidates if _oracle(m, *c, guard_only=True)[0]]
+        op, args = rng.choice(ok_ones) if ok_ones and rng.random() < 0.85 else rng.choice(candidates)
+        want_ok, want_cells, _ = _oracle(m, op, args)
+        assert m.step(op, **args).allowed == want_ok, (op, args)
+        if want_ok:
+            assert _state(m)[0] == want_cells, (op, args)

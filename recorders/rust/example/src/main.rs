@@ -39,7 +39,8 @@ use std::time::{Duration, Instant};
 
 use framemc_recorder::jsonl::JsonlWriter;
 use framemc_recorder::{
-    record_add_block, record_alloc_block, record_free_block, record_gen_bump, record_merge,
+    record_add_block, record_add_free_memory, record_alloc, record_alloc_block, record_dealloc,
+    record_free_block, record_gen_bump, record_merge,
     record_merge_stop, record_payload_write, record_publish, record_rc_add, record_rc_cas,
     record_rc_store, record_rc_sub, record_set_purpose, record_split, record_zero, Recorder,
     UNUSED,
@@ -219,6 +220,9 @@ impl Buddy {
             self.hord[head] = k as u8;
             self.merge_cascade(cpu, head, k);
         }
+        // the public operation, logged before the lock is released: the log's order is the order the
+        // operations took effect in
+        record_add_free_memory!(REC, cpu, 0, self.nframes * PAGE_SIZE);
     }
 
     /// The pending block (`head`, `k`) merges with its buddy while that is free, then is inserted.
@@ -245,6 +249,13 @@ impl Buddy {
 
     /// Alloc a block of order `k`: the lowest block of the smallest order that fits, split down.
     fn alloc(&mut self, cpu: usize, k: u32) -> Option<usize> {
+        let got = self.take(cpu, k);
+        record_alloc!(REC, cpu, got.map(|f| f * PAGE_SIZE), (1usize << k) * PAGE_SIZE);
+        got
+    }
+
+    /// The lowest block of the smallest order that fits, split down to order `k`.
+    fn take(&mut self, cpu: usize, k: u32) -> Option<usize> {
         let mut j = (k..=self.max_order).find(|&j| !self.free[j as usize].is_empty())?;
         let head = *self.free[j as usize].iter().next()?;
         self.free[j as usize].remove(&head);
@@ -266,6 +277,7 @@ impl Buddy {
         record_free_block!(REC, cpu, head, k);
         self.hord[head] = k as u8;
         self.merge_cascade(cpu, head, k);
+        record_dealloc!(REC, cpu, head * PAGE_SIZE, (1usize << k) * PAGE_SIZE);
     }
 
     /// Every frame is free and merged as far as it goes.
@@ -684,6 +696,7 @@ fn run(a: &Args) -> Result<ExitCode, String> {
             a.frames as u64,
             a.threads as u64,
             a.max_order as u64,
+            false, // no per-CPU caches: one locked buddy
         )
         .map_err(|e| format!("{}: {e}", path.display()))?;
         writers.push(w);

@@ -4,7 +4,7 @@
 //! use framemc_recorder::{jsonl::JsonlWriter, record_zero, Recorder};
 //! static REC: Recorder<1, 16> = Recorder::new();
 //! record_zero!(REC, 0, 3);
-//! let mut w = JsonlWriter::new(Vec::new(), 8, 1, 3).unwrap();
+//! let mut w = JsonlWriter::new(Vec::new(), 8, 1, 3, true).unwrap();
 //! w.write_drained(&REC, 0).unwrap();
 //! let text = String::from_utf8(w.finish(REC.total_dropped()).unwrap()).unwrap();
 //! assert!(text.starts_with("{\"framemc_log\": 1, \"nframes\": 8, \"ncpus\": 1, \"max_order\": 3}\n"));
@@ -25,10 +25,10 @@ pub struct JsonlWriter<W: Write> {
 }
 
 impl<W: Write> JsonlWriter<W> {
-    /// Start a log on `out` with its header line.
-    pub fn new(mut out: W, nframes: u64, ncpus: u64, max_order: u64) -> io::Result<Self> {
+    /// Start a log on `out` with its header line; `caches`: the allocator has per-CPU frame caches.
+    pub fn new(mut out: W, nframes: u64, ncpus: u64, max_order: u64, caches: bool) -> io::Result<Self> {
         let mut line = String::new();
-        write_header(&mut line, nframes, ncpus, max_order)
+        write_header(&mut line, nframes, ncpus, max_order, caches)
             .map_err(|e| io::Error::new(io::ErrorKind::Other, e))?;
         line.push('\n');
         out.write_all(line.as_bytes())?;
@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_log_is_a_header_then_records_in_seq_order() {
-        let mut w = JsonlWriter::new(Vec::new(), 8, 2, 3).unwrap();
+        let mut w = JsonlWriter::new(Vec::new(), 8, 2, 3, true).unwrap();
         w.write(&Record {
             seq: 3,
             cpu: 1,
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn an_incomplete_log_says_so() {
-        let w = JsonlWriter::new(Vec::new(), 8, 2, 3).unwrap();
+        let w = JsonlWriter::new(Vec::new(), 8, 2, 3, true).unwrap();
         let err = w.finish(5).err().unwrap();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }

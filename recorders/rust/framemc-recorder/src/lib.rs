@@ -80,9 +80,11 @@ pub enum ArgType {
     Int,
     /// `true` or `false` (stored as 1 or 0)
     Bool,
+    /// an address, or `null` (stored as `u64::MAX`): an alloc that found no memory
+    Addr,
 }
 
-use ArgType::{Bool, Int};
+use ArgType::{Addr, Bool, Int};
 
 /// The kinds of event of the log format v1 (`docs/validate.md`), in its order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -128,11 +130,17 @@ pub enum EventKind {
     CacheAlloc,
     /// an order-0 dealloc into this CPU's cache: `frame`
     CacheFree,
+    /// `GlobalFrameAllocator::alloc` returned: `addr` (`null`: no memory), `size` in bytes
+    Alloc,
+    /// `GlobalFrameAllocator::dealloc` returned: `addr`, `size` in bytes
+    Dealloc,
+    /// `GlobalFrameAllocator::add_free_memory` returned: `addr`, `size` in bytes
+    AddFreeMemory,
 }
 
 impl EventKind {
     /// Every kind, in the order of the format.
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::RcCas,
         EventKind::GenBump,
         EventKind::Zero,
@@ -153,6 +161,9 @@ impl EventKind {
         EventKind::CacheFlush,
         EventKind::CacheAlloc,
         EventKind::CacheFree,
+        EventKind::Alloc,
+        EventKind::Dealloc,
+        EventKind::AddFreeMemory,
     ];
 
     /// The kind stored as `v`, if any.
@@ -187,6 +198,9 @@ impl EventKind {
             EventKind::CacheFlush => "cache_flush",
             EventKind::CacheAlloc => "cache_alloc",
             EventKind::CacheFree => "cache_free",
+            EventKind::Alloc => "alloc",
+            EventKind::Dealloc => "dealloc",
+            EventKind::AddFreeMemory => "add_free_memory",
         }
     }
 
@@ -209,6 +223,9 @@ impl EventKind {
             | EventKind::CacheFlush
             | EventKind::CacheAlloc
             | EventKind::CacheFree => &[("frame", Int)],
+            EventKind::Alloc | EventKind::Dealloc | EventKind::AddFreeMemory => {
+                &[("addr", Addr), ("size", Int)]
+            }
         }
     }
 }
@@ -240,6 +257,8 @@ impl fmt::Display for Record {
             match ty {
                 Int => write!(f, ", \"{name}\": {v}")?,
                 Bool => write!(f, ", \"{name}\": {}", v != 0)?,
+                Addr if v == u64::MAX => write!(f, ", \"{name}\": null")?,
+                Addr => write!(f, ", \"{name}\": {v}")?,
             }
         }
         f.write_str("}")
@@ -252,11 +271,17 @@ pub fn write_header(
     nframes: u64,
     ncpus: u64,
     max_order: u64,
+    caches: bool,
 ) -> fmt::Result {
     write!(
         out,
-        "{{\"framemc_log\": {LOG_FORMAT}, \"nframes\": {nframes}, \"ncpus\": {ncpus}, \"max_order\": {max_order}}}"
-    )
+        "{{\"framemc_log\": {LOG_FORMAT}, \"nframes\": {nframes}, \"ncpus\": {ncpus}, \"max_order\": {max_order}"
+    )?;
+    if !caches {
+        // the allocator has no per-CPU caches: a partial log's bridges never use them
+        out.write_str(", \"caches\": false")?;
+    }
+    out.write_str("}")
 }
 
 /// Words in a ring slot: seq, kind | cpu << 32, four arguments.
@@ -545,7 +570,23 @@ mod tests {
             assert_eq!(EventKind::from_u8(*k as u8), Some(*k));
         }
         assert_eq!(EventKind::from_u8(0), None);
-        assert_eq!(EventKind::from_u8(21), None);
+        assert_eq!(EventKind::from_u8(EventKind::ALL.len() as u8 + 1), None);
+    }
+
+    #[test]
+    fn a_failed_alloc_writes_a_null_address() {
+        let r = Record {
+            seq: 3,
+            cpu: 1,
+            kind: EventKind::Alloc,
+            args: [u64::MAX, 8192, 0, 0],
+        };
+        let mut s = String::new();
+        fmt::write(&mut s, format_args!("{r}")).unwrap();
+        assert_eq!(
+            s,
+            "{\"seq\": 3, \"cpu\": 1, \"ev\": \"alloc\", \"addr\": null, \"size\": 8192}"
+        );
     }
 
     #[test]
@@ -574,10 +615,16 @@ mod tests {
             "{\"seq\": 1, \"cpu\": 0, \"ev\": \"publish\", \"frame\": 3, \"zeroed\": false}"
         );
         let mut h = String::new();
-        write_header(&mut h, 64, 4, 6).unwrap();
+        write_header(&mut h, 64, 4, 6, true).unwrap();
         assert_eq!(
             h,
             "{\"framemc_log\": 1, \"nframes\": 64, \"ncpus\": 4, \"max_order\": 6}"
+        );
+        let mut h = String::new();
+        write_header(&mut h, 8, 1, 3, false).unwrap();
+        assert_eq!(
+            h,
+            "{\"framemc_log\": 1, \"nframes\": 8, \"ncpus\": 1, \"max_order\": 3, \"caches\": false}"
         );
     }
 

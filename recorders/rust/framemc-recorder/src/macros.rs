@@ -283,3 +283,54 @@ macro_rules! record_cache_free {
         )
     };
 }
+
+/// Record `alloc`: `GlobalFrameAllocator::alloc` returned `addr` (`None`: no memory) for `size` bytes.
+/// Log it as the call returns, after the buddy's steps.
+///
+/// `record_alloc!(recorder, cpu, addr: Option<usize>, size)`
+#[macro_export]
+macro_rules! record_alloc {
+    ($rec:expr, $cpu:expr, $addr:expr, $size:expr $(,)?) => {
+        $rec.record(
+            ($cpu) as usize,
+            $crate::EventKind::Alloc,
+            [
+                match $addr {
+                    Some(a) => a as u64,
+                    None => u64::MAX,
+                },
+                ($size) as u64,
+                0,
+                0,
+            ],
+        )
+    };
+}
+
+/// Record `dealloc`: `GlobalFrameAllocator::dealloc(addr, size)` returned (log it after the buddy's steps).
+///
+/// `record_dealloc!(recorder, cpu, addr, size)`
+#[macro_export]
+macro_rules! record_dealloc {
+    ($rec:expr, $cpu:expr, $addr:expr, $size:expr $(,)?) => {
+        $rec.record(
+            ($cpu) as usize,
+            $crate::EventKind::Dealloc,
+            [($addr) as u64, ($size) as u64, 0, 0],
+        )
+    };
+}
+
+/// Record `add_free_memory`: `GlobalFrameAllocator::add_free_memory(addr, size)` returned.
+///
+/// `record_add_free_memory!(recorder, cpu, addr, size)`
+#[macro_export]
+macro_rules! record_add_free_memory {
+    ($rec:expr, $cpu:expr, $addr:expr, $size:expr $(,)?) => {
+        $rec.record(
+            ($cpu) as usize,
+            $crate::EventKind::AddFreeMemory,
+            [($addr) as u64, ($size) as u64, 0, 0],
+        )
+    };
+}

@@ -35,8 +35,8 @@ import z3
 
 from framemc.errors import UsageError
 from framemc.model.ops import OPERATIONS, ParamKind, resolve
-from framemc.model.state import (FRAME_BITS, MODEL_FIELDS, SCALAR_FIELDS, Field, FrameSort, ModelConfig, State,
-                                 frame)
+from framemc.model.state import (FRAME_BITS, MODEL_FIELDS, SCALAR_FIELDS, ZERO_DIGEST, Field, FrameSort,
+                                 ModelConfig, State, frame)
 
 __all__ = ["Machine", "StepResult"]
 
@@ -67,6 +67,17 @@ def _python(term: z3.ExprRef) -> int | bool:
     if not done:
         raise AssertionError(f"a concrete step did not simplify to a value: {value}")
     return value
+
+
+#: fields no operation reads, only stores (the payload digest; ``tests/model/test_replay.py`` checks it): a
+#: digest argument matters to a step only through whether it is the zero page's
+_WRITE_ONLY = ("pay",)
+#: the stand-in for every digest that is not the zero page's
+_OTHER_DIGEST = ZERO_DIGEST ^ 1
+
+
+def _canon_digest(d: int) -> int:
+    return d if d == ZERO_DIGEST else _OTHER_DIGEST
 
 
 #: per-frame counters evaluated symbolically first (a claim bumps the generation whatever its value)
@@ -189,6 +200,22 @@ class Machine:
             values = tuple(args[p] for p, _ in spec.params)
         except KeyError as exc:
             raise UsageError(f"{op} needs the argument {exc.args[0]!r}") from None
+        digests = [v for (_, kind), v in zip(spec.params, values) if kind is ParamKind.DIGEST]
+        if not digests:
+            return self._outcome(spec, values)
+        # A digest is stored in the write-only field ``pay`` and compared with the zero page's: every non-zero
+        # digest is the same step, up to the value stored.  Evaluate at a stand-in, then store the real one.
+        canon = tuple(_canon_digest(v) if kind is ParamKind.DIGEST else v
+                      for (_, kind), v in zip(spec.params, values))
+        result = self._outcome(spec, canon)
+        if canon == values:
+            return result
+        (real,), (stand_in,) = digests, [_canon_digest(d) for d in digests]
+        return StepResult(result.allowed, tuple((cell, real if cell[0] in _WRITE_ONLY and v == stand_in else v)
+                                                for cell, v in result.writes), result.scalars)
+
+    def _outcome(self, spec: Any, values: tuple) -> StepResult:
+        op = spec.name
         base = (op, values)
         # every set of cells this step was seen to read (which cells a step reads can depend on the values it
         # read before: a split reads the upper half its order gives); an entry holds for a state that agrees
@@ -319,7 +346,9 @@ class Machine:
                 continue  # a field the step leaves alone: not read, so not part of the memo key
             for f in sorted(seen):
                 new = _written(post[frame(f)])
-                if isinstance(new, tuple) or name in _COUNTERS or new != self.value(name, f):
+                # an unchanged cell may be left out only when the step read it (its value is in the memo key):
+                # a store of the value the cell happens to hold now is a write in another state
+                if isinstance(new, tuple) or name in _COUNTERS or new != self.value(name, f) or (name, f) not in cells:
                     if not (new == (name, f, 0)):
                         writes.append(((name, f), new))
         changed = []
@@ -338,7 +367,8 @@ class Machine:
     def _tracking_state(self, cells: set, scalars_read: set, symbolic: bool) -> State:
         def field_of(name: str) -> Field:
             sort = _SORTS[name]
-            counter = symbolic and name in _COUNTERS
+            # a write-only field is never read: its value is never part of a key
+            counter = (symbolic and name in _COUNTERS) or name in _WRITE_ONLY
 
             def lookup(g: z3.BitVecRef) -> z3.ExprRef:
                 if not z3.is_bv_value(g):

@@ -17,7 +17,8 @@ import z3
 from framemc.model.concrete import DEFAULTS
 from framemc.model.ops import OPERATIONS, ParamKind
 from framemc.model.replay import Machine
-from framemc.model.state import (ACTOR_ANY, MODEL_FIELDS, NO_HEAD, SCALAR_FIELDS, Field, ModelConfig, State, frame)
+from framemc.model.state import (ACTOR_ANY, FRAME_BITS, MODEL_FIELDS, NO_HEAD, SCALAR_FIELDS, Field, ModelConfig, State,
+                                 frame)
 
 MAX_ORDER = 2
 NFRAMES = 8
@@ -213,3 +214,79 @@ def test_machines_sharing_one_memo_agree_with_the_brute_force_evaluation(seed):
         assert m.step(op, **args).allowed == want_ok, (op, args)
         if want_ok:
             assert _state(m)[0] == want_cells, (op, args)
+
+
+def _applied(term):
+    """Names of the uninterpreted functions and constants ``term`` applies."""
+    seen, out, todo = set(), set(), [term]
+    while todo:
+        t = todo.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_app(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.add(t.decl().name())
+        todo.extend(t.children())
+    return out
+
+
+def test_the_payload_digest_is_written_by_operations_and_read_by_none():
+    """The replay evaluates a payload write at a stand-in digest (zero page's or not) and stores the real
+    one: sound only while no operation reads ``pay`` (its guard, or any other field after it)."""
+    from framemc.model.ops import VARIANTS
+    from framemc.model.replay import _WRITE_ONLY
+    from framemc.model.state import symbolic_state
+    cfg = ModelConfig(MAX_ORDER)
+    g = z3.BitVec("g", FRAME_BITS)
+    for name, spec in list(OPERATIONS.items()) + [(v, VARIANTS[v].spec) for v in VARIANTS]:
+        fn = spec.fn
+        s = symbolic_state("s")
+        step = fn(cfg, s, *[z3.Const(f"a{i}", kind.sort()) for i, (_, kind) in enumerate(spec.params)])
+        terms = [step.guard] + [r.pred(g) for r in step.ranged]
+        for field_name, _ in MODEL_FIELDS:
+            if field_name not in _WRITE_ONLY:
+                terms.append(getattr(step.post, field_name)[g])
+        for field_name, _ in SCALAR_FIELDS:
+            terms.append(getattr(step.post, field_name))
+        read = set().union(*(_applied(t) for t in terms))
+        for field_name in _WRITE_ONLY:
+            assert f"s.{field_name}" not in read, (name, field_name)
+
+
+def test_every_non_zero_digest_is_one_step_with_its_own_value_stored():
+    cfg = ModelConfig(MAX_ORDER)
+    m = _machine(cfg)
+    for f in range(0, NFRAMES, 1 << MAX_ORDER):
+        assert m.step("add_block", p=0, h=f, k=MAX_ORDER).allowed
+        assert m.step("merge_stop", h=f).allowed or m.step("merge", h=f).allowed
+    assert m.step("buddy_alloc", h=0, k=MAX_ORDER).allowed and m.step("claim", f=0).allowed
+    assert m.step("publish", f=0, purpose=1, zeroed=False).allowed
+    for d in (0x1234, 0xBEEF, 0x1234 ^ 0xFFFF):
+        want = _oracle(m, "holder_write", {"f": 0, "d": d})
+        assert m.step("holder_write", f=0, d=d).allowed
+        assert _state(m)[0] == want[1]
+        assert m.value("pay", 0) == d
+    misses = m.misses
+    assert m.step("holder_write", f=0, d=0x5555).allowed and m.misses == misses and m.value("pay", 0) == 0x5555
+
+
+def test_a_store_of_the_value_a_cell_holds_is_still_a_write_in_another_state():
+    """A step that stores a value (the payload's zeroed flag) is remembered with that write even when the
+    cell already held the value: a state where it did not must get the write."""
+    cfg = ModelConfig(MAX_ORDER)
+    shared = ({}, {}, {}, {})
+
+    def published(zeroed_payload):
+        m = _machine(cfg)
+        m._reads, m._memo, m._rreads, m._rmemo = shared
+        m.cells["nalloc"][0] = 1
+        m.cells["rc"][0] = 1
+        m.cells["pz"][0] = zeroed_payload
+        return m
+
+    first = published(False)
+    assert first.step("holder_write", f=0, d=0x1234).allowed and first.value("pz", 0) is False
+    second = published(True)
+    want = _oracle(second, "holder_write", {"f": 0, "d": 0x1234})
+    assert second.step("holder_write", f=0, d=0x1234).allowed
+    assert second.value("pz", 0) is False and _state(second)[0] == want[1]

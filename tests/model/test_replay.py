@@ -290,3 +290,20 @@ def test_a_store_of_the_value_a_cell_holds_is_still_a_write_in_another_state():
     want = _oracle(second, "holder_write", {"f": 0, "d": 0x1234})
     assert second.step("holder_write", f=0, d=0x1234).allowed
     assert second.value("pz", 0) is False and _state(second)[0] == want[1]
+
+
+def test_the_ghost_scalars_are_read_by_no_operation():
+    """A partial log's worlds that differ only in a ghost scalar are merged (``framemc.bridge.GHOSTS``); that
+    is sound only if no operation reads it."""
+    from framemc.bridge import GHOSTS
+    from framemc.model.state import symbolic_state
+    cfg = ModelConfig(MAX_ORDER)
+    g = z3.BitVec("g", FRAME_BITS)
+    for name, spec in OPERATIONS.items():
+        step = spec.fn(cfg, symbolic_state("s"), *[z3.Const(f"a{i}", kind.sort())
+                                                     for i, (_, kind) in enumerate(spec.params)])
+        terms = [step.guard] + [r.pred(g) for r in step.ranged]
+        terms += [getattr(step.post, f)[g] for f, _ in MODEL_FIELDS]
+        terms += [getattr(step.post, f) for f, _ in SCALAR_FIELDS if f not in GHOSTS]
+        read = set().union(*(_applied(t) for t in terms))
+        assert not {f"s.{ghost}" for ghost in GHOSTS} & read, name

@@ -13,11 +13,10 @@ import subprocess
 import sys
 
 import pytest
-import z3
 
 import framemc
 from framemc import bridge
-from framemc.bridge import BUDDY, GHOSTS, METASLOT, PUBLIC
+from framemc.bridge import BUDDY, METASLOT, PUBLIC
 from framemc.cli_trace import bundled_registry
 from framemc.impl import eventlog
 from framemc.validate import validate_events
@@ -151,43 +150,6 @@ def test_a_cut_or_capped_search_turns_a_failure_inconclusive(monkeypatch):
     monkeypatch.setattr(bridge, "BUDGET", 3)
     r = validate_events(bad, header)
     assert r.verdict == "inconclusive" and "cut at" in r.failure
-
-
-def test_the_ghost_scalars_are_read_by_no_operation():
-    """Worlds that differ only in a ghost are merged; that is sound only if no operation reads it."""
-    from framemc.model.ops import OPERATIONS
-    from framemc.model.state import ModelConfig, symbolic_state
-    cfg = ModelConfig(3)
-    for op, spec in OPERATIONS.items():
-        s = symbolic_state("s")
-        args = [z3.Const(f"a{i}", kind.sort()) for i, (_, kind) in enumerate(spec.params)]
-        step = spec.fn(cfg, s, *args)
-        terms = [step.guard] + [r.pred(z3.BitVec("g", r.first.size())) for r in step.ranged]
-        g = z3.BitVec("g", 64) if False else None
-        for name in s.__dataclass_fields__:
-            post = getattr(step.post, name)
-            if name in GHOSTS:
-                continue
-            if isinstance(post, z3.ExprRef):
-                terms.append(post)
-        names = set()
-        for t in terms:
-            names |= {str(d) for d in _consts(t)}
-        for ghost in GHOSTS:
-            assert f"s.{ghost}" not in names, (op, ghost)
-
-
-def _consts(term):
-    seen, out, todo = set(), set(), [term]
-    while todo:
-        t = todo.pop()
-        if t.get_id() in seen:
-            continue
-        seen.add(t.get_id())
-        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out.add(t.decl().name())
-        todo.extend(t.children())
-    return out
 
 
 def test_the_header_declares_what_is_logged_and_bad_declarations_are_usage_errors(tmp_path):

@@ -739,10 +739,14 @@ def report(trace: str, fmt: str, output: str | None) -> ExitCode:
 @click.option("--logged", metavar="KINDS", help="Read the logs as partial: only these event kinds (comma "
               "separated, e.g. alloc,dealloc,add_free_memory) count as logged; other events in the logs are "
               "left out and bridged.  Default: the header's \"logged\", else every kind.")
+@click.option("--invariants-every", type=click.IntRange(min=0), default=10_000, show_default=True, metavar="N",
+              help="Evaluate every invariant of the model on the replayed state every N events and at the end "
+              "(1: after every event; 0: only at the end).  About 70 ms per check at 64 frames.")
 @click.option("--logged-cpus", metavar="CPUS", help="Only these CPUs' MetaSlot steps count as logged (comma "
               "separated ids); the other CPUs' are bridged.")
 def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
-             sarif_out: str | None, logged: str | None, logged_cpus: str | None) -> ExitCode:
+             sarif_out: str | None, logged: str | None, logged_cpus: str | None, invariants_every: int
+             ) -> ExitCode:
     """Check logs of a real run, step by step, against the allocator model.
 
     Each LOG is a JSON Lines file (format: docs/validate.md) written by the
@@ -769,7 +773,7 @@ def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
             cpus = [int(c) for c in logged_cpus.split(",") if c.strip()]
         except ValueError:
             raise UsageError(f"--logged-cpus expects CPU ids separated by commas, got {logged_cpus!r}") from None
-    result = validate_logs(list(logs), kinds, cpus)
+    result = validate_logs(list(logs), kinds, cpus, invariants_every)
     if json_out is not None:
         _write(json_out, json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")
     if junit_out is not None:
@@ -779,7 +783,7 @@ def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
     rate = result.events / result.elapsed if result.elapsed > 0 else 0.0
     lines = [f"{result.verdict.upper()}: {result.events} events, {result.steps} model steps in "
              f"{result.elapsed:.2f} s ({rate:,.0f} events/s; {result.z3_steps} steps evaluated by z3, "
-             f"{result.memo_hits} from the memo)"]
+             f"{result.memo_hits} from the memo; every invariant evaluated {result.invariant_checks} times)"]
     if result.failure:
         lines.append(result.failure)
         for what, values in result.state.items():

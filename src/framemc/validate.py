@@ -32,6 +32,8 @@ __all__ = ["LOG_FORMAT", "Event", "ValidationResult", "validate_logs", "validate
 LOG_FORMAT = 1
 #: refcount value of an unused frame
 UNUSED = (1 << 64) - 1
+#: by default, every invariant is evaluated on the replayed state every this many events, and at the end
+INVARIANTS_EVERY = 10_000
 
 #: atomic-level events -> their required arguments
 _ATOMIC = {
@@ -98,6 +100,8 @@ class ValidationResult:
     max_worlds: int = 1
     #: why not every model state the log allows was followed (a cut search, dropped states), or None
     approximate: str | None = None
+    #: times every invariant was evaluated on the replayed state
+    invariant_checks: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -108,6 +112,7 @@ class ValidationResult:
                 "seconds": round(self.elapsed, 3), "failure": self.failure, "state": self.state,
                 "memo_hits": self.memo_hits, "z3_steps": self.z3_steps, "open_steps": self.open_steps,
                 "logs": list(self.logs), "logged": self.logged, "ignored": self.ignored,
+                "invariant_checks": self.invariant_checks,
                 "bridge": {"bridged_events": self.bridged_events, "hidden_steps": self.hidden_steps,
                            "states_searched": self.states_searched, "max_worlds": self.max_worlds,
                            "approximate": self.approximate},
@@ -118,6 +123,11 @@ class ValidationResult:
 #: per (model bounds, payload fill): the memo every validation in this process shares (a step's verdict
 #: depends only on the values it reads, never on which log it came from)
 _MEMOS: dict[tuple[Any, int], tuple[dict, dict, dict, dict]] = {}
+
+
+#: model state -> its invariants' results (states repeat across the runs of one exploration)
+_CHECKED: dict[tuple, Any] = {}
+_CHECKED_MAX = 100_000
 
 
 def _shared_memo(cfg: Any, fill: int) -> tuple[dict, dict, dict, dict]:
@@ -218,6 +228,8 @@ class _Validator:
         self.max_worlds = 1
         #: why the worlds are no longer every world the log allows (a cut search, dropped worlds), or None
         self.approximate: str | None = None
+        #: times every invariant was evaluated on the replayed state
+        self.invariant_checks = 0
 
     @property
     def machine(self) -> Any:
@@ -427,6 +439,27 @@ class _Validator:
             return f"the model forbids {op}({', '.join(f'{k}={v}' for k, v in args.items())}) in this state"
         return None
 
+    def broken_invariant(self) -> str | None:
+        """Every state invariant evaluated on every world's concrete state: the first that fails, or None."""
+        from framemc.model.concrete import CheckVerdict, check_model_state
+        self.invariant_checks += 1
+        for w in self.worlds:
+            m = w.machine
+            key = (m.cfg, self.nframes, tuple(sorted(m.defaults.items())), m.key())
+            results = _CHECKED.get(key)
+            if results is None:
+                results = check_model_state(m.cells, m.defaults, m.scalars, m.cfg, self.nframes)
+                if len(_CHECKED) >= _CHECKED_MAX:
+                    _CHECKED.clear()
+                _CHECKED[key] = results
+            for r in results:
+                if r.verdict is CheckVerdict.VIOLATION:
+                    shown = {k: v for k, v in r.witness.items() if k != "invariant"}
+                    return f"the model state breaks invariant {r.name}: {shown}"
+                if r.verdict is CheckVerdict.INCONCLUSIVE:
+                    raise AssertionError(f"invariant {r.name}: {r.detail}")
+        return None
+
     def state_of(self, e: Event) -> dict[str, Any]:
         from framemc.model.state import MODEL_FIELDS
         frames = sorted({v for k, v in e.args.items() if k in ("frame", "head", "f", "h")} |
@@ -444,8 +477,8 @@ def _frames(frames: frozenset[int]) -> str:
     return "{" + ", ".join(map(str, s)) + "}"
 
 
-def validate_logs(paths: list[str], logged: list[str] | None = None,
-                  logged_cpus: list[int] | None = None) -> ValidationResult:
+def validate_logs(paths: list[str], logged: list[str] | None = None, logged_cpus: list[int] | None = None,
+                  invariants_every: int = INVARIANTS_EVERY) -> ValidationResult:
     """Validate the logs ``paths`` (merged by seq) against the model.
 
     ``logged`` (and ``logged_cpus``) read the logs as partial: only those event kinds (and those CPUs'
@@ -468,7 +501,7 @@ def validate_logs(paths: list[str], logged: list[str] | None = None,
         merged = _Filter(merged, decl)
     else:
         decl = Logged.parse(header.get("logged"), header.get("logged_cpus"), f"{paths[0]} header")
-    result = _run(header, merged, start, decl)
+    result = _run(header, merged, start, decl, invariants_every)
     result.logs = tuple(paths)
     return result
 
@@ -537,7 +570,8 @@ def sarif_json(result: ValidationResult) -> str:
 
 
 def validate_events(events: list[dict[str, Any]], header: dict[str, Any], name: str = "<events>",
-                    logged: list[str] | None = None, logged_cpus: list[int] | None = None) -> ValidationResult:
+                    logged: list[str] | None = None, logged_cpus: list[int] | None = None,
+                    invariants_every: int = INVARIANTS_EVERY) -> ValidationResult:
     """Validate in-memory events (dicts as in a log line, ``seq`` optional: list order) against the model;
     ``logged``/``logged_cpus`` as in :func:`validate_logs`."""
     start = time.perf_counter()
@@ -549,10 +583,14 @@ def validate_events(events: list[dict[str, Any]], header: dict[str, Any], name: 
         stream = _Filter(stream, decl)
     else:
         decl = Logged.parse(header.get("logged"), header.get("logged_cpus"), name)
-    return _run(header, stream, start, decl)
+    return _run(header, stream, start, decl, invariants_every)
 
 
-def _run(header: dict[str, Any], events: Any, start: float, logged: Logged) -> ValidationResult:
+def _run(header: dict[str, Any], events: Any, start: float, logged: Logged,
+         invariants_every: int = INVARIANTS_EVERY) -> ValidationResult:
+    if not isinstance(invariants_every, int) or invariants_every < 0:
+        raise UsageError(f"invariants_every must be a whole number of events (0: only at the end), "
+                         f"got {invariants_every!r}")
     v = _Validator(header, logged)
     n = 0
     last_seq = None
@@ -562,7 +600,7 @@ def _run(header: dict[str, Any], events: Any, start: float, logged: Logged) -> V
                                 memo_hits=v.machine.hits, z3_steps=v.machine.misses, logged=logged.as_dict(),
                                 ignored=getattr(events, "ignored", 0), bridged_events=v.bridged_events,
                                 hidden_steps=v.hidden_steps, states_searched=v.states, max_worlds=v.max_worlds,
-                                approximate=v.approximate, **more)
+                                approximate=v.approximate, invariant_checks=v.invariant_checks, **more)
     try:
         for e in events:
             if e.seq == last_seq:
@@ -578,7 +616,16 @@ def _run(header: dict[str, Any], events: Any, start: float, logged: Logged) -> V
                                                   f"followed: {v.approximate})", state=v.state_of(e),
                                   where=(e.path, e.line, e.ev))
                 return result("violation", failure, state=v.state_of(e), where=(e.path, e.line, e.ev))
-    except AssertionError as exc:  # z3 could not decide a concrete step
+            if invariants_every and n % invariants_every == 0:
+                why = v.broken_invariant()
+                if why is not None:
+                    return result("violation", f"{e.where()}: seq {e.seq}, cpu {e.cpu}, after {e.ev}: {why}",
+                                  state=v.state_of(e), where=(e.path, e.line, e.ev))
+        if n and (not invariants_every or n % invariants_every):
+            why = v.broken_invariant()
+            if why is not None:
+                return result("violation", f"at the end of the log: {why}")
+    except AssertionError as exc:  # z3 could not decide a concrete step or an invariant
         return result("inconclusive", str(exc))
     open_steps = [f"{e.where()}: a claim CAS on frame {e.args['frame']} without its generation bump"
                   for e in v.worlds[0].claiming.values()]

@@ -151,3 +151,33 @@ def test_junit_and_sarif_name_the_log_line(tmp_path):
     assert run("ok.jsonl", "--junit-xml", "ok.xml", "--sarif", "ok.sarif", cwd=tmp_path).returncode == 0
     assert ET.parse(tmp_path / "ok.xml").getroot().find("testsuite").get("failures") == "0"
     assert json.loads((tmp_path / "ok.sarif").read_text())["runs"][0]["results"] == []
+
+
+def test_the_invariants_are_evaluated_on_the_replayed_state(monkeypatch):
+    """The replayed state is checked against every invariant (every N events and at the end).  Planted: the
+    model's buddy_free without its range check (the variant unchecked-overlapping-dealloc); a double free
+    then passes its guard, and only the invariant check can see the state it leaves."""
+    from framemc.model import replay
+    from framemc.validate import validate_events
+    real = replay.resolve
+    header = {"framemc_log": 1, "nframes": 2, "ncpus": 1, "max_order": 1}
+    run = [(0, "add_block", {"pool": 0, "head": 0, "order": 1}), (0, "merge_stop", {"head": 0}),
+           (0, "split", {"head": 0}), (0, "alloc_block", {"head": 0, "order": 0}),
+           (0, "free_block", {"head": 0, "order": 0}), (0, "merge", {"head": 0}), (0, "merge_stop", {"head": 0})]
+    events = [{"cpu": c, "ev": ev, **a} for c, ev, a in run]
+    twice = events + [{"cpu": 0, "ev": "free_block", "head": 0, "order": 0}]
+    r = validate_events(events, header, invariants_every=1)
+    assert r.verdict == "valid" and r.invariant_checks == len(events)
+    # the correct model forbids the second free at its guard
+    r = validate_events(twice, header, name="correct-model")
+    assert r.verdict == "violation" and "forbids buddy_free" in r.failure
+    monkeypatch.setattr(replay, "resolve", lambda op, variant=None: real(
+        op, "unchecked-overlapping-dealloc" if op == "buddy_free" else variant))
+    monkeypatch.setattr("framemc.validate._MEMOS", {})
+    r = validate_events(twice, header, name="broken-model", invariants_every=1)
+    assert r.verdict == "violation" and "breaks invariant" in r.failure and ":9:" in r.failure, r.failure
+    # checked only at the end: still caught, at the end
+    monkeypatch.setattr("framemc.validate._MEMOS", {})
+    r = validate_events(twice, header, name="broken-model", invariants_every=0)
+    assert r.verdict == "violation" and r.failure.startswith("at the end of the log: the model state breaks")
+    assert r.invariant_checks == 1

@@ -256,6 +256,33 @@ class Machine:
         self._remember_relocatable(spec, values, reads, result)
         return result
 
+    def failing_guard(self, op: str, **args: int | bool) -> str | None:
+        """The first conjunct of ``op``'s guard that is false in this state, written over the model's fields
+        (``nalloc(5) == 1``), or None when the guard holds."""
+        from framemc.model.state import symbolic_state
+        spec = resolve(op, self._variant)
+        terms = [self._arg(kind, args[p]) for p, kind in spec.params]
+        shown = spec.fn(self.cfg, symbolic_state("model"), *terms)
+        here = spec.fn(self.cfg, self._tracking_state(set(), set(), False), *terms)
+
+        def parts(guard: z3.ExprRef) -> list[z3.ExprRef]:
+            return list(guard.children()) if z3.is_and(guard) else [guard]
+
+        def text(term: z3.ExprRef) -> str:
+            return " ".join(str(z3.simplify(term)).replace("model.", "").split())
+        left, right = parts(shown.guard), parts(here.guard)
+        if len(left) != len(right):
+            left = right = [here.guard]
+        for a, b in zip(left, right):
+            if z3.is_false(z3.simplify(b)):
+                return text(a)
+        for a, b in zip(shown.ranged, here.ranged):
+            first, count = _python(b.first), _python(b.count)
+            for g in range(first, first + count):
+                if z3.is_false(z3.simplify(b.pred(frame(g)))):
+                    return f"for frame {g}: {text(a.pred(frame(g)))}"
+        return None
+
     # A step of one frame argument that reads and writes only that frame, and no frame-valued field, is the
     # same step at every frame with the same values there: it is also remembered with the frame left out.
 

@@ -787,8 +787,7 @@ def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
     if result.failure:
         lines.append(result.failure)
         for what, values in result.state.items():
-            shown = ", ".join(f"{k}={v:#x}" if isinstance(v, int) and not isinstance(v, bool) and v > 4096
-                              else f"{k}={v}" for k, v in values.items())
+            shown = values if isinstance(values, str) else ", ".join(f"{k}={v}" for k, v in values.items())
             lines.append(f"  {what}: {shown}")
     if not result.logged or result.logged.get("cpus") is not None or len(result.logged["kinds"]) < len(KINDS):
         share = result.hidden_steps / max(1, result.hidden_steps + result.steps)

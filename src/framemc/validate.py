@@ -436,7 +436,9 @@ class _Validator:
     def _step(self, w: World, e: Event, op: str, **args: Any) -> str | None:
         self.steps += 1
         if not w.step(op, args, e.cpu, account=self.accounting):
-            return f"the model forbids {op}({', '.join(f'{k}={v}' for k, v in args.items())}) in this state"
+            why = f"the model forbids {op}({', '.join(f'{k}={v}' for k, v in args.items())}) in this state"
+            part = w.machine.failing_guard(op, **args)
+            return why if part is None else f"{why}: its guard needs {part}"
         return None
 
     def broken_invariant(self) -> str | None:
@@ -461,11 +463,16 @@ class _Validator:
         return None
 
     def state_of(self, e: Event) -> dict[str, Any]:
+        """The model state (of the first world) at the frames the event names, as the proofs print it."""
+        from framemc.model.render import render_value
         from framemc.model.state import MODEL_FIELDS
         frames = sorted({v for k, v in e.args.items() if k in ("frame", "head", "f", "h")} |
                         set(self._range(e) if e.ev in PUBLIC else ()))
-        return {f"frame {f}": {name: self.machine.value(name, f) for name, _ in MODEL_FIELDS} for f in frames} | {
-            "pool": {k: self.machine.scalars[k] for k in ("pending", "pending_order")}}
+        m = self.machine
+        pending = m.scalars["pending_order"]
+        pool = "idle" if pending == self.no_head else f"block {m.scalars['pending']} of order {pending} pending"
+        return {f"frame {f}": {name: render_value(name, m.value(name, f)) for name, _ in MODEL_FIELDS}
+                for f in frames} | {"pool lock": pool}
 
 
 def _frames(frames: frozenset[int]) -> str:

@@ -84,7 +84,8 @@ def _swap(events, a, b):
 @pytest.mark.parametrize("name, events, line, needle", [
     # the frame comes back dirty: its second claim publishes it as a page table before zeroing it
     ("publish-before-zero", GOOD + REUSE + [(1, "set_purpose", {"frame": 0, "purpose": 2}),
-                                            (1, "publish", {"frame": 0, "zeroed": True})], 30, "publish"),
+                                            (1, "publish", {"frame": 0, "zeroed": True})], 30,
+     "publish: the model forbids publish(f=0, purpose=2, zeroed=True) in this state: its guard needs pz(0)"),
     ("generation-before-cas", _swap(GOOD, 6, 7), 8, "no successful claim CAS"),
     ("dealloc-overlapping-free-memory", GOOD + [(0, "free_block", {"head": 0, "order": 0})], 23, "buddy_free"),
     ("link-in-payload", GOOD + [(0, "payload_write", {"frame": 4, "data": 0x1234})], 23, "holder_write"),
@@ -97,6 +98,8 @@ def test_a_planted_bug_is_rejected_at_its_line(tmp_path, name, events, line, nee
     r = run(f"{name}.jsonl", cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert f"{name}.jsonl:{line}:" in r.stdout and needle in r.stdout, r.stdout
+    # the model state is printed as the proofs print it
+    assert "pool lock: " in r.stdout and "rc=" in r.stdout, r.stdout
 
 
 @pytest.mark.parametrize("text, needle", [

@@ -49,10 +49,12 @@ BUDDY = ("add_block", "alloc_block", "split", "free_block", "merge", "merge_stop
 KINDS = PUBLIC + METASLOT + BUDDY
 
 #: kinds that are logged together or hidden together
-TOGETHER = (PUBLIC, BUDDY, ("rc_cas", "gen_bump"), ("set_purpose", "publish"))
+TOGETHER = (PUBLIC, BUDDY, ("set_purpose", "publish"))
 #: a kind that may be logged only when another is: a bridge never adds a handle, so logged drops need
-#: logged clones
-NEEDS = {"rc_sub": "rc_add"}
+#: logged clones; a generation bump belongs to its claim CAS (a kernel without generations, such as
+#: upstream Asterinas, logs the CAS and leaves the bump out)
+NEEDS = {"rc_sub": ("rc_add", "a bridge cannot add handles"),
+         "gen_bump": ("rc_cas", "a generation bump belongs to its claim CAS")}
 
 #: the buddy steps each public operation is made of, when they are not logged.  A cache flush may also
 #: stand before an alloc: the kernel flushed when some dealloc overflowed the cache, and a bridge takes the
@@ -106,9 +108,9 @@ class Logged:
                 missing = [k for k in group if k not in chosen]
                 raise UsageError(f"{where}: {', '.join(group)} are logged together or not at all "
                                  f"({', '.join(missing)} missing)")
-        for kind, needed in NEEDS.items():
+        for kind, (needed, why) in NEEDS.items():
             if kind in chosen and needed not in chosen:
-                raise UsageError(f"{where}: {kind} is logged but {needed} is not: a bridge cannot add handles")
+                raise UsageError(f"{where}: {kind} is logged but {needed} is not: {why}")
         if BUDDY[0] not in chosen and PUBLIC[0] not in chosen:
             raise UsageError(f"{where}: when the buddy's steps are not logged, alloc, dealloc and "
                              "add_free_memory must be: the hidden buddy steps belong to them")
@@ -207,7 +209,7 @@ class Scope:
     kinds: frozenset[str]
     #: frames of the event (its frame, block or range)
     frames: tuple[int, ...]
-    #: heads of the blocks that hold those frames, at every order
+    #: for an alloc: heads of the blocks, at every order, that hold the block it takes
     heads: tuple[int, ...]
     #: the acting CPU (the CPU of the logged event)
     cpu: int
@@ -224,6 +226,9 @@ class Scope:
     blocks: frozenset[tuple[int, int]] = frozenset()
     #: the operation is of one frame, so it may go through the CPU's cache
     cache: bool = False
+    #: an alloc's block ``(head, order)``: the one block it may hand out, and the chain of blocks holding it
+    #: that it may split
+    taken: tuple[int, int] | None = None
 
 
 def blocks_holding(frames: tuple[int, ...], max_order: int, nframes: int) -> tuple[int, ...]:
@@ -243,22 +248,32 @@ def candidates(w: World, scope: Scope, max_order: int, nframes: int) -> Iterator
         if "merge" in hid:
             yield "merge", {"h": pending}
             yield "merge_stop", {"h": pending}
-    heads = set(scope.heads) | (set() if idle else {pending})
-    for h in sorted(heads):
-        k = m.value("hord", h)
-        if k != NO_HEAD:
-            if "split" in hid and k > 0:
+    if scope.taken is not None:
+        # an alloc splits down the chain of blocks that hold its block, and hands out that block
+        first, order = scope.taken
+        for h in sorted(scope.heads):
+            k = m.value("hord", h)
+            if k == NO_HEAD or h > first or h + (1 << k) <= first:
+                continue
+            if "split" in hid and k > order:
                 yield "split", {"h": h}
-            if "alloc_block" in hid:
-                yield "buddy_alloc", {"h": h, "k": k}
-            if "cache_refill" in hid and k == 0 and scope.cache and h in scope.frames:
-                yield "cache_refill", {"cpu": scope.cpu, "h": h}
+            if h == first and k == order:
+                if "alloc_block" in hid:
+                    yield "buddy_alloc", {"h": h, "k": k}
+                if "cache_refill" in hid and k == 0 and scope.cache:
+                    yield "cache_refill", {"cpu": scope.cpu, "h": h}
     if idle:
+        # the blocks of a range go in one at a time in address order, as seed 000's buddy does (each merged
+        # before the next): the final state is the same in every order, so one order is searched
         for h, k in sorted(scope.blocks):
-            if "free_block" in hid:
-                yield "buddy_free", {"h": h, "k": k}
             if "add_block" in hid and scope.pool is not None:
-                yield "add_block", {"p": scope.pool, "h": h, "k": k}
+                if not m.value("added", h):
+                    yield "add_block", {"p": scope.pool, "h": h, "k": k}
+                    break
+            elif "free_block" in hid:
+                if m.value("nalloc", h) != 0 and m.value("ncache", h) == 0:
+                    yield "buddy_free", {"h": h, "k": k}
+                    break
     for f in scope.frames:
         if m.value("ncache", f) == 1:
             c = m.value("ccpu", f)

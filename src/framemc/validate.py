@@ -308,6 +308,7 @@ class _Validator:
         pool = None
         blocks: frozenset[tuple[int, int]] = frozenset()
         cache = False
+        taken = None
         if e.ev in PUBLIC:
             frames = self._range(e)
             cache = len(frames) == 1 and self.caches
@@ -316,7 +317,8 @@ class _Validator:
                 blocks = frozenset(aligned_blocks(frames[0], end, self.max_order))
             if e.ev == "alloc" and frames:
                 # the block the alloc took: the range rounded up to a power of two; its tail went back
-                block_end = min(self.nframes, frames[0] + (1 << order_for(len(frames))))
+                taken = (frames[0], order_for(len(frames)))
+                block_end = min(self.nframes, frames[0] + (1 << taken[1]))
                 blocks = frozenset(aligned_blocks(end, block_end, self.max_order))
                 frames = tuple(range(frames[0], block_end))
             kinds = hidden & OWNED[e.ev]
@@ -339,8 +341,9 @@ class _Validator:
                 teardown = frames
             if len(frames) == 1:
                 single = frames[0]
-        return Scope(kinds, frames, blocks_holding(frames, self.max_order, self.nframes), e.cpu, pool, single,
-                     teardown, poison=e.ev == "retire_poisoned", blocks=blocks, cache=cache)
+        heads = () if taken is None else blocks_holding((taken[0],), self.max_order, self.nframes)
+        return Scope(kinds, frames, heads, e.cpu, pool, single,
+                     teardown, poison=e.ev == "retire_poisoned", blocks=blocks, cache=cache, taken=taken)
 
     def _range(self, e: Event) -> tuple[int, ...]:
         addr = e.args.get("addr")
@@ -365,7 +368,7 @@ class _Validator:
                 # the model's claim is the CAS and the bump as one step: it happens here, where other CPUs
                 # see the refcount change; the bump that follows must give the generation it gave
                 why = self._step(w, e, "claim", f=f)
-                if why is None:
+                if why is None and "gen_bump" in self.logged.kinds:
                     w.claiming[(e.cpu, f)] = e
                 return why
             return self._step(w, e, "claim_failed", f=f)

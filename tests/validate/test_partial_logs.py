@@ -176,3 +176,15 @@ def test_the_header_declares_what_is_logged_and_bad_declarations_are_usage_error
                        ("rc_cas,gen_bump", "must be"), ("alloc,dealloc,add_free_memory,frob", "unknown")):
         r = run("run.jsonl", "--logged", kinds)
         assert r.returncode == 2 and why in r.stderr, (kinds, r.stderr)
+
+
+def test_a_kernel_without_generations_logs_the_claim_cas_alone():
+    """Upstream Asterinas has no generation: rc_cas is logged, gen_bump is not; the claims still validate and
+    leave no open step, and a bump logged without its CAS is a usage error."""
+    from test_validate import GOOD, HEADER
+    events = [{"cpu": c, "ev": ev, **a} for c, ev, a in GOOD if ev != "gen_bump"]
+    kinds = [k for k in bridge.KINDS if k != "gen_bump"]
+    r = validate_events(events, dict(HEADER, logged=kinds))
+    assert r.verdict == "valid" and r.open_steps == [] and r.hidden_steps == 0, r.failure
+    with pytest.raises(framemc.errors.UsageError, match="gen_bump is logged but rc_cas is not"):
+        validate_events(events, HEADER, logged=[k for k in bridge.KINDS if k != "rc_cas"])

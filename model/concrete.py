@@ -321,21 +321,30 @@ def check_model_state(cells: dict[str, dict[int, int | bool]], defaults: dict[st
                       scalars: dict[str, int | bool], cfg: ModelConfig, bound: int) -> tuple[InvariantResult, ...]:
     """Every state invariant evaluated on a model state given in full (a replayed log's: ghost fields and the
     pool's pending block included), over frames ``0 .. bound-1``; frames absent from ``cells`` take
-    ``defaults``."""
-    x = z3.Var(0, FrameSort)
+    ``defaults``.  Each field lookup at a frame is replaced by its value (linear in the grounded invariant,
+    however many frames there are)."""
     sorts = dict(MODEL_FIELDS)
-    defs = []
-    for name, sort in MODEL_FIELDS:
-        body = _numeral(sort, defaults[name])
-        for f, v in sorted(cells.get(name, {}).items(), reverse=True):
-            body = z3.If(x == frame(f), _numeral(sort, v), body)
-        defs.append((z3.Function(f"m.{name}", FrameSort, sort), body))
     scalar_sorts = dict(SCALAR_FIELDS)
     pairs = [(z3.Const(f"m.{name}", scalar_sorts[name]), _numeral(scalar_sorts[name], v))
              for name, v in sorted(scalars.items()) if name in scalar_sorts]
 
     def closed(term: z3.ExprRef) -> z3.ExprRef:
-        return z3.substitute(z3.substitute_funs(term, *defs), *pairs)
+        term = z3.simplify(z3.substitute(term, *pairs)) if pairs else term
+        while True:
+            # a lookup at a frame that is itself a lookup (pool(pool(1))) is resolved from the inside out
+            apps = _lookups(term)
+            if not apps:
+                return term
+            lookups = []
+            for app in apps:
+                at = app.arg(0)
+                if z3.is_bv_value(at):
+                    name = app.decl().name()[2:]
+                    lookups.append((app, _numeral(sorts[name], cells.get(name, {}).get(at.as_long(),
+                                                                                       defaults[name]))))
+            if not lookups:
+                raise AssertionError(f"[framemc internal bug] an invariant reads {apps[0]} at no concrete frame")
+            term = z3.simplify(z3.substitute(term, *lookups))
 
     out = []
     for inv in STATE_INVARIANTS:
@@ -351,6 +360,23 @@ def check_model_state(cells: dict[str, dict[int, int | bool]], defaults: dict[st
                         for name in sorts if name in dict(FRAME_FIELDS)})
         out.append(InvariantResult(inv.name, verdict, witness=witness))
     return tuple(out)
+
+
+def _lookups(term: z3.ExprRef) -> list[z3.ExprRef]:
+    """The distinct applications of the field functions ``m.<field>`` in ``term``, innermost first."""
+    seen: set[int] = set()
+    out: list[z3.ExprRef] = []
+    todo = [term]
+    while todo:
+        t = todo.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_app(t) and t.num_args() == 1 and t.decl().kind() == z3.Z3_OP_UNINTERPRETED \
+                and t.decl().name().startswith("m."):
+            out.append(t)
+        todo.extend(t.children())
+    return out
 
 
 def _numeral(sort: z3.SortRef, value: int | bool) -> z3.ExprRef:

@@ -759,9 +759,12 @@ def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
     of model operations must lead to a state where the next logged event is a
     step.  The summary says how many steps were bridged.
 
-    Exit 0: every step allowed; 1: a step the model forbids (or no bridge
-    explains it), named by file and line; 2: bad input; 3: undecided (z3 could
-    not decide a step, or a bridge search was cut).
+    The model's invariants are also evaluated on the replayed state (see
+    --invariants-every).
+
+    Exit 0: every step allowed; 1: a step the model forbids, a broken
+    invariant, or an event no bridge explains, named by file and line; 2: bad
+    input; 3: undecided (z3 could not decide, or a bridge search was cut).
     """
     from framemc.bridge import KINDS
     from framemc.errors import UsageError

@@ -23,13 +23,13 @@ from framemc.errors import UsageError
 from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, STEP_INVARIANTS, Invariant
 from framemc.model.render import render_value
 from framemc.model.state import (
-    MODEL_FIELDS,
-    SCALAR_FIELDS,
     ACTOR_ANY,
     FRAME_BITS,
     FRAME_FIELDS,
     GHOST_FIELDS,
+    MODEL_FIELDS,
     NO_HEAD,
+    SCALAR_FIELDS,
     SMALL_BITS,
     ZERO_DIGEST,
     Field,
@@ -37,6 +37,7 @@ from framemc.model.state import (
     ModelConfig,
     State,
     frame,
+    numeral,
     symbolic_state,
     derived_ghosts,
     update,
@@ -163,8 +164,7 @@ def snapshot_values(snap: AllocatorSnapshot, *, ncpus: int | None = None) -> Fra
 
 def z3_value(name: str, value: int | bool) -> z3.ExprRef:
     """``value`` of field ``name`` as a z3 numeral of the field's sort."""
-    sort = dict(FRAME_FIELDS)[name]
-    return z3.BoolVal(bool(value)) if sort == z3.BoolSort() else z3.BitVecVal(int(value), sort.size())
+    return numeral(dict(FRAME_FIELDS)[name], value)
 
 
 def concrete_state(fv: FrameValues) -> State:
@@ -307,14 +307,31 @@ def check_snapshot(snap: AllocatorSnapshot) -> tuple[InvariantResult, ...]:
     )
 
 
+@dataclass(frozen=True)
+class _ModelTemplate:
+    """An invariant grounded over frames ``0 .. bound-1`` of a fully symbolic model state: every field, ghosts
+    included, a function ``m.field``; every scalar a constant ``m.name``."""
+
+    #: the invariant at each frame, and all of them
+    per_frame: list[z3.ExprRef]
+    whole: z3.ExprRef
+    #: the lookups in ``whole`` at numeral frames, as ``(application, field, frame)``
+    lookups: tuple[tuple[z3.ExprRef, str, int], ...]
+    #: ``whole`` also looks fields up at frames that are not numerals (``pool(pool(1))``, ``hord(pending)``)
+    nested: bool
+
+
 @lru_cache(maxsize=256)
-def _model_template(name: str, cfg: ModelConfig, bound: int) -> tuple[list[z3.ExprRef], z3.ExprRef]:
-    """Invariant ``name`` grounded over frames ``0 .. bound-1`` of a fully symbolic model state: every field,
-    ghosts included, a function ``m.field``, every scalar a constant ``m.name``."""
+def _model_template(name: str, cfg: ModelConfig, bound: int) -> _ModelTemplate:
+    """The cached grounded template of invariant ``name`` for these bounds."""
     inv = next(i for i in INVARIANTS if i.name == name)
     state = symbolic_state("m")
     per_frame = [z3.simplify(inv.body(cfg, state, frame(i))) for i in range(bound)]
-    return per_frame, z3.simplify(z3.And(per_frame))
+    whole = z3.simplify(z3.And(per_frame))
+    apps = _lookups(whole)
+    at_numerals = tuple((app, app.decl().name()[2:], app.arg(0).as_long()) for app in apps
+                        if z3.is_bv_value(app.arg(0)))
+    return _ModelTemplate(per_frame, whole, at_numerals, len(at_numerals) != len(apps))
 
 
 def check_model_state(cells: dict[str, dict[int, int | bool]], defaults: dict[str, int | bool],
@@ -325,31 +342,34 @@ def check_model_state(cells: dict[str, dict[int, int | bool]], defaults: dict[st
     however many frames there are)."""
     sorts = dict(MODEL_FIELDS)
     scalar_sorts = dict(SCALAR_FIELDS)
-    pairs = [(z3.Const(f"m.{name}", scalar_sorts[name]), _numeral(scalar_sorts[name], v))
+    pairs = [(z3.Const(f"m.{name}", scalar_sorts[name]), numeral(scalar_sorts[name], v))
              for name, v in sorted(scalars.items()) if name in scalar_sorts]
 
-    def closed(term: z3.ExprRef) -> z3.ExprRef:
-        term = z3.simplify(z3.substitute(term, *pairs)) if pairs else term
-        while True:
+    def value(name: str, f: int) -> z3.ExprRef:
+        return numeral(sorts[name], cells.get(name, {}).get(f, defaults[name]))
+
+    def closed(term: z3.ExprRef, known: tuple[tuple[z3.ExprRef, str, int], ...] = (), nested: bool = True
+               ) -> z3.ExprRef:
+        """``term`` with the scalars and every field lookup replaced by their values (``known``: the lookups
+        at numeral frames, found once per template; ``nested``: others may remain)."""
+        term = z3.simplify(z3.substitute(term, *pairs, *((app, value(name, f)) for app, name, f in known)))
+        while nested:
             # a lookup at a frame that is itself a lookup (pool(pool(1))) is resolved from the inside out
             apps = _lookups(term)
             if not apps:
                 return term
-            lookups = []
-            for app in apps:
-                at = app.arg(0)
-                if z3.is_bv_value(at):
-                    name = app.decl().name()[2:]
-                    lookups.append((app, _numeral(sorts[name], cells.get(name, {}).get(at.as_long(),
-                                                                                       defaults[name]))))
+            lookups = [(app, value(app.decl().name()[2:], app.arg(0).as_long())) for app in apps
+                       if z3.is_bv_value(app.arg(0))]
             if not lookups:
                 raise AssertionError(f"[framemc internal bug] an invariant reads {apps[0]} at no concrete frame")
             term = z3.simplify(z3.substitute(term, *lookups))
+        return term
 
     out = []
     for inv in STATE_INVARIANTS:
-        per_frame, whole = _model_template(inv.name, cfg, bound)
-        verdict = _decide(closed(whole))
+        template = _model_template(inv.name, cfg, bound)
+        per_frame = template.per_frame
+        verdict = _decide(closed(template.whole, template.lookups, template.nested))
         if verdict is not CheckVerdict.VIOLATION:
             out.append(InvariantResult(inv.name, verdict, detail="" if verdict is CheckVerdict.PASS else
                                        f"z3 could not decide the grounded invariant within {CHECK_RLIMIT} units"))
@@ -377,10 +397,6 @@ def _lookups(term: z3.ExprRef) -> list[z3.ExprRef]:
             out.append(t)
         todo.extend(t.children())
     return out
-
-
-def _numeral(sort: z3.SortRef, value: int | bool) -> z3.ExprRef:
-    return z3.BoolVal(bool(value)) if sort == z3.BoolSort() else z3.BitVecVal(int(value), sort.size())
 
 
 def check_step(pre: AllocatorSnapshot, post: AllocatorSnapshot, *, cpu: int | None = None

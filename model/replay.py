@@ -36,7 +36,7 @@ import z3
 from framemc.errors import UsageError
 from framemc.model.ops import OPERATIONS, ParamKind, resolve
 from framemc.model.state import (FRAME_BITS, MODEL_FIELDS, SCALAR_FIELDS, ZERO_DIGEST, Field, FrameSort,
-                                 ModelConfig, State, frame)
+                                 ModelConfig, State, frame, numeral)
 
 __all__ = ["Machine", "StepResult"]
 
@@ -44,12 +44,6 @@ _SORTS = dict(MODEL_FIELDS)
 _SCALAR_SORTS = dict(SCALAR_FIELDS)
 #: fields and scalars whose values are frame numbers (``is``: a 64-bit word sort is equal to the frame sort)
 _FRAME_VALUED = {name for name, sort in MODEL_FIELDS + SCALAR_FIELDS if sort is FrameSort}
-
-
-def _numeral(sort: z3.SortRef, value: int | bool) -> z3.ExprRef:
-    if sort == z3.BoolSort():
-        return z3.BoolVal(bool(value))
-    return z3.BitVecVal(int(value), sort.size())
 
 
 def _fold(term: z3.ExprRef) -> tuple[bool, Any]:
@@ -389,7 +383,7 @@ class Machine:
         return StepResult(True, tuple(writes), tuple(changed)), cells, scalars_read
 
     def _arg(self, kind: ParamKind, value: int | bool) -> z3.ExprRef:
-        return _numeral(kind.sort(), value)
+        return numeral(kind.sort(), value)
 
     def _tracking_state(self, cells: set, scalars_read: set, symbolic: bool) -> State:
         def field_of(name: str) -> Field:
@@ -406,7 +400,7 @@ class Machine:
                 if counter:
                     return z3.Const(f"{name}@{f}", sort)
                 cells.add((name, f))
-                return _numeral(sort, self.value(name, f))
+                return numeral(sort, self.value(name, f))
             return Field(lookup)
 
         fields: dict[str, Any] = {name: field_of(name) for name in _SORTS}
@@ -415,7 +409,7 @@ class Machine:
                 fields[name] = z3.Const(f"{name}@", sort)
             else:
                 scalars_read.add(name)
-                fields[name] = _numeral(sort, self.scalars[name])
+                fields[name] = numeral(sort, self.scalars[name])
         return State(**fields)
 
 

@@ -287,6 +287,11 @@ def word(value: int) -> z3.BitVecRef:
     return z3.BitVecVal(value, 64)
 
 
+def numeral(sort: z3.SortRef, value: int | bool) -> z3.ExprRef:
+    """A plain value as a z3 numeral of ``sort`` (a field's or a scalar's)."""
+    return z3.BoolVal(bool(value)) if sort == z3.BoolSort() else z3.BitVecVal(int(value), sort.size())
+
+
 UNUSED = word(REFCOUNT_UNUSED)
 UNIQUE = word(REFCOUNT_UNIQUE)
 RC_MAX = word(REFCOUNT_MAX)

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator
 
 from framemc.errors import UsageError
 from framemc.model.replay import Machine
+from framemc.snapshot import REFCOUNT_BUSY, REFCOUNT_UNUSED
 
 __all__ = ["PUBLIC", "METASLOT", "BUDDY", "KINDS", "OWNED", "Logged", "World", "Search", "search"]
 
@@ -75,9 +76,6 @@ GHOSTS = ("actor",)
 BUDGET = 20_000
 #: worlds kept after an event
 MAX_WORLDS = 64
-
-UNUSED = (1 << 64) - 1
-BUSY = 0
 
 
 @dataclass(frozen=True)
@@ -162,10 +160,12 @@ class World:
     claiming: dict[tuple[int, int], Any] = field(default_factory=dict)
     #: frame -> the purpose logged for its next publish
     purposes: dict[int, int] = field(default_factory=dict)
+    #: model steps of logged events applied in this world's history (hidden steps not counted)
+    applied: int = 0
 
     def fork(self) -> "World":
         return World(self.machine.fork(), dict(self.handed), dict(self.freed), dict(self.added), self.claimed,
-                     self.depth, dict(self.claiming), dict(self.purposes))
+                     self.depth, dict(self.claiming), dict(self.purposes), self.applied)
 
     def key(self) -> tuple:
         """Two worlds with equal keys are the same for every event to come."""
@@ -237,7 +237,7 @@ def blocks_holding(frames: tuple[int, ...], max_order: int, nframes: int) -> tup
     return tuple(sorted(h for h in heads if h < nframes))
 
 
-def candidates(w: World, scope: Scope, max_order: int, nframes: int) -> Iterator[tuple[str, dict[str, Any]] | list]:
+def candidates(w: World, scope: Scope) -> Iterator[tuple[str, dict[str, Any]] | list]:
     """The hidden steps worth trying in world ``w``: ``(op, args)``, or a list of them taken as one step."""
     from framemc.model.state import NO_HEAD
     m = w.machine
@@ -289,9 +289,9 @@ def candidates(w: World, scope: Scope, max_order: int, nframes: int) -> Iterator
         steps = []
         for f in scope.teardown:
             rc = m.value("rc", f)
-            if rc == UNUSED:
+            if rc == REFCOUNT_UNUSED:
                 continue
-            if rc != BUSY:
+            if rc != REFCOUNT_BUSY:
                 if "rc_sub" not in hid:
                     return
                 steps += [("drop", {"f": f})] * (rc - 1) + [("drop_last", {"f": f})]
@@ -333,8 +333,8 @@ class Search:
     cut: bool
 
 
-def search(worlds: list[World], scope: Scope, apply: Callable[[World], bool], max_order: int, nframes: int,
-           account: bool, budget: int = BUDGET) -> Search:
+def search(worlds: list[World], scope: Scope, apply: Callable[[World], bool], account: bool,
+           budget: int = BUDGET) -> Search:
     """Every world reached by hidden steps (within ``scope``) from ``worlds`` in which ``apply`` succeeds,
     with the event applied."""
     out: dict[tuple, World] = {}
@@ -359,7 +359,7 @@ def search(worlds: list[World], scope: Scope, apply: Callable[[World], bool], ma
                 out[k] = after
                 shortest = w.depth if shortest is None else min(shortest, w.depth)
             continue  # hidden steps happen only when needed: none is put before an event that applies
-        for cand in candidates(w, scope, max_order, nframes):
+        for cand in candidates(w, scope):
             child = w.fork()
             steps = cand if isinstance(cand, list) else [cand]
             if not all(child.step(op, args, scope.cpu, account=account) for op, args in steps):

@@ -24,14 +24,12 @@ from typing import Any
 from framemc import bridge
 from framemc.bridge import BUDDY, KINDS, METASLOT, OWNED, PUBLIC, Logged, Scope, World, blocks_holding, search
 from framemc.errors import UsageError
-from framemc.snapshot import PAGE_SIZE, aligned_blocks, order_for
+from framemc.snapshot import PAGE_SIZE, REFCOUNT_UNUSED, aligned_blocks, order_for
 
 __all__ = ["LOG_FORMAT", "Event", "ValidationResult", "validate_logs", "validate_events"]
 
 #: the log format version this validator reads
 LOG_FORMAT = 1
-#: refcount value of an unused frame
-UNUSED = (1 << 64) - 1
 #: by default, every invariant is evaluated on the replayed state every this many events, and at the end
 INVARIANTS_EVERY = 10_000
 
@@ -71,7 +69,7 @@ class ValidationResult:
     verdict: str
     #: events read
     events: int
-    #: model steps applied
+    #: model steps the logged events took (hidden steps a bridge added are in ``hidden_steps``)
     steps: int
     #: seconds
     elapsed: float
@@ -219,7 +217,8 @@ class _Validator:
         self.worlds = [World(machine)]
         #: the public operations are logged: each CPU's steps are checked against them
         self.accounting = "alloc" in logged.kinds
-        self.steps = 0
+        #: the last step the model refused (machine, op, args): its guard is explained once, when reported
+        self._refused: tuple[Any, str, dict[str, Any]] | None = None
         #: events that needed hidden steps, the hidden steps (the shortest bridge of each), states searched,
         #: the most worlds at once
         self.bridged_events = 0
@@ -234,6 +233,11 @@ class _Validator:
     @property
     def machine(self) -> Any:
         return self.worlds[0].machine
+
+    @property
+    def steps(self) -> int:
+        """Model steps of logged events applied (in the first world)."""
+        return self.worlds[0].applied
 
     def _args(self, e: Event) -> dict[str, Any]:
         need = _ATOMIC.get(e.ev)
@@ -276,16 +280,16 @@ class _Validator:
         """Apply one event to every world; a sentence saying why the model forbids it, or None."""
         a = self._args(e)
         if self.logged.complete:
-            return self._apply(self.worlds[0], e, a)  # nothing hidden: one world, no search
-        found = search(self.worlds, self._scope(e, a), lambda w: self._apply(w, e, a) is None, self.max_order,
-                       self.nframes, self.accounting, bridge.BUDGET)
+            return self._explained(self.worlds[0], e, a)  # nothing hidden: one world, no search
+        scope = self._scope(e, a)
+        found = search(self.worlds, scope, lambda w: self._apply(w, e, a) is None, self.accounting, bridge.BUDGET)
         self.states += found.states
         if found.cut:
             self.approximate = (f"{e.where()}: the search for hidden steps before this {e.ev} was cut at "
                                 f"{found.states} states")
         if not found.worlds:
-            why = self._apply(self.worlds[0].fork(), e, a)
-            return (f"{why or 'it cannot be applied'}; and no hidden steps ({', '.join(sorted(self._scope(e, a).kinds)) or 'none'}) "
+            why = self._explained(self.worlds[0].fork(), e, a)
+            return (f"{why or 'it cannot be applied'}; and no hidden steps ({', '.join(sorted(scope.kinds)) or 'none'}) "
                     f"lead from any of {len(self.worlds)} world(s) to a state where it applies "
                     f"({found.states} states searched)")
         if found.shortest:
@@ -297,8 +301,19 @@ class _Validator:
             found.worlds = found.worlds[:bridge.MAX_WORLDS]
         self.worlds = found.worlds
         self.max_worlds = max(self.max_worlds, len(self.worlds))
-        self.steps += 1
         return None
+
+    def _explained(self, w: World, e: Event, a: dict[str, Any]) -> str | None:
+        """Apply ``e`` to ``w`` as :meth:`_apply` does; when the model refuses a step, the reason names the
+        guard conjunct that fails (worked out here, once, not on every step a bridge search tries)."""
+        self._refused = None
+        why = self._apply(w, e, a)
+        if why is not None and self._refused is not None:
+            machine, op, args = self._refused
+            part = machine.failing_guard(op, **args)
+            if part is not None:
+                why = f"{why}: its guard needs {part}"
+        return why
 
     def _scope(self, e: Event, a: dict[str, Any]) -> Scope:
         """Where hidden steps before ``e`` may act."""
@@ -363,7 +378,7 @@ class _Validator:
         if ev == "rc_cas":
             f = a["frame"]
             if a["ok"]:
-                if a["old"] != UNUSED or a["new"] != 0:
+                if a["old"] != REFCOUNT_UNUSED or a["new"] != 0:
                     return "a successful claim CAS must take UNUSED to 0"
                 # the model's claim is the CAS and the bump as one step: it happens here, where other CPUs
                 # see the refcount change; the bump that follows must give the generation it gave
@@ -393,7 +408,7 @@ class _Validator:
                 return self._step(w, e, "clone", f=f)
             return self._step(w, e, "drop_last" if a["old"] == 1 else "drop", f=f)
         if ev == "rc_store":
-            if a["value"] != UNUSED:
+            if a["value"] != REFCOUNT_UNUSED:
                 return "the only refcount store the model knows besides publish is the teardown store of UNUSED"
             return self._step(w, e, "release", f=a["frame"])
         if ev == "poison":
@@ -437,11 +452,10 @@ class _Validator:
         return None
 
     def _step(self, w: World, e: Event, op: str, **args: Any) -> str | None:
-        self.steps += 1
         if not w.step(op, args, e.cpu, account=self.accounting):
-            why = f"the model forbids {op}({', '.join(f'{k}={v}' for k, v in args.items())}) in this state"
-            part = w.machine.failing_guard(op, **args)
-            return why if part is None else f"{why}: its guard needs {part}"
+            self._refused = (w.machine, op, args)
+            return f"the model forbids {op}({', '.join(f'{k}={v}' for k, v in args.items())}) in this state"
+        w.applied += 1
         return None
 
     def broken_invariant(self) -> str | None:

@@ -13,12 +13,12 @@ cost of one substitution per invariant.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import z3
 
+from framemc.verdicts import Outcome
 from framemc.errors import UsageError
 from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, STEP_INVARIANTS, Invariant
 from framemc.model.render import render_value
@@ -52,12 +52,8 @@ CHECK_RLIMIT = 5_000_000
 CHECK_TIMEOUT_MS = 60_000
 
 
-class CheckVerdict(enum.Enum):
-    """The outcome of a concrete check."""
-
-    PASS = "PASS"
-    VIOLATION = "VIOLATION"
-    INCONCLUSIVE = "INCONCLUSIVE"
+#: a concrete check's verdict is the one vocabulary's PASS / VIOLATION / INCONCLUSIVE
+CheckVerdict = Outcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import enum
 import functools
 import multiprocessing
 import time
@@ -38,6 +37,7 @@ from typing import Callable, Iterable, Iterator
 import z3
 
 from framemc.errors import CheckerBug, UsageError
+from framemc.verdicts import GUARD, Obligation, ObligationResult, UnknownCause, Verdict
 from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, Invariant, InvariantKind
 from framemc.model.ops import OPERATIONS, VARIANTS, OpSpec, Step, initial_state, resolve
 from framemc.model.state import (MODEL_FIELDS, SCALAR_FIELDS, FrameSort, ModelConfig, State, align, buddy, frame, small,
@@ -58,65 +58,6 @@ from framemc.proofs.rlimits import MEASURED, RLIMIT_FLOOR, RLIMIT_MARGIN
 DEFAULT_TIMEOUT_MS = 300_000
 
 
-class Verdict(enum.Enum):
-    """The outcome of one proof obligation."""
-
-    PROVED = "PROVED"
-    REFUTED = "REFUTED"
-    UNKNOWN = "UNKNOWN"
-    #: the hypotheses (invariants at the instantiation points) and the guard contradict each other:
-    #: the obligation would hold of no state at all, so it proves nothing (a failure, never a pass)
-    VACUOUS = "VACUOUS"
-
-
-class UnknownCause(enum.Enum):
-    """Why an obligation is UNKNOWN: which limit stopped z3, or z3 itself."""
-
-    #: the obligation's calibrated resource limit ran out (deterministic: the same on any machine)
-    RLIMIT = "rlimit"
-    #: the wall-clock safety net ran out before the resource limit (an overloaded or very slow machine)
-    WALL_CLOCK = "wall-clock"
-    #: the caller's deadline (``framemc check --time-budget``) passed
-    DEADLINE = "deadline"
-    #: z3 answered unknown for a reason of its own (an incomplete theory)
-    SOLVER = "solver"
-
-
-@dataclass(frozen=True, slots=True)
-class Obligation:
-    """One thing to prove: an operation (or Init, or a guard) against one invariant."""
-
-    #: ``op/invariant``, ``init/invariant`` or ``guard/op``
-    name: str
-    #: the operation name, ``init`` for the initial-state obligations
-    op: str
-    #: the invariant name, or ``guard-satisfiable``
-    invariant: str
-
-
-@dataclass(frozen=True, slots=True)
-class ObligationResult:
-    """The verdict on one obligation, its time, and on REFUTED a readable counterexample."""
-
-    #: the obligation's name
-    name: str
-    #: PROVED / REFUTED / UNKNOWN
-    verdict: Verdict
-    #: wall-clock seconds spent (building and solving)
-    seconds: float
-    #: before/after diff of the counterexample (REFUTED only), else ``""``
-    counterexample: str = ""
-    #: why the result is UNKNOWN (z3's reason and a hint) or VACUOUS, else ``""``
-    reason: str = ""
-    #: which limit made the result UNKNOWN, else None
-    cause: UnknownCause | None = None
-    #: z3 resource units (``rlimit count``) the obligation spent: a machine-independent measure of work
-    rlimit_used: int = 0
-    #: the resource budget the obligation ran under (0: unlimited, as when calibrating)
-    rlimit: int = 0
-
-
-GUARD = "guard-satisfiable"
 
 
 def obligations(*, variant: str | None = None) -> list[Obligation]:
@@ -256,7 +197,7 @@ def _rlimit_count(solver: z3.Solver) -> int:
     return int(stats.get_key_value("rlimit count")) if "rlimit count" in stats.keys() else 0
 
 
-class _Work:
+class Work:
     """The z3 work one obligation may do: a resource budget shared by its queries, and wall-clock limits.
 
     Every query runs in a fresh z3 context, its formulas translated there:
@@ -431,7 +372,7 @@ def _vacuity(ctx: _OpContext, level: int, inv: Invariant, limits: "_Limits"
     key = ctx.key(level, inv)
     if key not in ctx.satisfiable:
         hypotheses = ctx.hypotheses(level, inv)
-        work = _Work(limits.grant(VACUITY_RLIMIT), limits.timeout_ms, limits.deadline)
+        work = Work(limits.grant(VACUITY_RLIMIT), limits.timeout_ms, limits.deadline)
         if _witness_satisfies(ctx, hypotheses, work):
             result = z3.sat
         else:
@@ -446,7 +387,7 @@ def _vacuity(ctx: _OpContext, level: int, inv: Invariant, limits: "_Limits"
     return ctx.satisfiable[key]
 
 
-def _witness_satisfies(ctx: _OpContext, hypotheses: list[z3.BoolRef], work: _Work) -> bool:
+def _witness_satisfies(ctx: _OpContext, hypotheses: list[z3.BoolRef], work: Work) -> bool:
     """The operation's guard witness, substituted into ``hypotheses`` (at an arbitrary frame), makes them true."""
     if ctx.witness is None:
         ctx.witness = _guard_witness(ctx.cfg, ctx.spec, work)[1] or ()
@@ -459,7 +400,7 @@ def _witness_satisfies(ctx: _OpContext, hypotheses: list[z3.BoolRef], work: _Wor
     return z3.is_true(z3.simplify(z3.substitute(ground, *pairs)))
 
 
-def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: _Work) -> tuple[Verdict, str, str]:
+def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work) -> tuple[Verdict, str, str]:
     """``Inv(pre) and guard => inv(pre, op(pre)) at f``: verdict, diff, reason.
 
     The goal is split into its conjuncts (one per commented line of the
@@ -510,7 +451,7 @@ def _satisfies_strongest(model: z3.ModelRef, ctx: _OpContext, inv: Invariant, ca
     return z3.is_true(model.eval(z3.And(strongest), model_completion=True))
 
 
-def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: list[z3.BoolRef], work: _Work
+def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: list[z3.BoolRef], work: Work
                  ) -> tuple[Verdict, str]:
     """One piece of an obligation (see :func:`_pieces`): verdict and diff (or unknown reason).
 
@@ -595,7 +536,7 @@ def _check_witness(cfg: ModelConfig, label: str, state: State, bound: int) -> No
         raise CheckerBug(f"the {label} guard witness violates {', '.join(bad)}")
 
 
-def _guard_satisfiable(cfg: ModelConfig, spec: OpSpec, work: _Work) -> tuple[Verdict, str, str]:
+def _guard_satisfiable(cfg: ModelConfig, spec: OpSpec, work: Work) -> tuple[Verdict, str, str]:
     """Some concrete state satisfying every state invariant enables the operation (a witness exists).
 
     The witness states are checked against the invariants with the concrete
@@ -612,7 +553,7 @@ def _guard_satisfiable(cfg: ModelConfig, spec: OpSpec, work: _Work) -> tuple[Ver
     return Verdict.REFUTED, "  no witness state enables the operation: its guard may be vacuous", ""
 
 
-def _guard_witness(cfg: ModelConfig, spec: OpSpec, work: _Work
+def _guard_witness(cfg: ModelConfig, spec: OpSpec, work: Work
                    ) -> tuple[Verdict, tuple[str, FrameValues, dict[str, z3.ExprRef], list[z3.ExprRef]] | None, str]:
     """Search the witness states for one that enables ``spec``: the verdict, the witness (label, its
     per-frame values, its scalars, the argument values) when found, and the unknown reason."""
@@ -635,7 +576,7 @@ def _guard_witness(cfg: ModelConfig, spec: OpSpec, work: _Work
     return Verdict.REFUTED, None, ""
 
 
-def _prove_init(cfg: ModelConfig, inv: Invariant, work: _Work) -> tuple[Verdict, str, str]:
+def _prove_init(cfg: ModelConfig, inv: Invariant, work: Work) -> tuple[Verdict, str, str]:
     """``Init(s) => inv(s) at an arbitrary frame``."""
     s, condition = initial_state(cfg, "init")
     f = z3.Const("f", FrameSort)
@@ -726,7 +667,7 @@ def _run_group(names: list[str], variant: str | None, limits: _Limits, cfg: Mode
         ob = by_name[name]
         started = time.perf_counter()
         budget = limits.grant(rlimit_for(name, variant, cfg))
-        work = _Work(budget, limits.timeout_ms, limits.deadline)
+        work = Work(budget, limits.timeout_ms, limits.deadline)
         if limits.deadline is not None and time.monotonic() >= limits.deadline:
             # past the deadline: do not even build the operation's context
             verdict, diff, reason = Verdict.UNKNOWN, "", "not run: the deadline passed"

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Protocol
 from framemc.cli_config import CheckConfig
 from framemc.cli_trace import bundled_origin, bundled_registry
 from framemc.errors import UsageError
+from framemc.verdicts import ExitCode, Outcome, exit_code
 from framemc.explorer import Bounds, Counterexample, Status, explore
 from framemc.impl.variants import validate_bugs
 
@@ -37,46 +38,12 @@ NOT_RUN = "not run: the time budget ran out"
 CUT = "cut by the time budget"
 
 
-class Outcome(enum.Enum):
-    """The verdict on one item of the suite."""
-
-    #: proved, or explored exhaustively with every check holding
-    PASS = "pass"
-    #: refuted, or a counterexample was found
-    VIOLATION = "violation"
-    #: z3 said unknown, a bound or budget cut the search, or the item could not run
-    INCONCLUSIVE = "inconclusive"
-
-
-class ExitCode(enum.IntEnum):
-    """The process exit codes of every framemc command."""
-
-    #: everything holds
-    OK = 0
-    #: a violation or a refuted obligation
-    VIOLATION = 1
-    #: a usage or input error
-    USAGE = 2
-    #: something was inconclusive and nothing was violated
-    INCONCLUSIVE = 3
-
-
 class Section(enum.Enum):
     """Which part of the suite a row belongs to."""
 
     SCENARIOS = "scenarios"
     CONFORMANCE = "conformance"
     PROOFS = "proofs"
-
-
-def exit_code(outcomes: Iterable[Outcome]) -> ExitCode:
-    """1 if anything was violated, else 3 if anything was inconclusive, else 0 (the only place this is decided)."""
-    seen = set(outcomes)
-    if Outcome.VIOLATION in seen:
-        return ExitCode.VIOLATION
-    if Outcome.INCONCLUSIVE in seen:
-        return ExitCode.INCONCLUSIVE
-    return ExitCode.OK
 
 
 @dataclass(frozen=True)
@@ -310,8 +277,7 @@ def _conformance_row(cfg: CheckConfig, clock: _Clock) -> Row:
         return Row(Section.CONFORMANCE, name, Outcome.INCONCLUSIVE,
                    f"conformance unavailable: {type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
     seconds = time.perf_counter() - started
-    verdict = report.verdict.value.lower()
-    outcome = {o.value: o for o in Outcome}[verdict]
+    outcome = report.verdict
     failure = report.first_failure()
     coverage = report.coverage
     if failure is None and report.cut:

@@ -283,7 +283,7 @@ def _conformance_part(variant: BugVariant, cfg: CheckConfig, started: float,
         return [], [], first
     index, step = failure
     checks = ", ".join(sorted({r.name for r in step.failures}))
-    if report.verdict.value.lower() != Outcome.VIOLATION.value:
+    if report.verdict is not Outcome.VIOLATION:
         return [], [f"conformance: step {index} {step.op}: undecided {checks}"], first
     first = time.perf_counter() - started if first is None else first
     return [Detection(DetectorKind.CONFORMANCE, "conformance", f"step {index} {step.op}: {checks}")], [], first

@@ -11,6 +11,7 @@ import pytest
 
 from framemc.model import VARIANTS
 from framemc.proofs import Verdict, obligations, run_obligations
+from framemc.verdicts import Outcome
 from framemc.proofs.engine import UnknownCause, rlimit_for, select
 from framemc.proofs.rlimits import MEASURED, RLIMIT_FLOOR, RLIMIT_MARGIN
 
@@ -71,7 +72,7 @@ def test_the_model_checks_use_resource_limits(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(macros, "RELATES_RLIMIT", 1)
     # a query that needs the solver (which frame to take is hidden); an all-plain one is decided without it
     result = macros.relates(snap, snap, "alloc_frame", cpu=0, purpose=1)
-    assert result.verdict.value == "INCONCLUSIVE" and "resource limit" in result.detail
+    assert result.verdict is Outcome.INCONCLUSIVE and "resource limit" in result.detail
 
 
 def test_calibration_script_measures_every_obligation(tmp_path: Path) -> None:

@@ -7,25 +7,18 @@ Statistics (including the state-check cache hit rate) travel alongside.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any
 
 from framemc.explorer.bounds import BoundKind, Bounds
 from framemc.explorer.trace import Counterexample
+from framemc.verdicts import Outcome
 
 __all__ = ["Status", "ExploreStats", "ExploreResult"]
 
 
-class Status(enum.Enum):
-    """The verdict of an exploration."""
-
-    #: every execution was explored and every check held
-    PASS = "pass"
-    #: a counterexample was found
-    VIOLATION = "violation"
-    #: no violation found, but a bound cut the search or a check could not decide
-    INCONCLUSIVE = "inconclusive"
+#: an exploration's verdict is the one vocabulary's PASS / VIOLATION / INCONCLUSIVE
+Status = Outcome
 
 
 @dataclass(frozen=True)

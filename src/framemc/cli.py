@@ -29,9 +29,10 @@ from typing import Any, Callable
 import click
 
 from framemc.cli_config import SECTIONS, CheckConfig, find_pyproject, load_config
-from framemc.cli_suite import ExitCode, Outcome, Row, Section, SuiteResult, exit_code, run_suite
+from framemc.cli_suite import ExitCode, Outcome, Row, Section, SuiteResult, chosen_designs, exit_code, run_suite
 from framemc.cli_trace import (PytestOrigin, file_origin, load_user_setup, read_trace, replay_pytest_origin,
                                setup_for_origin, trace_document)
+from framemc.reports import report_options, requested, write_reports
 from framemc.errors import CheckerBug, UsageError
 
 __all__ = ["cli", "main"]
@@ -141,7 +142,7 @@ class _RowPrinter:
     log shows it at once and keeps it if the job is killed.
     """
 
-    _HEADER = ("section", "item", "outcome", "seconds", "detail")
+    _HEADER = ("design", "section", "item", "outcome", "seconds", "detail")
 
     def __init__(self, quiet: bool, bars: Any = None) -> None:
         #: print only the rows that did not pass
@@ -156,6 +157,9 @@ class _RowPrinter:
         self._header_done = False
         #: when the last progress line went to a non-terminal stderr
         self._last_log = time.monotonic()
+        #: width of the design column (the longest registered design name)
+        from framemc.design import designs
+        self._design_width = max([len("design")] + [len(n) for n in designs()])
 
     def start(self, section: Section, items: tuple[str, ...]) -> None:
         """Remember the section's item names; start its bar."""
@@ -169,8 +173,8 @@ class _RowPrinter:
             if not self._header_done:
                 self._print(self._line(self._HEADER))
                 self._header_done = True
-            self._print(self._line((row.section.value, row.name, row.outcome.value.upper(), f"{row.seconds:.2f}",
-                                    row.detail)))
+            self._print(self._line((row.design, row.section.value, row.name, row.outcome.value.upper(),
+                                    f"{row.seconds:.2f}", row.detail)))
         if self._display is not None:
             self._display.finished(row)
 
@@ -182,10 +186,10 @@ class _RowPrinter:
             self._last_log = time.monotonic()
             click.echo(f"{section.value} {item}: {_rate(executions, blocked, seconds)}", err=True)
 
-    def _line(self, cells: tuple[str, str, str, str, str]) -> str:
-        item = max([len(n) for n in self._items] + [len(cells[1]), len("item")])
-        return "  ".join([cells[0].ljust(len("conformance")), cells[1].ljust(item), cells[2].ljust(len("inconclusive")),
-                          cells[3].rjust(7), cells[4]]).rstrip() + "\n"
+    def _line(self, cells: tuple[str, str, str, str, str, str]) -> str:
+        item = max([len(n) for n in self._items] + [len(cells[2]), len("item")])
+        return "  ".join([cells[0].ljust(self._design_width), cells[1].ljust(len("conformance")), cells[2].ljust(item),
+                          cells[3].ljust(len("inconclusive")), cells[4].rjust(7), cells[5]]).rstrip() + "\n"
 
     def _print(self, line: str) -> None:
         if self._bars is not None and sys.stdout.isatty():
@@ -213,16 +217,20 @@ def _config_from_file(config_path: str | None) -> tuple[CheckConfig, Path | None
             raise UsageError(f"{path}: no such configuration file (expected a pyproject.toml with [tool.framemc])")
     else:
         path = find_pyproject(Path.cwd())
-    return load_config(path), path
+    cfg = load_config(path)
+    if cfg.designs and path is not None:
+        # the user's design modules live in their project, as pytest finds a project's tests: import them from
+        # the folder of the pyproject.toml that names them (and its src/ folder)
+        root = path.resolve().parent
+        for folder in (root / "src", root):
+            if folder.is_dir() and str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
+    return cfg, path
 
 
 def _ci_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--junit-xml", "junit_xml", metavar="FILE", help="Write JUnit XML: one test case per "
-                     "obligation and per scenario; failures carry the counterexample."),
-        click.option("--json", "json_out", metavar="FILE", help="Write the machine-readable summary."),
-        click.option("--sarif", "sarif_out", metavar="FILE", help="Write SARIF 2.1.0: each violation located at "
-                     "the impl source line of its violating event (for code-scanning views)."),
+        report_options("check"),
         click.option("--trace-dir", metavar="DIR", help="Write the trace JSON of every scenario violation here "
                      "(replay or render them with `framemc replay` / `framemc report`)."),
         click.option("--time-budget", type=float, metavar="SECONDS", help="Stop after this many seconds; "
@@ -254,23 +262,19 @@ def _write_traces(result: SuiteResult, trace_dir: str | None) -> SuiteResult:
     rows = []
     for row in result.rows:
         if row.counterexample is not None:
-            path = folder / (row.name.replace("/", "-") + ".json")
+            path = folder / (f"{row.design}-" + row.name.replace("/", "-") + ".json")
             _write(str(path), trace_document(row.counterexample, row.origin))
             row = dataclasses.replace(row, trace_file=path.as_posix())
         rows.append(row)
     return SuiteResult(tuple(rows), result.config, result.budget_exhausted, result.notes)
 
 
-def _report_suite(result: SuiteResult, wall: float, quiet: bool, outputs: dict[str, str | None]) -> ExitCode:
-    from framemc.report_ci import junit_xml, sarif_json, summary_json
-    writers = {"junit": junit_xml, "json": summary_json, "sarif": sarif_json}
-    for kind, path in outputs.items():
-        if path is not None:
-            _write(path, writers[kind](result))
+def _report_suite(result: SuiteResult, wall: float, quiet: bool, reports: dict[str, Any]) -> ExitCode:
+    write_reports("check", result, reports)
     out: list[str] = []
     for row in result.rows:
         if row.outcome is not Outcome.PASS and row.text:
-            out.append(f"\n{row.outcome.value.upper()} {row.section.value} {row.name}\n{row.text}")
+            out.append(f"\n{row.outcome.value.upper()} {row.design} {row.section.value} {row.name}\n{row.text}")
             if row.trace_file is not None:
                 out.append(f"trace: {row.trace_file}\n")
     for note in result.notes:
@@ -293,11 +297,11 @@ def _meaning(code: ExitCode) -> str:
             ExitCode.INCONCLUSIVE: "inconclusive, nothing violated", ExitCode.USAGE: "usage error"}[code]
 
 
-def _run_and_report(cfg: CheckConfig, quiet: bool, trace_dir: str | None, outputs: dict[str, str | None]) -> ExitCode:
+def _run_and_report(cfg: CheckConfig, quiet: bool, trace_dir: str | None, reports: dict[str, Any]) -> ExitCode:
     started = time.perf_counter()
     result = _with_progress(quiet, lambda progress: run_suite(cfg, progress))
     result = _write_traces(result, trace_dir)
-    return _report_suite(result, time.perf_counter() - started, quiet, outputs)
+    return _report_suite(result, time.perf_counter() - started, quiet, reports)
 
 
 def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -307,6 +311,8 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
 # ----------------------------------------------------------------- check
 
 @cli.command()
+@click.option("--design", "design", multiple=True, metavar="NAME",
+              help="Check only this allocator design (repeatable; `framemc list --kind designs`).")
 @click.option("--only", "only", multiple=True, type=click.Choice(SECTIONS),
               help="Run only this part of the suite (repeatable).")
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
@@ -334,20 +340,21 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--dask", metavar="tcp://HOST:PORT", help="Split each scenario's exploration over the workers of "
               "this Dask scheduler (pip install 'framemc[cluster]'; see docs/cluster.md).")
 @_ci_options
-def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[str, ...],
+def check(design: tuple[str, ...], only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[str, ...],
           memory_models: tuple[str, ...], bugs: tuple[str, ...], max_executions: int | None,
           preemption_bound: int | None, max_steps: int | None, proof_timeout_ms: int | None,
           proof_rlimit_scale: float | None, max_order: int | None, conformance_steps: int | None,
-          conformance_seed: int | None, workers: int | None, dask: str | None, junit_xml: str | None,
-          json_out: str | None, sarif_out: str | None, trace_dir: str | None, time_budget: float | None,
-          jobs: int | None, config_path: str | None, quiet: bool) -> ExitCode:
+          conformance_seed: int | None, workers: int | None, dask: str | None, trace_dir: str | None,
+          time_budget: float | None, jobs: int | None, config_path: str | None, quiet: bool,
+          **reports: str | None) -> ExitCode:
     """Run the whole built-in suite: the main job, no arguments needed.
 
-    It runs every bundled allocator scenario under every memory model that
-    has scenarios (every interleaving, with the z3 invariants checked at
-    each step), the conformance check (the z3 model describes the impl),
-    and every proof obligation (each operation preserves each invariant
-    from any state).  It prints one row per item and exits 0 when
+    For every allocator design (the built-in MetaSlot and Theseus ones,
+    and your own from [tool.framemc] designs) it runs every bundled
+    scenario under every memory model that has scenarios (every
+    interleaving, with the z3 invariants checked at each step), the
+    conformance check (the z3 model describes the impl), and every proof
+    obligation (each operation preserves each invariant from any state).  It prints one row per item and exits 0 when
     everything holds, 1 on a violation or refuted obligation, 2 on a usage
     error, 3 when something was inconclusive and nothing violated.
 
@@ -355,19 +362,22 @@ def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[
     flags override them.
     """
     base, _ = _config_from_file(config_path)
-    cfg = base.merged(include=_names(only), scenarios=_names(scenarios), obligations=_names(obligations),
+    cfg = base.merged(design=_names(design), include=_names(only), scenarios=_names(scenarios),
+                      obligations=_names(obligations),
                       memory_models=_names(memory_models), bugs=_names(bugs), max_executions=max_executions,
                       preemption_bound=preemption_bound, max_steps=max_steps, proof_timeout_ms=proof_timeout_ms,
                       proof_rlimit_scale=proof_rlimit_scale, max_order=max_order, conformance_steps=conformance_steps,
                       conformance_seed=conformance_seed, time_budget=time_budget, jobs=jobs, workers=workers,
                       dask=dask)
-    return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
+    return _run_and_report(cfg, quiet, trace_dir, reports)
 
 
 # ----------------------------------------------------------------- prove
 
 @cli.command()
 @click.argument("names", nargs=-1)
+@click.option("--design", "design", multiple=True, metavar="NAME",
+              help="Prove only this allocator design's obligations (repeatable; `framemc list --kind designs`).")
 @click.option("--variant", metavar="NAME", help="Substitute a deliberately broken model operation "
               "(its obligations should then be REFUTED).")
 @click.option("--timeout-ms", type=int, metavar="MS", help="Wall-clock safety net per z3 query (calibrated z3 "
@@ -385,10 +395,9 @@ def check(only: tuple[str, ...], scenarios: tuple[str, ...], obligations: tuple[
               "exit code). DIR must be new, empty or an earlier export. Cross-check with cvc5: "
               "`python -m framemc.proofs.crosscheck DIR`.")
 @_ci_options
-def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, rlimit_scale: float | None,
-          max_order: int | None, emit_smt2: str | None, junit_xml: str | None,
-          json_out: str | None, sarif_out: str | None, trace_dir: str | None, time_budget: float | None,
-          jobs: int | None, config_path: str | None, quiet: bool) -> ExitCode:
+def prove(names: tuple[str, ...], design: tuple[str, ...], variant: str | None, timeout_ms: int | None, rlimit_scale: float | None,
+          max_order: int | None, emit_smt2: str | None, trace_dir: str | None, time_budget: float | None,
+          jobs: int | None, config_path: str | None, quiet: bool, **reports: str | None) -> ExitCode:
     """Prove the allocator model's obligations with z3, as a table.
 
     One obligation per (operation, invariant) pair, plus Init => each
@@ -399,22 +408,26 @@ def prove(names: tuple[str, ...], variant: str | None, timeout_ms: int | None, r
     for it (deterministic: the same verdict on a quiet or a loaded
     machine).  An UNKNOWN (a hit limit) is never a pass: exit 3.
     """
-    from framemc.model import VARIANTS
-    if variant is not None and variant not in VARIANTS:
-        raise UsageError(f"unknown model variant {variant!r}; known variants: {', '.join(sorted(VARIANTS))}")
     base, _ = _config_from_file(config_path)
-    cfg = base.merged(include=("proofs",), obligations=_names(names), bugs=(variant,) if variant else (),
+    chosen = chosen_designs(base.merged(design=_names(design)))
+    if variant is not None and not any(variant in d.prover.variants for d in chosen):
+        every = sorted({v for d in chosen for v in d.prover.variants})
+        raise UsageError(f"unknown model variant {variant!r}; known variants: {', '.join(every)}")
+    cfg = base.merged(design=_names(design), include=("proofs",), obligations=_names(names),
+                      bugs=(variant,) if variant else (),
                       proof_timeout_ms=timeout_ms, proof_rlimit_scale=rlimit_scale, time_budget=time_budget, jobs=jobs,
                       max_order=max_order)
     if emit_smt2 is not None:
-        clashing = [flag for flag, value in (("--junit-xml", junit_xml), ("--json", json_out), ("--sarif", sarif_out),
-                                             ("--trace-dir", trace_dir), ("--time-budget", time_budget))
-                    if value is not None]
+        clashing = [*requested("check", reports)] + [flag for flag, value in (("--trace-dir", trace_dir),
+                                                                            ("--time-budget", time_budget))
+                                                    if value is not None]
         if clashing:
             raise UsageError(f"--emit-smt2 writes queries, not verdicts: it cannot be combined with "
                              f"{', '.join(clashing)}")
+        if [d.name for d in chosen_designs(cfg)] != ["metaslot"]:
+            raise UsageError("--emit-smt2 exports the metaslot design's queries only: add --design metaslot")
         return _emit_smt2(emit_smt2, cfg, variant, quiet)
-    return _run_and_report(cfg, quiet, trace_dir, {"junit": junit_xml, "json": json_out, "sarif": sarif_out})
+    return _run_and_report(cfg, quiet, trace_dir, reports)
 
 
 def _emit_smt2(directory: str, cfg: CheckConfig, variant: str | None, quiet: bool) -> ExitCode:
@@ -449,8 +462,11 @@ def _emit_smt2(directory: str, cfg: CheckConfig, variant: str | None, quiet: boo
               "(docs/counterexamples in this repository), and the index README.md when every variant ran.")
 @click.option("--config", "config_path", metavar="FILE", help="Read bounds from [tool.framemc] in this file "
               "instead of the nearest pyproject.toml.")
+@click.option("--design", "design", multiple=True, metavar="NAME",
+              help="Only this allocator design's bugs and scenarios (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
-def mutants(variants: tuple[str, ...], write_docs: str | None, config_path: str | None, quiet: bool) -> ExitCode:
+def mutants(variants: tuple[str, ...], write_docs: str | None, config_path: str | None, design: tuple[str, ...],
+            quiet: bool) -> ExitCode:
     """Run every planted-bug variant through the suite: is each one caught?
 
     For each variant (all by default, or the VARIANTs named) it explores
@@ -463,14 +479,15 @@ def mutants(variants: tuple[str, ...], write_docs: str | None, config_path: str 
     """
     from framemc.mutants import catalogue_table, check_pages_folder, run_catalogue, write_pages
     base, _ = _config_from_file(config_path)
+    chosen = chosen_designs(base.merged(design=_names(design)))
     if write_docs is not None:
         check_pages_folder(Path(write_docs))
     if _progress_enabled(quiet):
         from rich.console import Console
         with Console(stderr=True).status("running the planted-bug catalogue"):
-            catalogue = run_catalogue(_names(variants), base)
+            catalogue = run_catalogue(_names(variants), base, chosen)
     else:
-        catalogue = run_catalogue(_names(variants), base)
+        catalogue = run_catalogue(_names(variants), base, chosen)
     out = "".join(line + "\n" for line in catalogue_table(catalogue))
     if write_docs is not None:
         written = write_pages(catalogue.mutants, Path(write_docs))
@@ -483,57 +500,61 @@ def mutants(variants: tuple[str, ...], write_docs: str | None, config_path: str 
 # ----------------------------------------------------------------- list
 
 #: what ``framemc list`` can print, in the order it prints them
-LIST_KINDS = ("scenarios", "bugs", "invariants", "obligations")
+LIST_KINDS = ("designs", "scenarios", "bugs", "invariants", "obligations")
 
 
-def _list_rows(kind: str) -> list[tuple[str, str]]:
-    """(name, one-line description) of every registered item of ``kind``."""
-    if kind == "scenarios":
-        from framemc.cli_config import MEMORY_MODELS
-        from framemc.cli_trace import bundled_registry
-        rows = []
-        for model in MEMORY_MODELS:
-            try:
-                registry = bundled_registry(model)
-            except ImportError:
-                continue
-            rows += [(name, f"[{model}] {s.summary} (planted-bug twin: {s.twin})")
-                     for name, s in sorted(registry.items())]
-        return rows
-    if kind == "bugs":
-        from framemc.impl.variants import BUG_VARIANTS
-        from framemc.model import VARIANTS
-        return [(name, v.description + (f" [model variant of {VARIANTS[name].replaces}: proofs of "
-                                        f"{', '.join(VARIANTS[name].breaks)} are refuted]" if name in VARIANTS else ""))
-                for name, v in sorted(BUG_VARIANTS.items())]
-    if kind == "invariants":
-        from framemc.model import INVARIANTS
-        return [(inv.name, f"{inv.kind.name.lower()}: {inv.statement}") for inv in INVARIANTS]
-    from framemc.proofs.engine import obligations
-    return [(ob.name, "the initial state satisfies the invariant" if ob.op == "init"
-             else "some valid state enables the operation" if ob.name.startswith("guard/")
-             else f"{ob.op} preserves {ob.invariant}") for ob in obligations()]
+def _list_rows(kind: str, chosen: list[Any]) -> list[tuple[str, str]]:
+    """(name, one-line description) of every registered item of ``kind`` in the ``chosen`` designs."""
+    rows: list[tuple[str, str]] = []
+    for design in chosen:
+        tag = f"[{design.name}]"
+        if kind == "designs":
+            rows.append((design.name, f"{design.summary} ({'; '.join(design.sources)})"))
+        elif kind == "scenarios":
+            from framemc.cli_config import MEMORY_MODELS
+            for model in MEMORY_MODELS:
+                registry = design.scenarios(model)
+                rows += [(name, f"[{design.name}, {model}] {sc.summary} (planted-bug twin: {sc.twin})")
+                         for name, sc in sorted(registry.items())]
+        elif kind == "bugs":
+            rows += [(name, f"{tag} {bug.description}" + (
+                f" [model variant of {bug.replaces}: proofs of {', '.join(bug.breaks)} are refuted]"
+                if bug.replaces else "")) for name, bug in sorted(design.bugs.items())]
+        elif kind == "invariants":
+            rows += [(name, f"{tag} {kind_}: {statement}") for name, kind_, statement in design.invariants]
+        else:
+            rows += [(ob.name, f"{tag} " + ("the initial state satisfies the invariant" if ob.op == "init"
+                                          else "some valid state enables the operation" if ob.name.startswith("guard/")
+                                          else f"{ob.op} preserves {ob.invariant}"))
+                     for ob in design.prover.obligations()]
+    return rows
 
 
 @cli.command("list")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(LIST_KINDS),
               help="Print only this kind of name (repeatable); with one kind, one name per line first.")
-def list_names(kinds: tuple[str, ...]) -> ExitCode:
-    """List the names other commands accept: scenarios, bug variants, invariants, proof obligations.
+@click.option("--design", "design", multiple=True, metavar="NAME", help="Only this allocator design (repeatable).")
+@click.option("--config", "config_path", metavar="FILE", help="Read [tool.framemc] (your own designs) from this "
+              "file instead of the nearest pyproject.toml.")
+def list_names(kinds: tuple[str, ...], design: tuple[str, ...], config_path: str | None) -> ExitCode:
+    """List the names other commands accept: designs, scenarios, bug variants, invariants, proof obligations.
 
-    Scenarios go to `check --scenario` (their memory model, in brackets,
-    to `--memory-model`), bug variants
-    to `check --bug` and `prove --variant`, invariants and obligations to
-    `check --obligation` and `prove`.
+    Designs go to `--design`, scenarios to `check --scenario` (their
+    memory model, in brackets, to `--memory-model`), bug variants to
+    `check --bug` and `prove --variant`, invariants and obligations to
+    `check --obligation` and `prove`.  Each row names its design in
+    brackets.
     """
-    chosen = [k for k in LIST_KINDS if k in kinds] if kinds else list(LIST_KINDS)
+    base, _ = _config_from_file(config_path)
+    chosen = chosen_designs(base.merged(design=_names(design)))
+    picked = [k for k in LIST_KINDS if k in kinds] if kinds else list(LIST_KINDS)
     out = []
-    for kind in chosen:
-        rows = _list_rows(kind)
-        if len(chosen) > 1:
+    for kind in picked:
+        rows = _list_rows(kind, chosen)
+        if len(picked) > 1:
             out.append(f"{kind} ({len(rows)}):\n")
         width = max([len(name) for name, _ in rows] + [0])
-        indent = "  " if len(chosen) > 1 else ""
+        indent = "  " if len(picked) > 1 else ""
         out += [f"{indent}{name.ljust(width)}  {text}".rstrip() + "\n" for name, text in rows]
     _echo("".join(out))
     return ExitCode.OK
@@ -732,10 +753,7 @@ def report(trace: str, fmt: str, output: str | None) -> ExitCode:
 
 @cli.command()
 @click.argument("logs", nargs=-1, required=True, metavar="LOG...")
-@click.option("--json", "json_out", metavar="FILE", help="Also write the result as JSON.")
-@click.option("--junit-xml", "junit_out", metavar="FILE", help="Also write the result as JUnit XML.")
-@click.option("--sarif", "sarif_out", metavar="FILE", help="Also write the forbidden step as SARIF 2.1.0, "
-              "located at its log file and line.")
+@report_options("validate")
 @click.option("--logged", metavar="KINDS", help="Read the logs as partial: only these event kinds (comma "
               "separated, e.g. alloc,dealloc,add_free_memory) count as logged; other events in the logs are "
               "left out and bridged.  Default: the header's \"logged\", else every kind.")
@@ -744,9 +762,8 @@ def report(trace: str, fmt: str, output: str | None) -> ExitCode:
               "(1: after every event; 0: only at the end).  About 45 ms per check at 64 frames.")
 @click.option("--logged-cpus", metavar="CPUS", help="Only these CPUs' MetaSlot steps count as logged (comma "
               "separated ids); the other CPUs' are bridged.")
-def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
-             sarif_out: str | None, logged: str | None, logged_cpus: str | None, invariants_every: int
-             ) -> ExitCode:
+def validate(logs: tuple[str, ...], logged: str | None, logged_cpus: str | None, invariants_every: int,
+             **reports: str | None) -> ExitCode:
     """Check logs of a real run, step by step, against the allocator model.
 
     Each LOG is a JSON Lines file (format: docs/validate.md) written by the
@@ -768,7 +785,7 @@ def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
     """
     from framemc.bridge import KINDS
     from framemc.errors import UsageError
-    from framemc.validate import junit_xml, sarif_json, validate_logs
+    from framemc.validate import validate_logs
     kinds = None if logged is None else [k.strip() for k in logged.split(",") if k.strip()]
     cpus = None
     if logged_cpus is not None:
@@ -777,12 +794,7 @@ def validate(logs: tuple[str, ...], json_out: str | None, junit_out: str | None,
         except ValueError:
             raise UsageError(f"--logged-cpus expects CPU ids separated by commas, got {logged_cpus!r}") from None
     result = validate_logs(list(logs), kinds, cpus, invariants_every)
-    if json_out is not None:
-        _write(json_out, json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")
-    if junit_out is not None:
-        _write(junit_out, junit_xml(result))
-    if sarif_out is not None:
-        _write(sarif_out, sarif_json(result))
+    write_reports("validate", result, reports)
     rate = result.events / result.elapsed if result.elapsed > 0 else 0.0
     lines = [f"{result.verdict.upper()}: {result.events} events, {result.steps} model steps in "
              f"{result.elapsed:.2f} s ({rate:,.0f} events/s; {result.z3_steps} steps evaluated by z3, "

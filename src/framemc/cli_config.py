@@ -69,6 +69,11 @@ class CheckConfig:
     conformance_seed: int = 0
     #: operations the conformance run applies (about 50 ms each)
     conformance_steps: int = 150
+    #: the designs to check, by name (``framemc list --kind designs``); None: every registered design
+    design: tuple[str, ...] | None = None
+    #: the user's own designs, as ``module:ATTRIBUTE`` of a ``framemc.design.Design`` value (imported from the
+    #: folder of the pyproject.toml that names them, as pytest imports a project's tests)
+    designs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("include", "memory_models"):
@@ -99,7 +104,7 @@ class CheckConfig:
         scale = self.proof_rlimit_scale
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
             raise UsageError(f"proof_rlimit_scale must be a positive number, got {scale!r}")
-        for name in ("obligations", "scenarios", "bugs"):
+        for name in ("obligations", "scenarios", "bugs", "design", "designs"):
             value = getattr(self, name)
             if value is not None and not all(isinstance(v, str) and v for v in value):
                 raise UsageError(f"{name} must be a list of names, got {list(value)}")
@@ -121,7 +126,8 @@ def _check_int(name: str, value: object, floor: int, *, optional: bool = False) 
 
 
 #: every configuration key and the type its TOML value must have
-KEYS: dict[str, type] = {f.name: list if f.name in ("include", "obligations", "scenarios", "memory_models", "bugs")
+KEYS: dict[str, type] = {f.name: list if f.name in ("include", "obligations", "scenarios", "memory_models", "bugs",
+                                                     "design", "designs")
                          else float if f.name in ("time_budget", "proof_rlimit_scale")
                          else str if f.name == "dask" else int
                          for f in dataclasses.fields(CheckConfig)}

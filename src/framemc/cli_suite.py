@@ -16,6 +16,7 @@ this module knows nothing about terminals.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import multiprocessing
 import time
@@ -23,11 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
 from framemc.cli_config import CheckConfig
-from framemc.cli_trace import bundled_origin, bundled_registry
+from framemc.cli_trace import bundled_origin
 from framemc.errors import UsageError
 from framemc.verdicts import ExitCode, Outcome, exit_code
 from framemc.explorer import Bounds, Counterexample, Status, explore
-from framemc.impl.variants import validate_bugs
 
 __all__ = ["Outcome", "ExitCode", "Section", "Row", "SuiteResult", "Progress", "exit_code", "run_suite",
            "proof_variant", "NOT_RUN", "CUT"]
@@ -52,7 +52,7 @@ class Row:
 
     #: the part of the suite
     section: Section
-    #: the item's name (``sc/claim-race``, ``buddy_free/I1-...``, ``conformance``)
+    #: the item's name inside its design (``sc/claim-race``, ``buddy_free/I1-...``, ``conformance ...``)
     name: str
     #: PASS / VIOLATION / INCONCLUSIVE
     outcome: Outcome
@@ -74,6 +74,13 @@ class Row:
     failed_checks: tuple[str, ...] = ()
     #: what the conformance run exercised (a ``framemc.conformance.Coverage``), else None
     coverage: Any = None
+    #: the allocator design the item belongs to (``framemc list --kind designs``)
+    design: str = "metaslot"
+
+    @property
+    def key(self) -> str:
+        """``design:name``: unique across every design of one run."""
+        return f"{self.design}:{self.name}"
 
 
 @dataclass(frozen=True)
@@ -173,36 +180,72 @@ class _Clock:
         return row
 
 
-def proof_variant(bugs: Iterable[str]) -> str | None:
-    """The model variant named like one of ``bugs`` (the proofs take at most one), or None."""
-    from framemc.model import VARIANTS
-    named = sorted(b for b in bugs if b in VARIANTS)
+def proof_variant(bugs: Iterable[str], design: Any = None) -> str | None:
+    """The model variant of ``design`` (default: metaslot) named like one of ``bugs`` (at most one), or None."""
+    known = _variants(design)
+    named = sorted(b for b in bugs if b in known)
     if len(named) > 1:
         raise UsageError(f"the proofs take one model variant at a time, but bugs {', '.join(named)} all have one")
     return named[0] if named else None
 
 
+def _variants(design: Any) -> tuple[str, ...]:
+    """The names of ``design``'s broken model operations (metaslot's when None)."""
+    if design is None:
+        from framemc.design import design_named
+        design = design_named("metaslot")
+    return tuple(design.prover.variants)
+
+
+def chosen_designs(cfg: CheckConfig) -> list[Any]:
+    """The designs ``cfg`` selects, in registry order (built-ins first); narrowed to the one owning ``cfg.bugs``."""
+    from framemc.design import designs, load_user_designs
+    load_user_designs(cfg.designs)
+    known = designs()
+    if cfg.design is not None:
+        unknown = sorted(set(cfg.design) - set(known))
+        if unknown:
+            raise UsageError(f"unknown design {unknown[0]!r}; known designs: {', '.join(known)}")
+    chosen = [d for n, d in known.items() if cfg.design is None or n in cfg.design]
+    if not cfg.bugs:
+        return chosen
+    owners: dict[str, list[str]] = {}
+    for bug in cfg.bugs:
+        owners[bug] = [d.name for d in chosen if bug in d.bugs or bug in d.prover.variants]
+        if not owners[bug]:
+            every = sorted({b for d in chosen for b in (*d.bugs, *d.prover.variants)})
+            raise UsageError(f"unknown bug variant {bug!r}; known variants: {', '.join(every)}")
+    names = {n for found in owners.values() for n in found}
+    if len(names) > 1:
+        spread = "; ".join(f"{b} ({', '.join(o)})" for b, o in sorted(owners.items()))
+        raise UsageError(f"the bugs belong to different designs ({spread}): check one design at a time "
+                         f"with --design")
+    return [d for d in chosen if d.name in names]
+
+
 # ----------------------------------------------------------------- scenarios
 
-def _scenario_plan(cfg: CheckConfig) -> tuple[list[tuple[str, Any]], list[str], list[Row]]:
-    """(memory model, scenario) pairs to run, notes, and rows for registries that failed to load."""
-    plan: list[tuple[str, Any]] = []
+def _scenario_plan(cfg: CheckConfig, chosen: list[Any]
+                   ) -> tuple[list[tuple[Any, str, Any]], list[str], list[Row]]:
+    """(design, memory model, scenario) triples to run, notes, and rows for registries that failed to load."""
+    plan: list[tuple[Any, str, Any]] = []
     notes: list[str] = []
     broken: list[Row] = []
     known: set[str] = set()
-    for model in cfg.memory_models:
-        try:
-            registry = bundled_registry(model)
-        except ImportError as exc:
-            notes.append(f"no {model} scenarios: {exc}")
-            continue
-        except Exception as exc:  # a registry that exists but fails to import must not pass silently
-            broken.append(Row(Section.SCENARIOS, f"{model}/*", Outcome.INCONCLUSIVE,
-                              f"{model} scenarios unavailable: {type(exc).__name__}: {exc}"))
-            continue
-        known.update(registry)
-        plan.extend((model, registry[name]) for name in registry
-                    if cfg.scenarios is None or name in cfg.scenarios)
+    for design in chosen:
+        for model in cfg.memory_models:
+            try:
+                registry = design.scenarios(model)
+            except ImportError as exc:
+                notes.append(f"no {design.name} {model} scenarios: {exc}")
+                continue
+            except Exception as exc:  # a registry that exists but fails to import must not pass silently
+                broken.append(Row(Section.SCENARIOS, f"{model}/*", Outcome.INCONCLUSIVE,
+                                  f"{model} scenarios unavailable: {type(exc).__name__}: {exc}", design=design.name))
+                continue
+            known.update(registry)
+            plan.extend((design, model, registry[name]) for name in registry
+                        if cfg.scenarios is None or name in cfg.scenarios)
     unknown = sorted(set(cfg.scenarios or ()) - known)
     if unknown and not broken:
         raise UsageError(f"unknown scenario {', '.join(repr(u) for u in unknown)}; known scenarios: "
@@ -210,10 +253,16 @@ def _scenario_plan(cfg: CheckConfig) -> tuple[list[tuple[str, Any]], list[str], 
     return plan, notes, broken
 
 
-def _scenario_row(model: str, scenario: Any, cfg: CheckConfig, clock: _Clock,
+def _scenario_row(design: Any, model: str, scenario: Any, cfg: CheckConfig, clock: _Clock,
                   progress: Progress | None = None) -> Row:
+    row = _scenario_outcome(design, model, scenario, cfg, clock, progress)
+    return dataclasses.replace(row, design=design.name)
+
+
+def _scenario_outcome(design: Any, model: str, scenario: Any, cfg: CheckConfig, clock: _Clock,
+                      progress: Progress | None) -> Row:
     name = f"{model}/{scenario.name}"
-    origin = bundled_origin(scenario.name, cfg.bugs, model)
+    origin = bundled_origin(scenario.name, cfg.bugs, model, design.name)
     if clock.out():
         return Row(Section.SCENARIOS, name, Outcome.INCONCLUSIVE, NOT_RUN, origin=origin, cut=True)
     left = clock.left()
@@ -262,15 +311,18 @@ def _conformance_name(cfg: CheckConfig) -> str:
     return f"conformance (seed {cfg.conformance_seed}, {cfg.conformance_steps} steps)"
 
 
-def _conformance_row(cfg: CheckConfig, clock: _Clock) -> Row:
+def _conformance_row(design: Any, cfg: CheckConfig, clock: _Clock) -> Row:
+    return dataclasses.replace(_conformance_outcome(design, cfg, clock), design=design.name)
+
+
+def _conformance_outcome(design: Any, cfg: CheckConfig, clock: _Clock) -> Row:
     name = _conformance_name(cfg)
     if clock.out():
         return Row(Section.CONFORMANCE, name, Outcome.INCONCLUSIVE, NOT_RUN, cut=True)
     started = time.perf_counter()
     try:
-        from framemc.conformance import run_conformance
-        report = run_conformance(seed=cfg.conformance_seed, steps=cfg.conformance_steps, bugs=frozenset(cfg.bugs),
-                                 deadline=clock.deadline)
+        report = design.conformance(seed=cfg.conformance_seed, steps=cfg.conformance_steps,
+                                    bugs=frozenset(b for b in cfg.bugs if b in design.bugs), deadline=clock.deadline)
     except UsageError:
         raise
     except Exception as exc:  # the conformance module is optional: never let its absence pass
@@ -301,19 +353,39 @@ def _conformance_row(cfg: CheckConfig, clock: _Clock) -> Row:
 
 # ----------------------------------------------------------------- proofs
 
-def _proof_groups(cfg: CheckConfig) -> tuple[dict[str, list[str]], str | None]:
-    """Obligation names by operation (in suite order), and the model variant to prove them on."""
-    from framemc.proofs.engine import select
-    variant = proof_variant(cfg.bugs)
-    groups: dict[str, list[str]] = {}
-    for ob in select(cfg.obligations, variant=variant):
-        groups.setdefault(ob.op, []).append(ob.name)
-    return groups, variant
+def _proof_groups(cfg: CheckConfig, chosen: list[Any]
+                  ) -> tuple[dict[tuple[str, str], list[str]], dict[str, str | None]]:
+    """Obligation names by (design, operation), in suite order, and the model variant each design proves.
+
+    A selection (``--obligation``) applies to every design that has a matching obligation; a name no chosen
+    design knows is a usage error.
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
+    variants: dict[str, str | None] = {}
+    unknown: set[str] | None = None if cfg.obligations is None else set(cfg.obligations)
+    for design in chosen:
+        variant = proof_variant([b for b in cfg.bugs if b in design.prover.variants or b in design.bugs], design)
+        variants[design.name] = variant
+        every = design.prover.obligations(variant)
+        wanted = None if cfg.obligations is None else set(cfg.obligations)
+        for ob in every:
+            if wanted is None or wanted & {ob.name, ob.op, ob.invariant}:
+                groups.setdefault((design.name, ob.op), []).append(ob.name)
+        if unknown is not None:
+            unknown -= {w for w in unknown for ob in every if w in (ob.name, ob.op, ob.invariant)}
+    if unknown:
+        raise UsageError(f"no obligation matches {', '.join(sorted(unknown))} (see `framemc list --kind "
+                         f"obligations`)")
+    return groups, variants
 
 
-def _proof_row(r: Any) -> Row:
+def _proof_row(design: str, r: Any) -> Row:
     """The row of one obligation's result."""
-    from framemc.proofs.engine import UnknownCause, Verdict
+    return dataclasses.replace(_proof_outcome(r), design=design)
+
+
+def _proof_outcome(r: Any) -> Row:
+    from framemc.verdicts import UnknownCause, Verdict
     if r.verdict is Verdict.PROVED:
         return Row(Section.PROOFS, r.name, Outcome.PASS, "proved", seconds=r.seconds)
     if r.verdict is Verdict.REFUTED:
@@ -329,11 +401,11 @@ def _proof_row(r: Any) -> Row:
                f"z3 said unknown ({r.reason or 'no reason given'}): not a proof", seconds=r.seconds)
 
 
-def _not_run(names: list[str]) -> list[Row]:
-    return [Row(Section.PROOFS, n, Outcome.INCONCLUSIVE, NOT_RUN, cut=True) for n in names]
+def _not_run(design: str, names: list[str]) -> list[Row]:
+    return [Row(Section.PROOFS, n, Outcome.INCONCLUSIVE, NOT_RUN, cut=True, design=design) for n in names]
 
 
-#: the queue worker processes put each obligation's result on (set in each worker by ``_worker_init``)
+#: the queue worker processes put each obligation's (design, result) on (set in each worker by ``_worker_init``)
 _RESULTS: Any = None
 
 
@@ -342,43 +414,45 @@ def _worker_init(results: Any) -> None:
     _RESULTS = results
 
 
-def _run_group(names: list[str], variant: str | None, cfg: CheckConfig, deadline: float | None,
+def _run_group(design: str, names: list[str], variant: str | None, cfg: CheckConfig, deadline: float | None,
                on_result: Callable[[Any], None] | None = None) -> list[Any]:
-    from framemc.proofs.engine import run_obligations
+    from framemc.design import design_named
     if on_result is None and _RESULTS is not None:
-        on_result = _RESULTS.put
-    from framemc.model.state import ModelConfig
-    return run_obligations(names, variant=variant, timeout_ms=cfg.proof_timeout_ms, cfg=ModelConfig(cfg.max_order),
-                           rlimit_scale=cfg.proof_rlimit_scale, deadline=deadline, on_result=on_result)
+        queue = _RESULTS
+        on_result = lambda r: queue.put((design, r))  # noqa: E731
+    return design_named(design).prover.run(names, variant=variant, timeout_ms=cfg.proof_timeout_ms,
+                                           rlimit_scale=cfg.proof_rlimit_scale, deadline=deadline,
+                                           max_order=cfg.max_order, on_result=on_result)
 
 
 class _ProofJobs:
     """The proof obligations, run in worker processes while the rest of the suite runs here.
 
     A task is one operation's obligations (they share the operation's
-    symbolic context), except for the slowest operations, whose obligations
-    are a task each: they take many seconds apiece, and one task for all of
-    them would leave the other workers idle at the end.  Slow tasks go first.
-    Workers put each result on a queue as soon as it is decided, so rows
-    stream in while a task is still running.
+    symbolic context), except for each design's slowest operations, whose
+    obligations are a task each: they take many seconds apiece, and one task
+    for all of them would leave the other workers idle at the end.  Slow
+    tasks go first.  Workers put each result on a queue as soon as it is
+    decided, so rows stream in while a task is still running.
     """
 
-    def __init__(self, by_op: dict[str, list[str]], variant: str | None, cfg: CheckConfig, clock: _Clock) -> None:
-        #: every obligation name, in suite order
-        self.names = [name for names in by_op.values() for name in names]
+    def __init__(self, groups: dict[tuple[str, str], list[str]], variants: dict[str, str | None],
+                 cfg: CheckConfig, clock: _Clock, chosen: list[Any]) -> None:
+        #: every (design, obligation name), in suite order
+        self.keys = [(design, name) for (design, _), names in groups.items() for name in names]
         context = multiprocessing.get_context("fork")
         #: where the workers put each result as it is decided
         self._results = context.SimpleQueue()
-        # fork: the workers inherit the loaded model instead of re-importing it
-        self._pool = context.Pool(min(cfg.jobs, len(self.names)), initializer=_worker_init,
+        # fork: the workers inherit the loaded model and the registered designs instead of re-importing them
+        self._pool = context.Pool(min(cfg.jobs, len(self.keys)), initializer=_worker_init,
                                   initargs=(self._results,))
-        from framemc.proofs import engine
-        slow = tuple(getattr(engine, "_SLOW_OPS", ()))
-        tasks = [[name] for op in by_op if op in slow for name in by_op[op]]
-        tasks += [names for op, names in by_op.items() if op not in slow]
+        slow = {d.name: tuple(getattr(d.prover, "slow_ops", ())) for d in chosen}
+        tasks = [(design, [name]) for (design, op), names in groups.items() if op in slow.get(design, ())
+                 for name in names]
+        tasks += [(design, names) for (design, op), names in groups.items() if op not in slow.get(design, ())]
         #: one pending result per task (its rows come through the queue; this only reports a crash)
-        self._pending = [self._pool.apply_async(_run_group, (names, variant, cfg, clock.deadline))
-                         for names in tasks]
+        self._pending = [self._pool.apply_async(_run_group, (design, names, variants[design], cfg, clock.deadline))
+                         for design, names in tasks]
 
     def close(self) -> None:
         """Stop the workers (idempotent): whatever they still run is not needed any more."""
@@ -387,14 +461,15 @@ class _ProofJobs:
 
     def collect(self, clock: _Clock, progress: Progress) -> list[Row]:
         """Wait for every obligation (or the deadline); those cut by the deadline are not-run rows."""
-        results: dict[str, Row] = {}
+        results: dict[tuple[str, str], Row] = {}
         try:
-            while len(results) < len(self.names):
+            while len(results) < len(self.keys):
                 while not self._results.empty():
-                    row = clock.cut(_proof_row(self._results.get()))
-                    results[row.name] = row
+                    design, result = self._results.get()
+                    row = clock.cut(_proof_row(design, result))
+                    results[(design, row.name)] = row
                     progress.finished(row)
-                if len(results) >= len(self.names):
+                if len(results) >= len(self.keys):
                     break
                 for pending in self._pending:
                     if pending.ready() and not pending.successful():
@@ -407,70 +482,72 @@ class _ProofJobs:
         finally:
             self.close()
         rows = []
-        for name in self.names:
-            if name not in results:
+        for key in self.keys:
+            if key not in results:
                 clock.exhausted = True
-                results[name] = _not_run([name])[0]
-                progress.finished(results[name])
-            rows.append(results[name])
+                results[key] = _not_run(*key[:1], [key[1]])[0]
+                progress.finished(results[key])
+            rows.append(results[key])
         return rows
 
 
-def _proofs_inline(groups: dict[str, list[str]], variant: str | None, cfg: CheckConfig, clock: _Clock,
-                   progress: Progress) -> list[Row]:
+def _proofs_inline(groups: dict[tuple[str, str], list[str]], variants: dict[str, str | None], cfg: CheckConfig,
+                   clock: _Clock, progress: Progress) -> list[Row]:
     rows: list[Row] = []
-
-    def emit(result: Any) -> None:
-        row = clock.cut(_proof_row(result))
-        rows.append(row)
-        progress.finished(row)
-    for names in groups.values():
+    for (design, _), names in groups.items():
         if clock.out():
-            for row in _not_run(names):
+            for row in _not_run(design, names):
                 rows.append(row)
                 progress.finished(row)
             continue
-        _run_group(names, variant, cfg, clock.deadline, emit)
+
+        def emit(result: Any, design: str = design) -> None:
+            row = clock.cut(_proof_row(design, result))
+            rows.append(row)
+            progress.finished(row)
+        _run_group(design, names, variants[design], cfg, clock.deadline, emit)
     return rows
 
 
 # ----------------------------------------------------------------- the suite
 
 def run_suite(cfg: CheckConfig, progress: Progress | None = None) -> SuiteResult:
-    """Run the suite ``cfg`` selects and return its rows (UsageError for unknown names, or nothing to check).
+    """Run the suite ``cfg`` selects, for every chosen design, and return its rows (UsageError for unknown
+    names, or nothing to check).
 
     Rows are reported to ``progress`` as they are decided; the result holds
-    them in suite order.
+    them in suite order: each section for every design in turn.
     """
     progress = progress or _NoProgress()
-    from framemc.impl.variants import BUG_VARIANTS
-    from framemc.model import VARIANTS
-    model_only = sorted(b for b in cfg.bugs if b in VARIANTS and b not in BUG_VARIANTS)
-    validate_bugs([b for b in cfg.bugs if b not in model_only])
+    chosen = chosen_designs(cfg)
+    model_only = sorted(b for b in cfg.bugs if not any(b in d.bugs for d in chosen))
     if model_only and set(cfg.include) - {"proofs"}:
         raise UsageError(f"{', '.join(model_only)} is a broken model operation with no impl counterpart: "
                          f"prove it alone with `framemc prove --variant {model_only[0]}`")
     clock = _Clock(cfg.time_budget)
-    plan, notes, broken = _scenario_plan(cfg) if "scenarios" in cfg.include else ([], [], [])
-    groups, variant = _proof_groups(cfg) if "proofs" in cfg.include else ({}, None)
+    plan, notes, broken = _scenario_plan(cfg, chosen) if "scenarios" in cfg.include else ([], [], [])
+    groups, variants = _proof_groups(cfg, chosen) if "proofs" in cfg.include else ({}, {})
+    checked = [d for d in chosen if d.conformance is not None]
     names: dict[str, tuple[str, ...]] = {
-        "scenarios": tuple(r.name for r in broken) + tuple(f"{m}/{s.name}" for m, s in plan),
-        "conformance": (_conformance_name(cfg),),
+        "scenarios": tuple(r.name for r in broken) + tuple(f"{m}/{s.name}" for _, m, s in plan),
+        "conformance": tuple(_conformance_name(cfg) for _ in checked),
         "proofs": tuple(n for group in groups.values() for n in group),
     }
     empty = [name for name in cfg.include if not names[name]]
     if empty:
         why = "; ".join(notes) or "the selection matches no item"
         raise UsageError(f"nothing to check: no {' and no '.join(empty)} selected ({why})")
-    if cfg.bugs and "proofs" in cfg.include and variant is None:
-        notes.append(f"the proofs ran on the correct model: no model variant is named {', '.join(cfg.bugs)}")
-    jobs = _ProofJobs(groups, variant, cfg, clock) if groups and cfg.jobs > 1 else None
+    for design in chosen:
+        if cfg.bugs and "proofs" in cfg.include and variants.get(design.name) is None:
+            notes.append(f"the {design.name} proofs ran on the correct model: no model variant is named "
+                         f"{', '.join(cfg.bugs)}")
+    jobs = _ProofJobs(groups, variants, cfg, clock, chosen) if groups and cfg.jobs > 1 else None
     rows: list[Row] = []
     by_section: dict[str, Callable[[], list[Row]]] = {
-        "scenarios": lambda: [_finished(progress, _scenario_row(m, s, cfg, clock, progress)) for m, s in plan],
-        "conformance": lambda: [_finished(progress, _conformance_row(cfg, clock))],
+        "scenarios": lambda: [_finished(progress, _scenario_row(d, m, s, cfg, clock, progress)) for d, m, s in plan],
+        "conformance": lambda: [_finished(progress, _conformance_row(d, cfg, clock)) for d in checked],
         "proofs": lambda: (jobs.collect(clock, progress) if jobs is not None
-                           else _proofs_inline(groups, variant, cfg, clock, progress)),
+                           else _proofs_inline(groups, variants, cfg, clock, progress)),
     }
     for name in cfg.include:
         progress.start(Section(name), names[name])
@@ -481,8 +558,9 @@ def run_suite(cfg: CheckConfig, progress: Progress | None = None) -> SuiteResult
         for name in cfg.include:
             section_rows = by_section[name]()
             if name == "proofs":
-                order = {n: i for i, n in enumerate(n for names in groups.values() for n in names)}
-                section_rows.sort(key=lambda r: order.get(r.name, len(order)))
+                order = {(d, n): i for i, (d, n) in enumerate((d, n) for (d, _), names in groups.items()
+                                                               for n in names)}
+                section_rows.sort(key=lambda r: order.get((r.design, r.name), len(order)))
             rows.extend(section_rows)
     finally:
         if jobs is not None:

@@ -132,9 +132,11 @@ def bundled_registry(memory_model: str) -> dict[str, Any]:
     raise UsageError(f"memory model must be 'sc' or 'c11', got {memory_model!r}")
 
 
-def bundled_origin(scenario: str, bugs: tuple[str, ...], memory_model: str) -> dict[str, Any]:
-    """The origin of a trace from a bundled scenario."""
-    return {"kind": "bundled", "scenario": scenario, "bugs": sorted(bugs), "memory_model": memory_model}
+def bundled_origin(scenario: str, bugs: tuple[str, ...], memory_model: str, design: str = "metaslot"
+                   ) -> dict[str, Any]:
+    """The origin of a trace from a bundled scenario of ``design``."""
+    return {"kind": "bundled", "scenario": scenario, "bugs": sorted(bugs), "memory_model": memory_model,
+            "design": design}
 
 
 def file_origin(user: UserSetup, trace_path: Path) -> dict[str, Any]:
@@ -252,7 +254,11 @@ def setup_for_origin(origin: dict[str, Any] | None, trace_path: Path) -> Callabl
         user = load_user_setup(f"{origin['file']}:{origin['func']}", base=trace_path.resolve().parent)
         return user.setup
     try:
-        registry = bundled_registry(origin["memory_model"])
+        if "design" in origin:
+            from framemc.design import design_named
+            registry = dict(design_named(str(origin["design"])).scenarios(origin["memory_model"]))
+        else:  # a trace written before designs were named
+            registry = bundled_registry(origin["memory_model"])
     except ImportError as exc:
         raise UsageError(f"{trace_path}: scenarios for memory model {origin['memory_model']!r} are "
                          f"not available: {exc}") from None

@@ -1,11 +1,11 @@
 """The catalogue of planted allocator bugs: is every one caught, by what, and how fast?
 
-Design: each planted-bug variant (``framemc.impl.variants.BUG_VARIANTS``) is run
-through the cheap parts of the default suite that can see it: every bundled
-scenario under its memory model (its twin scenario first, and every scenario
-that catches it is recorded), the proof obligations of the model operation
-it replaces when a same-named model variant exists, and the conformance run
-for variants of the buddy design.  Scenarios are explored once without
+Design: each planted bug of each allocator design (its
+:class:`~framemc.design.Bug` records) is run through the cheap parts of the
+default suite that can see it: every bundled scenario of its design under
+its memory model (its twin scenario first, and every scenario that catches
+it is recorded), the proof obligations of the model operation its broken
+twin replaces, and the design's conformance run.  Scenarios are explored once without
 minimisation (the time to the first counterexample) and, when they catch
 the bug, once with the default fewest-preemptions-then-fewest-events
 minimisation; the page shows the shortest of those.  The unmodified
@@ -28,7 +28,7 @@ from framemc.cli_config import CheckConfig
 from framemc.cli_suite import ExitCode, Outcome, exit_code
 from framemc.errors import UsageError
 from framemc.explorer import Bounds, Counterexample, Status, explore
-from framemc.impl.variants import BUG_VARIANTS, BugVariant
+from framemc.design import Bug, designs
 
 __all__ = ["DetectorKind", "Detection", "ScenarioRun", "MutantResult", "ReferenceResult", "Catalogue",
            "run_reference", "run_mutant", "run_catalogue", "catalogue_table", "render_page", "render_index",
@@ -36,8 +36,6 @@ __all__ = ["DetectorKind", "Detection", "ScenarioRun", "MutantResult", "Referenc
 
 #: the memory models whose bundled scenarios the catalogue runs, in run order
 MEMORY_MODELS = ("sc", "c11")
-#: the impl module whose variants the conformance run (a buddy-design driver) can exercise
-_THESEUS = "framemc.impl.theseus"
 
 
 class DetectorKind(enum.Enum):
@@ -84,7 +82,7 @@ class MutantResult:
     """Everything the catalogue learnt about one variant."""
 
     #: the variant
-    variant: BugVariant
+    variant: Bug
     #: every part of the suite that caught it, in run order
     detections: tuple[Detection, ...]
     #: every scenario run, in run order (twin first)
@@ -95,6 +93,8 @@ class MutantResult:
     shortest: ScenarioRun | None
     #: items that could not decide (bound hit, z3 unknown), as one line each
     undecided: tuple[str, ...] = field(default=())
+    #: the design the bug belongs to
+    design: str = "metaslot"
 
     @property
     def caught(self) -> bool:
@@ -160,18 +160,18 @@ class Catalogue:
 
 # ----------------------------------------------------------------- running
 
-def _registries() -> tuple[list[tuple[str, Any]], list[str]]:
-    """(memory model, scenario) pairs in run order, and notes on registries that are missing."""
-    from framemc.cli_trace import bundled_registry
+def _registries(chosen: Iterable[Any]) -> tuple[list[tuple[str, Any]], list[str]]:
+    """(memory model, scenario) pairs of the ``chosen`` designs in run order, and notes on missing registries."""
     plan: list[tuple[str, Any]] = []
     notes: list[str] = []
-    for model in MEMORY_MODELS:
-        try:
-            registry = bundled_registry(model)
-        except ImportError as exc:
-            notes.append(f"no {model} scenarios: {exc}")
-            continue
-        plan.extend((model, registry[name]) for name in registry)
+    for design in chosen:
+        for model in MEMORY_MODELS:
+            try:
+                registry = design.scenarios(model)
+            except ImportError as exc:
+                notes.append(f"no {design.name} {model} scenarios: {exc}")
+                continue
+            plan.extend((model, registry[name]) for name in registry)
     return plan, notes
 
 
@@ -198,10 +198,10 @@ def _outcome(result: Any) -> Outcome:
     return Outcome.PASS if result.status is Status.PASS else Outcome.INCONCLUSIVE
 
 
-def run_reference(cfg: CheckConfig | None = None) -> ReferenceResult:
-    """Run every bundled scenario (sc and c11) on the unmodified reference."""
+def run_reference(cfg: CheckConfig | None = None, chosen: Iterable[Any] | None = None) -> ReferenceResult:
+    """Run every bundled scenario (sc and c11) of the ``chosen`` designs (all) on the unmodified reference."""
     cfg = cfg or CheckConfig()
-    plan, notes = _registries()
+    plan, notes = _registries(designs().values() if chosen is None else chosen)
     runs = []
     for model, scenario in plan:
         explored = _explore(model, scenario, frozenset(), cfg, minimize=True)
@@ -218,9 +218,9 @@ def _shortness(run: ScenarioRun) -> tuple[int, int]:
     return (cx.preemptions, len(cx.events))
 
 
-def _scenario_part(variant: BugVariant, cfg: CheckConfig,
+def _scenario_part(design: Any, variant: Bug, cfg: CheckConfig,
                    started: float) -> tuple[list[ScenarioRun], list[Detection], list[str], float | None]:
-    plan, _ = _registries()
+    plan, _ = _registries([design])
     # the twin scenario first, so the time to the first counterexample is the designed catch
     plan.sort(key=lambda pair: pair[1].twin != variant.name)
     runs: list[ScenarioRun] = []
@@ -251,19 +251,16 @@ def _violated(cx: Counterexample) -> str:
     return f"{cx.kind.value} {cx.invariant}" if cx.invariant else cx.kind.value
 
 
-def _proof_part(variant: BugVariant, cfg: CheckConfig, started: float,
+def _proof_part(design: Any, variant: Bug, cfg: CheckConfig, started: float,
                 first: float | None) -> tuple[list[Detection], list[str], float | None]:
-    from framemc.model import VARIANTS
-    from framemc.proofs.engine import Verdict, run_obligations, select
-    model_variant = VARIANTS.get(variant.name)
-    if model_variant is None:
+    from framemc.verdicts import Verdict
+    if variant.replaces is None or variant.name not in design.prover.variants:
         return [], [], first
-    names = [ob.name for ob in select([model_variant.replaces], variant=variant.name)]
+    names = [ob.name for ob in design.prover.obligations(variant.name) if ob.op == variant.replaces]
     found: list[Detection] = []
     undecided: list[str] = []
-    from framemc.model.state import ModelConfig
-    for result in run_obligations(names, variant=variant.name, timeout_ms=cfg.proof_timeout_ms,
-                                  rlimit_scale=cfg.proof_rlimit_scale, cfg=ModelConfig(cfg.max_order)):
+    for result in design.prover.run(names, variant=variant.name, timeout_ms=cfg.proof_timeout_ms,
+                                    rlimit_scale=cfg.proof_rlimit_scale, max_order=cfg.max_order):
         if result.verdict is Verdict.REFUTED:
             first = time.perf_counter() - started if first is None else first
             found.append(Detection(DetectorKind.OBLIGATION, result.name, "refuted"))
@@ -272,12 +269,12 @@ def _proof_part(variant: BugVariant, cfg: CheckConfig, started: float,
     return found, undecided, first
 
 
-def _conformance_part(variant: BugVariant, cfg: CheckConfig, started: float,
+def _conformance_part(design: Any, variant: Bug, cfg: CheckConfig, started: float,
                       first: float | None) -> tuple[list[Detection], list[str], float | None]:
-    if variant.module == _THESEUS:
+    if design.conformance is None:
         return [], [], first
-    from framemc.conformance import run_conformance
-    report = run_conformance(seed=cfg.conformance_seed, steps=cfg.conformance_steps, bugs={variant.name})
+    report = design.conformance(seed=cfg.conformance_seed, steps=cfg.conformance_steps,
+                                bugs=frozenset({variant.name}))
     failure = report.first_failure()
     if failure is None:
         return [], [], first
@@ -289,32 +286,41 @@ def _conformance_part(variant: BugVariant, cfg: CheckConfig, started: float,
     return [Detection(DetectorKind.CONFORMANCE, "conformance", f"step {index} {step.op}: {checks}")], [], first
 
 
+def _every_bug(chosen: Iterable[Any]) -> dict[str, tuple[Any, Bug]]:
+    """Every planted bug of the ``chosen`` designs: name -> (design, bug)."""
+    return {name: (d, bug) for d in chosen for name, bug in d.bugs.items()}
+
+
 def run_mutant(name: str, cfg: CheckConfig | None = None) -> MutantResult:
-    """Run one variant through the scenarios, its model-variant proofs and conformance."""
-    if name not in BUG_VARIANTS:
-        raise UsageError(f"unknown bug variant {name!r}; known variants: {', '.join(sorted(BUG_VARIANTS))}")
+    """Run one planted bug through its design's scenarios, its model-variant proofs and its conformance run."""
+    every = _every_bug(designs().values())
+    if name not in every:
+        raise UsageError(f"unknown bug variant {name!r}; known variants: {', '.join(sorted(every))}")
     cfg = cfg or CheckConfig()
-    variant = BUG_VARIANTS[name]
+    design, variant = every[name]
     started = time.perf_counter()
-    runs, found, undecided, first = _scenario_part(variant, cfg, started)
-    proved, proof_undecided, first = _proof_part(variant, cfg, started, first)
-    conformed, conf_undecided, first = _conformance_part(variant, cfg, started, first)
+    runs, found, undecided, first = _scenario_part(design, variant, cfg, started)
+    proved, proof_undecided, first = _proof_part(design, variant, cfg, started, first)
+    conformed, conf_undecided, first = _conformance_part(design, variant, cfg, started, first)
     caught = [r for r in runs if r.counterexample is not None]
     shortest = min(caught, key=_shortness) if caught else None
     return MutantResult(variant, tuple(found + proved + conformed), tuple(runs), first, shortest,
-                        tuple(undecided + proof_undecided + conf_undecided))
+                        tuple(undecided + proof_undecided + conf_undecided), design.name)
 
 
-def run_catalogue(names: Iterable[str] | None = None, cfg: CheckConfig | None = None) -> Catalogue:
-    """The reference run plus every named variant (all by default), in sorted order."""
-    chosen = sorted(BUG_VARIANTS) if names is None else sorted(set(names))
-    unknown = [n for n in chosen if n not in BUG_VARIANTS]
+def run_catalogue(names: Iterable[str] | None = None, cfg: CheckConfig | None = None,
+                  chosen: Iterable[Any] | None = None) -> Catalogue:
+    """The reference run plus every named bug (all of the ``chosen`` designs by default), in sorted order."""
+    chosen = list(designs().values() if chosen is None else chosen)
+    every = _every_bug(chosen)
+    picked = sorted(every) if names is None else sorted(set(names))
+    unknown = [n for n in picked if n not in every]
     if unknown:
         raise UsageError(f"unknown bug variant {', '.join(repr(u) for u in unknown)}; known variants: "
-                         f"{', '.join(sorted(BUG_VARIANTS))}")
+                         f"{', '.join(sorted(every))}")
     cfg = cfg or CheckConfig()
-    reference = run_reference(cfg)
-    return Catalogue(reference, tuple(run_mutant(n, cfg) for n in chosen))
+    reference = run_reference(cfg, chosen)
+    return Catalogue(reference, tuple(run_mutant(n, cfg) for n in picked))
 
 
 # ----------------------------------------------------------------- rendering
@@ -352,6 +358,7 @@ def render_page(result: MutantResult) -> str:
     """The markdown page of one variant: the bug, its source, the counterexample, the invariant, the fix."""
     v = result.variant
     out = [f"# `{v.name}`", "", v.description, "", f"- **Source:** {v.source}",
+           f"- **Design:** `{result.design}`",
            f"- **Switched on in:** `{v.module}` (`bugs={{\"{v.name}\"}}`)",
            f"- **Caught:** {'yes' if result.caught else 'NO'}", "", "## Caught by", ""]
     out.extend(f"- {d.kind.value} `{d.name}`: {d.detail}" for d in result.detections)
@@ -412,7 +419,7 @@ def write_pages(results: Iterable[MutantResult], folder: Path) -> list[Path]:
     check_pages_folder(folder)
     # a partial run must not replace the full index with a partial one
     pages = {folder / f"{r.variant.name}.md": render_page(r) for r in results}
-    if {r.variant.name for r in results} == set(BUG_VARIANTS):
+    if {r.variant.name for r in results} == set(_every_bug(designs().values())):
         pages[folder / "README.md"] = render_index(results)
     try:
         folder.mkdir(parents=True, exist_ok=True)

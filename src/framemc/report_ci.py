@@ -48,7 +48,7 @@ def summary_json(result: SuiteResult) -> str:
         "notes": list(result.notes),
         "warnings": list(result.warnings),
         "config": result.config.as_dict(),
-        "rows": [{"section": r.section.value, "name": r.name, "outcome": r.outcome.value, "detail": r.detail,
+        "rows": [{"design": r.design, "section": r.section.value, "name": r.name, "outcome": r.outcome.value, "detail": r.detail,
                   "text": r.text, "trace_file": r.trace_file, "origin": r.origin,
                   "source": violating_source(r),
                   "coverage": None if r.coverage is None else r.coverage.as_dict()} for r in result.rows],
@@ -68,7 +68,7 @@ def junit_xml(result: SuiteResult) -> str:
                               failures=str(counts[Outcome.VIOLATION]), errors=str(counts[Outcome.INCONCLUSIVE]),
                               skipped="0")
         for row in rows:
-            case = ET.SubElement(suite, "testcase", classname=f"framemc.{section.value}", name=row.name)
+            case = ET.SubElement(suite, "testcase", classname=f"framemc.{section.value}.{row.design}", name=row.name)
             body = row.text or row.detail
             if row.trace_file is not None:
                 body += f"\ntrace: {row.trace_file}\n"
@@ -141,17 +141,11 @@ def _definition(obj: Any) -> dict[str, Any] | None:
     return {"file": _relative(Path(file)), "line": max(1, line)}
 
 
-def _model_definition(name: str) -> dict[str, Any] | None:
-    """Where the model defines ``name``: an invariant, a ``relates:OP`` macro, or an operation."""
-    from framemc.model import INVARIANTS_BY_NAME, MACROS, OPERATIONS
-    if name in INVARIANTS_BY_NAME:
-        return _definition(INVARIANTS_BY_NAME[name].body)
-    op = name.removeprefix("relates:").removesuffix("-refused")
-    if name.startswith("relates:") and op in MACROS:
-        return _definition(MACROS[op])
-    if name in OPERATIONS:
-        return _definition(OPERATIONS[name].fn)
-    return None
+def _model_definition(design: str, name: str) -> dict[str, Any] | None:
+    """Where ``design``'s model defines ``name`` (an invariant, a ``relates:OP`` check, an operation), or None."""
+    from framemc.design import design_named
+    target = design_named(design).definition(name)
+    return None if target is None else _definition(target)
 
 
 def row_location(row: Row) -> dict[str, Any]:
@@ -160,15 +154,15 @@ def row_location(row: Row) -> dict[str, Any]:
     if row.section is Section.SCENARIOS:
         where = violating_source(row)
         if where is None and row.origin is not None and row.origin.get("kind") == "bundled":
-            from framemc.cli_trace import bundled_registry
-            scenario = bundled_registry(row.origin["memory_model"]).get(row.origin["scenario"])
+            from framemc.design import design_named
+            scenario = design_named(row.design).scenarios(row.origin["memory_model"]).get(row.origin["scenario"])
             where = None if scenario is None else _definition(scenario.build)
     elif row.section is Section.PROOFS:
         op, _, invariant = row.name.partition("/")
-        where = _model_definition(invariant) or _model_definition(op)
+        where = _model_definition(row.design, invariant) or _model_definition(row.design, op)
     else:
         for check in row.failed_checks:
-            where = _model_definition(check)
+            where = _model_definition(row.design, check)
             if where is not None:
                 break
     if where is None:
@@ -189,12 +183,12 @@ def sarif_json(result: SuiteResult) -> str:
         results.append({
             "ruleId": _rule(row),
             "level": "error",
-            "message": {"text": f"{row.name}: {row.detail}"},
+            "message": {"text": f"{row.key}: {row.detail}"},
             "properties": {"section": row.section.value, "trace": row.text},
             "locations": [{
                 "physicalLocation": {"artifactLocation": {"uri": where["file"], "uriBaseId": "%SRCROOT%"},
                                      "region": {"startLine": where["line"]}},
-                "logicalLocations": [{"name": row.name, "kind": "module"}],
+                "logicalLocations": [{"name": row.key, "kind": "module"}],
             }],
         })
     doc = {

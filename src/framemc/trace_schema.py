@@ -185,3 +185,5 @@ def _origin(origin: object) -> None:
             raise _Bad(f"origin.{key} must be a {want.__name__}")
     if origin["kind"] == "bundled" and not all(isinstance(b, str) for b in origin["bugs"]):
         raise _Bad("origin.bugs must be a list of names")
+    if origin["kind"] == "bundled" and not isinstance(origin.get("design", ""), str):
+        raise _Bad("origin.design must be a design name")

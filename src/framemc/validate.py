@@ -549,6 +549,11 @@ class _Filter:
             yield e
 
 
+def json_summary(result: ValidationResult) -> str:
+    """The result as JSON (sorted keys, so the same run gives the same file)."""
+    return json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n"
+
+
 def junit_xml(result: ValidationResult) -> str:
     """JUnit XML: one test case for the merged logs, failed at the first step the model forbids."""
     import xml.etree.ElementTree as ET

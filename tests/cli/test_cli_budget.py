@@ -67,8 +67,8 @@ def test_rows_stream_to_a_pipe_before_the_run_ends() -> None:
         rest, _ = proc.communicate(timeout=600)
     finally:
         proc.kill()
-    assert header.split()[:3] == ["section", "item", "outcome"]
-    assert first.split()[:3] == ["scenarios", "sc/segment-pieces", "PASS"]
+    assert header.split()[:4] == ["design", "section", "item", "outcome"]
+    assert first.split()[:4] == ["metaslot", "scenarios", "sc/segment-pieces", "PASS"]
     assert still_running, "the first row only appeared when the run ended"
     assert "conformance (seed 0, 400 steps)" in rest and proc.returncode == 0
 
@@ -77,5 +77,5 @@ def test_quiet_streams_only_the_rows_that_did_not_pass() -> None:
     result = run("check", "--only", "scenarios", "--scenario", "segment-pieces", "--scenario", "claim-race",
                  "--memory-model", "sc", "--bug", "merge-non-buddy", "--quiet")
     assert result.exit_code == 1
-    rows = [line for line in result.stdout.splitlines() if line.startswith("scenarios ")]
-    assert [r.split()[1:3] for r in rows] == [["sc/segment-pieces", "VIOLATION"]]
+    rows = [line for line in result.stdout.splitlines() if line.split()[1:2] == ["scenarios"]]
+    assert [r.split()[:4] for r in rows] == [["metaslot", "scenarios", "sc/segment-pieces", "VIOLATION"]]

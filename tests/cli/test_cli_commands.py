@@ -118,7 +118,7 @@ def test_check_from_config_exits_0(tmp_path: Path) -> None:
 def test_check_planted_bug_exits_1() -> None:
     result = run(*ONE_SCENARIO, "--bug", "merge-non-buddy")
     assert result.exit_code == 1, result.output
-    assert "VIOLATION scenarios sc/segment-pieces" in result.stdout
+    assert "VIOLATION metaslot scenarios sc/segment-pieces" in result.stdout
 
 
 def test_check_command_line_overrides_config(tmp_path: Path) -> None:
@@ -211,7 +211,7 @@ def test_prove_refuted_variant_exits_1_with_the_diff() -> None:
     result = run("prove", "claim_failed/I3-generation", "--variant", "generation-before-cas", "--jobs", "1",
                  "--timeout-ms", "120000")
     assert result.exit_code == 1, result.output
-    assert "VIOLATION proofs claim_failed/I3-generation" in result.stdout
+    assert "VIOLATION metaslot proofs claim_failed/I3-generation" in result.stdout
     assert "->" in result.stdout  # the before -> after diff
 
 

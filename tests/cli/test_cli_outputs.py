@@ -47,7 +47,8 @@ def test_json_summary(ci_outputs: dict[str, Path]) -> None:
     [row] = doc["rows"]
     assert row["outcome"] == "violation" and row["name"] == "sc/segment-pieces"
     assert row["origin"] == {"kind": "bundled", "scenario": "segment-pieces", "bugs": ["merge-non-buddy"],
-                             "memory_model": "sc"}
+                             "memory_model": "sc", "design": "metaslot"}
+    assert row["design"] == "metaslot"
     assert row["trace_file"].endswith("sc-segment-pieces.json")
     assert doc["config"]["bugs"] == ["merge-non-buddy"]
 
@@ -69,7 +70,7 @@ def test_sarif_locates_the_violation_at_the_impl_line(ci_outputs: dict[str, Path
     physical = result["locations"][0]["physicalLocation"]
     uri, line = physical["artifactLocation"]["uri"], physical["region"]["startLine"]
     assert (ROOT / uri).is_file(), uri
-    cx = Counterexample.from_json(ci_outputs["sc-segment-pieces.json"].read_text())
+    cx = Counterexample.from_json(ci_outputs["metaslot-sc-segment-pieces.json"].read_text())
     step = max(cx.marked) if cx.marked else len(cx.events) - 1
     assert cx.events[step].source.endswith(f"{Path(uri).name}:{line}")
     rule_ids = [r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]]
@@ -88,7 +89,7 @@ def test_junit_marks_inconclusive_as_error_never_pass(tmp_path: Path) -> None:
 # ----------------------------------------------------------------- replay
 
 def test_replay_bundled_trace_reproduces(ci_outputs: dict[str, Path]) -> None:
-    trace = ci_outputs["sc-segment-pieces.json"]
+    trace = ci_outputs["metaslot-sc-segment-pieces.json"]
     result = run("replay", str(trace))
     assert result.exit_code == 1, result.output
     assert "the violation reproduces" in result.stdout
@@ -121,7 +122,7 @@ def _edit(trace: Path, tmp_path: Path, change: Callable[[dict[str, Any]], Any]) 
 ])
 def test_replay_bad_trace_exits_2(ci_outputs: dict[str, Path], tmp_path: Path,
                                   change: Callable[[dict[str, Any]], Any], expected: str) -> None:
-    edited = _edit(ci_outputs["sc-segment-pieces.json"], tmp_path, change)
+    edited = _edit(ci_outputs["metaslot-sc-segment-pieces.json"], tmp_path, change)
     assert expected in one_line_error(run("replay", str(edited)))
 
 
@@ -156,7 +157,7 @@ def test_replay_and_report_refuse_garbage(tmp_path: Path, content: bytes, expect
     ("text", "step |"), ("dot", "digraph hb {"), ("mermaid", "sequenceDiagram"), ("html", "<!DOCTYPE html>"),
 ])
 def test_report_formats(ci_outputs: dict[str, Path], fmt: str, marker: str) -> None:
-    result = run("report", str(ci_outputs["sc-segment-pieces.json"]), "--format", fmt)
+    result = run("report", str(ci_outputs["metaslot-sc-segment-pieces.json"]), "--format", fmt)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(marker) or marker in result.stdout.splitlines()[1]
 
@@ -178,8 +179,8 @@ def test_report_html_is_one_parseable_self_contained_page(scenario_files: dict[s
 
 
 def test_report_html_shows_the_invariant_and_witness(ci_outputs: dict[str, Path], tmp_path: Path) -> None:
-    cx = Counterexample.from_json(ci_outputs["sc-segment-pieces.json"].read_text())
-    result = run("report", str(ci_outputs["sc-segment-pieces.json"]), "--format", "html")
+    cx = Counterexample.from_json(ci_outputs["metaslot-sc-segment-pieces.json"].read_text())
+    result = run("report", str(ci_outputs["metaslot-sc-segment-pieces.json"]), "--format", "html")
     root = ET.fromstring(result.stdout.split("\n", 1)[1])
     cells = ["".join(td.itertext()) for td in root.iter("{http://www.w3.org/1999/xhtml}td")]
     if cx.invariant is not None:
@@ -190,7 +191,7 @@ def test_report_html_shows_the_invariant_and_witness(ci_outputs: dict[str, Path]
 
 def test_report_to_unwritable_place_exits_2(ci_outputs: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "no" / "such" / "dir" / "r.html"
-    assert "cannot write it" in one_line_error(run("report", str(ci_outputs["sc-segment-pieces.json"]),
+    assert "cannot write it" in one_line_error(run("report", str(ci_outputs["metaslot-sc-segment-pieces.json"]),
                                                    "-o", str(target)))
 
 
@@ -203,7 +204,7 @@ def test_explore_trace_is_byte_identical_across_runs(scenario_files: dict[str, P
 
 def test_replay_confirms_a_fix_with_exit_0(ci_outputs: dict[str, Path], tmp_path: Path) -> None:
     # the planted twin's trace, replayed against the reference impl (the fix): it no longer fails
-    fixed = _edit(ci_outputs["sc-segment-pieces.json"], tmp_path, lambda d: d["origin"].update(bugs=[]))
+    fixed = _edit(ci_outputs["metaslot-sc-segment-pieces.json"], tmp_path, lambda d: d["origin"].update(bugs=[]))
     result = run("replay", str(fixed))
     assert result.exit_code == 0, result.output
     assert "no longer reproduces" in result.stdout

@@ -63,7 +63,7 @@ def test_unknown_variant_is_one_line_error_and_writes_nothing(tmp_path):
 
 def _only(plan_names):
     """A replacement scenario plan holding only the named sc scenarios."""
-    return lambda: ([("sc", SCENARIOS[n]) for n in plan_names], [])
+    return lambda chosen: ([("sc", SCENARIOS[n]) for n in plan_names], [])
 
 
 def test_an_escaping_variant_fails_the_run(monkeypatch):
@@ -79,7 +79,7 @@ def test_a_false_alarm_on_the_reference_fails_the_run(monkeypatch):
     race = SCENARIOS["claim-race"]
     # a scenario that plants a bug even when asked for the reference: the reference is no longer clean
     rigged = Scenario(race.name, race.summary, race.twin, lambda bugs: race.build(bugs | {"non-cas-claim"}))
-    monkeypatch.setattr(mutants, "_registries", lambda: ([("sc", rigged)], []))
+    monkeypatch.setattr(mutants, "_registries", lambda chosen: ([("sc", rigged)], []))
     result = run("mutants", "non-cas-claim")
     assert result.exit_code == int(ExitCode.VIOLATION), result.output
     assert "reference clean: no" in result.stdout and "reference false alarm: sc/claim-race" in result.stdout

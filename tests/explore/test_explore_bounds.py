@@ -117,3 +117,27 @@ def test_counterexample_then_has_the_fewest_events():
 def test_bounds_and_bound_keywords_together_are_a_usage_error():
     with pytest.raises(framemc.UsageError, match="not both"):
         framemc.explore(PROGRAMS["claim"](2), max_executions=2, bounds=Bounds(max_executions=3))
+
+
+@pytest.mark.parametrize("where", ["thread", "final"])
+def test_a_deadline_converted_by_a_c_call_is_a_cut_not_a_violation(where):
+    # the budget's timer can land inside a ctypes call (z3), which turns it into a ctypes.ArgumentError; that
+    # error must count as the deadline, never as a violation of the scenario or a crash of the search
+    import ctypes
+
+    from framemc.explorer.program import DEADLINE
+
+    def landed() -> None:
+        DEADLINE.fired = True  # what the timer does before its exception reaches the C call
+        raise ctypes.ArgumentError("argument 1: DeadlineExceeded:")
+
+    def setup():
+        x = framemc.Atomic(0)
+        if where == "thread":
+            return [lambda: (x.store(1), landed())]
+        return [lambda: x.store(1)], landed
+
+    result = framemc.explore(setup, time_budget=30)
+    assert result.status is framemc.Status.INCONCLUSIVE and result.violation is None
+    assert result.bound_hit is not None and result.bound_hit.value == "time_budget"
+    assert not DEADLINE.fired  # cleared for the next search

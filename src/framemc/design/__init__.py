@@ -30,7 +30,7 @@ __all__ = ["Bug", "Design", "Prover", "designs", "design_named", "register", "lo
            "BUILTIN", "ENTRY_POINT_GROUP"]
 
 #: the built-in designs: name -> ``module:attribute`` of their record
-BUILTIN = {"metaslot": "framemc.design.metaslot:DESIGN", "theseus": "framemc.design.theseus:DESIGN"}
+BUILTIN = {"metaslot": "framemc.design.metaslot:DESIGN"}
 #: the entry-point group an installed package can list its designs under
 ENTRY_POINT_GROUP = "framemc.designs"
 
@@ -59,6 +59,9 @@ class Bug:
 
 class Prover(Protocol):
     """What ``framemc prove`` and ``check`` need of a design's proofs."""
+
+    #: names of the broken model operations a bug can put in place (``--variant``)
+    variants: tuple[str, ...]
 
     def obligations(self, variant: str | None = None) -> list[Obligation]:
         """Every obligation, in suite order (with ``variant``'s broken operation in place)."""
@@ -93,6 +96,9 @@ class Design:
     invariants: Sequence[tuple[str, str, str]] = ()
     #: its documentation page (a path under docs/), or ""
     doc: str = ""
+    #: ``name -> function or None``: the Python definition of an invariant, operation or ``relates:OP`` check
+    #: of its model (reports point at it)
+    definition: Callable[[str], Any] = lambda name: None
 
     def __post_init__(self) -> None:
         """Reject a record that cannot work (the design author's mistake, said in one line)."""
@@ -125,8 +131,6 @@ def _load(spec: str, where: str) -> Design:
         if not hasattr(value, part):
             raise UsageError(f"{where}: module {module!r} has no attribute {attribute!r}")
         value = getattr(value, part)
-    if callable(value) and not isinstance(value, Design):
-        value = value()
     if not isinstance(value, Design):
         raise UsageError(f"{where}: {spec} is a {type(value).__name__}, not a framemc.design.Design")
     return value

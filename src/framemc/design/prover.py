@@ -62,8 +62,7 @@ def select(model: FrameModel, selection: Iterable[str] | None, *, variant: str |
     wanted = set(selection)
     unknown = sorted(w for w in wanted if not any(w in (o.name, o.op, o.invariant) for o in every))
     if unknown:
-        raise UsageError(f"unknown obligation, operation or invariant {unknown[0]!r}; see `framemc list --kind "
-                         f"obligations`")
+        raise UsageError(f"no obligation matches {', '.join(unknown)}")
     return [o for o in every if wanted & {o.name, o.op, o.invariant}]
 
 

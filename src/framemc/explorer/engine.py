@@ -50,7 +50,7 @@ from framemc.explorer.bounds import BoundKind, Bounds, MemoryModel
 from framemc.explorer.events import Event, OpKind, SourceLocator, creation_hook
 from framemc.explorer.graph import FULL_MASK, Graph, Node, Pos, View
 from framemc.explorer.memory import Events, MemoryModelChecker, checker_for
-from framemc.explorer.program import (DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
+from framemc.explorer.program import (DEADLINE, DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
                                       plain_value)
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import StateChecker
@@ -155,14 +155,22 @@ def _deadline(seconds: float | None) -> Iterator[None]:
 
     def fire(signum: int, frame: Any) -> None:
         # an exception raised inside a gc callback or __del__ is swallowed: keep firing until one lands
+        DEADLINE.fired = True
         signal.setitimer(signal.ITIMER_REAL, 0.1)
         raise DeadlineExceeded()
     previous = signal.signal(signal.SIGALRM, fire)
+    DEADLINE.fired = False
     signal.setitimer(signal.ITIMER_REAL, seconds + 0.05)
     try:
         yield
+    except Exception as exc:
+        if DEADLINE.fired:
+            # the timer's exception, turned into another one by a C call (z3 through ctypes) on its way out
+            raise DeadlineExceeded() from exc
+        raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        DEADLINE.fired = False
         signal.signal(signal.SIGALRM, previous)
 
 

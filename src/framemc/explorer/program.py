@@ -131,6 +131,24 @@ class DeadlineExceeded(BaseException):
     """The time budget ran out while code ran between two scheduling points (raised by a timer)."""
 
 
+class DeadlineTimer:
+    """Whether the time-budget timer fired during the running search.
+
+    The timer's exception can land inside a C call (z3 through ctypes),
+    which turns it into a ``ctypes.ArgumentError``; any exception seen after
+    the timer fired is therefore the deadline's, never a violation.  The
+    timer is process-wide (a POSIX signal), so this is one object, set by the
+    timer and cleared when each search starts and ends.
+    """
+
+    #: True once the timer fired in the running search
+    fired = False
+
+
+#: the one deadline timer state (see :class:`DeadlineTimer`)
+DEADLINE = DeadlineTimer()
+
+
 def classify_exception(exc: BaseException) -> ViolationKind:
     """The violation a thread's exception stands for: a failed check, a bound, or an unexpected error."""
     from framemc.impl.errors import RetryBoundExceeded
@@ -331,6 +349,8 @@ class ProgramRun:
         except SystemExit as exc:
             raise UsageError(f"final() raised SystemExit({exc.code!r}): a scenario must not exit") from None
         except Exception as exc:
+            if DEADLINE.fired:
+                raise DeadlineExceeded() from exc
             where = self._locator.locate_traceback(exc.__traceback__)
             self.violation = Violation(classify_exception(exc), f"final() raised {_describe(exc)} at {where}",
                                        (), None, {"thread": "final", "source": where})
@@ -355,7 +375,10 @@ class ProgramRun:
                 self.state[t] = ThreadState.FAILED
             except Exception as exc:
                 self.state[t] = ThreadState.FAILED
-                if self.violation is None:
+                if DEADLINE.fired:
+                    # the timer's exception, converted by a C call on its way: the budget ran out
+                    self.error = DeadlineExceeded()
+                elif self.violation is None:
                     where = self._locator.locate_traceback(exc.__traceback__)
                     kind = classify_exception(exc)
                     self.violation = Violation(kind, f"thread {t} raised {_describe(exc)} at {where}",

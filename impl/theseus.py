@@ -311,27 +311,28 @@ class _Books:
         for piece, typ in self.actions.pop(action):
             self.free_list(typ).insert(piece, promised=True)
 
-    def free_into(self, lst: ChunkList, rng: FrameRange) -> None:
+    def free_into(self, lst: ChunkList, rng: FrameRange, bugs: frozenset[str] = frozenset()) -> None:
         """Return ``rng`` to ``lst``; in heap mode merge it with one adjacent chunk (seed 003)."""
         if lst.heap_mode:
             after = lst.starting_at(rng.end)
             if after is not None:
                 lst.replace(after, frames_between(rng.start, after.end))
                 return
-            before = lst.ending_at(rng.start)
+            # the planted variant takes the nearest free chunk below, touching or not
+            before = lst.below(rng.start) if "merge-non-adjacent" in bugs else lst.ending_at(rng.start)
             if before is not None:
                 lst.replace(before, frames_between(before.start, rng.end))
                 return
-        lst.insert(rng)
+        lst.insert(rng, checked="early-list-overflow" not in bugs)
 
-    def release(self, ident: int) -> None:
+    def release(self, ident: int, bugs: frozenset[str] = frozenset()) -> None:
         """Drop a live Frames object: back to its free list (Allocated and Unmapped drop alike)."""
         owned = self.owned[ident]
-        if owned.state is MemoryState.MAPPED:
+        if owned.state is MemoryState.MAPPED and "drop-mapped-frames" not in bugs:
             raise contract_error(DropMappedFrames, "drop", owned.range)
         del self.owned[ident]
         self.held.discard(ident)
-        self.free_into(self.free_list(owned.typ), owned.range)
+        self.free_into(self.free_list(owned.typ), owned.range, bugs)
 
     def split(self, ident: int, at: int) -> tuple[int, int]:
         """Split a live chunk into ``[start, at)`` and ``[at, end)``; both keep its kind and state."""
@@ -527,7 +528,7 @@ class Frames:
         """Return the frames to the free list (merging with a neighbour in heap mode)."""
         ident = self._live("drop")
         with self._alloc._transaction() as books:
-            books.release(ident)
+            books.release(ident, self._alloc.bugs)
         self._ident = None
 
 
@@ -783,7 +784,7 @@ class TheseusFrameAllocator:
                                      f"only {covered} of its {rng.nframes} frames came from alloc")
             for r, ident in mine:
                 _, inside, _ = books.split_range(ident, frames_between(max(r.start, rng.start), min(r.end, rng.end)))
-                books.release(inside)
+                books.release(inside, self.bugs)
 
     def add_free_memory(self, addr: Paddr, size: int) -> None:
         """Add ``[addr, addr + size)`` as general-purpose memory; it must not overlap memory added before."""

@@ -208,16 +208,24 @@ class ChunkList:
             raise contract_error(EarlyListFull, f"insert into {self.label}", rng,
                                  f"it would hold {wanted} chunks")
 
-    def insert(self, chunk: FrameRange, *, promised: bool = False) -> None:
-        """Add ``chunk`` (no merging); ``promised`` consumes one slot reserved earlier."""
+    def insert(self, chunk: FrameRange, *, promised: bool = False, checked: bool = True) -> None:
+        """Add ``chunk`` (no merging); ``promised`` consumes one slot reserved earlier; ``checked=False`` (a planted
+        bug) skips the capacity check, and a full early array then grows past its 32 slots."""
         if promised:
             self.pending -= 1
-        else:
+        elif checked:
             self.check_room(1, chunk)
         if self._heap:
             bisect.insort(self._entries, chunk)
             return
+        if None not in self._entries:
+            self._entries.append(None)
         self._entries[self._entries.index(None)] = chunk
+
+    def below(self, frame: int) -> FrameRange | None:
+        """The chunk with the highest end at or below ``frame``, if any."""
+        lower = [c for c in self.chunks() if c.end <= frame]
+        return max(lower, key=lambda c: c.end) if lower else None
 
     def remove(self, chunk: FrameRange) -> None:
         """Take ``chunk`` out; early mode leaves a hole in its slot."""

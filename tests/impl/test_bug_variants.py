@@ -28,7 +28,8 @@ def test_registry_describes_every_variant():
         "unused-equals-busy", "check-then-decrement", "non-cas-claim", "publish-before-zero",
         "insert-before-merge", "link-in-payload", "unchecked-overlapping-dealloc", "alloc-at-skips-overlap",
         "generation-before-cas", "cache-ignores-poison", "merge-non-buddy", "relaxed-publish",
-        "relaxed-claim", "no-acquire-fence-on-drop", "relaxed-purpose",
+        "relaxed-claim", "no-acquire-fence-on-drop", "relaxed-purpose", "drop-mapped-frames", "early-list-overflow",
+        "merge-non-adjacent",
     }
     assert set(BUG_VARIANTS) == expected
     for name, variant in BUG_VARIANTS.items():

@@ -407,7 +407,7 @@ def test_alloc_at_skips_overlap_variant_gives_one_frame_two_owners() -> None:
 
 
 def test_bug_variants_are_validated() -> None:
-    assert THESEUS_BUGS == {"alloc-at-skips-overlap"}
+    assert THESEUS_BUGS == {"alloc-at-skips-overlap", "drop-mapped-frames", "early-list-overflow", "merge-non-adjacent"}
     with pytest.raises(UsageError, match="unknown bug variant"):
         TheseusFrameAllocator(bugs={"no-such-bug"})
     with pytest.raises(UsageError, match="not the Theseus allocator"):

@@ -31,7 +31,7 @@ from framemc.errors import UsageError
 
 __all__ = [
     "FRAME_BITS", "FrameSort", "Field", "store", "store_range", "constant_field", "frame", "in_range",
-    "Shape", "FState", "RangeGuard", "Step", "Op", "InvKind", "Inv", "Variant", "FrameModel", "op", "inv",
+    "Shape", "FState", "RangeGuard", "Step", "choose", "Op", "InvKind", "Inv", "Variant", "FrameModel", "op", "inv",
 ]
 
 #: bits of a frame number (a 64-bit physical address divided by the page size fits)
@@ -261,9 +261,23 @@ class Step:
         return Step(z3.And(self.guard, second.guard), second.post, self.ranged + second.ranged,
                     self.seeds + second.seeds)
 
+    @staticmethod
+    def unchanged(s: FState) -> "Step":
+        """The stutter step of ``s``: always enabled, changes nothing."""
+        return Step(z3.BoolVal(True), s)
+
     def full_guard(self, points: Iterable[z3.BitVecRef]) -> z3.BoolRef:
         """The guard with its range parts instantiated at ``points``."""
         return z3.And(self.guard, *(r.at(p) for r in self.ranged for p in points))
+
+
+def choose(cond: z3.BoolRef, a: Step, b: Step) -> Step:
+    """Step ``a`` where ``cond`` holds, else step ``b`` (a macro's case split; each side's range guards apply on
+    its side only)."""
+    def on(side: z3.BoolRef, r: RangeGuard) -> RangeGuard:
+        return RangeGuard(r.first, r.end, lambda g: z3.Implies(side, r.pred(g)))
+    ranged = tuple(on(cond, r) for r in a.ranged) + tuple(on(z3.Not(cond), r) for r in b.ranged)
+    return Step(z3.If(cond, a.guard, b.guard), a.post.ite(cond, b.post), ranged, a.seeds + b.seeds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,9 +374,9 @@ class FrameModel:
     operations: Mapping[str, Op]
     #: every invariant, in report order
     invariants: tuple[Inv, ...]
-    #: ``(pre, frames) -> more frames``: terms of the pre-state where the invariants must also be assumed
-    #: (for example the first frame of the chunk holding ``f``); the prover adds the operation's seeds and
-    #: the invariant's own frames
+    #: ``(pre, frames) -> more frames``: terms of the pre-state, derived from the goal's frames, where the
+    #: invariants must also be assumed (for example the first frame of the chunk holding ``f``); the prover
+    #: adds the operation's seeds and the goal's frames themselves
     points: Callable[[FState, tuple[z3.BitVecRef, ...]], tuple[z3.BitVecRef, ...]] = lambda s, frames: ()
     #: deliberately broken operations, by bug name
     variants: Mapping[str, Variant] = field(default_factory=dict)

@@ -11,7 +11,7 @@ frames, so an ``unsat`` answer proves the step for every state and every
 number of frames.  The universally quantified hypothesis "every state
 invariant holds at every frame" is instantiated by hand at a finite set of
 points: the goal's frames, the frames the operation names (its seeds) and
-the terms the design's ``points`` function derives from them (every pair of
+the terms the design's ``points`` function derives from the goal's frames (every pair of
 points for a two-frame invariant).  Weakening a hypothesis is sound, so a
 proof stands; a ``sat`` answer is REFUTED with the fields at the points
 before and after, which may be a real bug or a too-weak instantiation.
@@ -79,8 +79,10 @@ def _dedupe(terms: Iterable[z3.ExprRef]) -> list[z3.ExprRef]:
 
 
 def _points(model: FrameModel, pre: FState, frames: Sequence[z3.BitVecRef], step: Step | None) -> list[z3.ExprRef]:
-    base = tuple(frames) + (step.seeds if step is not None else ())
-    return _dedupe(base + tuple(model.points(pre, base)))
+    # the design's points derive from the goal's frames only: the seeds are already the frames the step names,
+    # and deriving terms from them too would square the two-frame hypotheses for little gain
+    seeds = step.seeds if step is not None else ()
+    return _dedupe(tuple(frames) + seeds + tuple(model.points(pre, tuple(frames))))
 
 
 def _hypotheses(model: FrameModel, s: FState, points: Sequence[z3.ExprRef]) -> list[z3.BoolRef]:

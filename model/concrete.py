@@ -13,12 +13,12 @@ cost of one substitution per invariant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import z3
 
-from framemc.verdicts import Outcome
+from framemc.verdicts import InvariantResult, Outcome
 from framemc.errors import UsageError
 from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, STEP_INVARIANTS, Invariant
 from framemc.model.render import render_value
@@ -54,20 +54,6 @@ CHECK_TIMEOUT_MS = 60_000
 
 #: a concrete check's verdict is the one vocabulary's PASS / VIOLATION / INCONCLUSIVE
 CheckVerdict = Outcome
-
-
-@dataclass(frozen=True, slots=True)
-class InvariantResult:
-    """One invariant (or relation) checked on concrete states: its verdict and, on VIOLATION, a witness."""
-
-    #: the invariant's name (or ``relates:<op>``)
-    name: str
-    #: PASS / VIOLATION / INCONCLUSIVE
-    verdict: CheckVerdict
-    #: plain values showing the violation: the frame and its fields; empty unless VIOLATION
-    witness: dict = field(default_factory=dict)
-    #: why the result is INCONCLUSIVE or how the relation failed, else ``""``
-    detail: str = ""
 
 
 #: values of a frame no snapshot mentions: reserved, unused, untouched

@@ -4,7 +4,7 @@ Design: the exporter does not rebuild any formula.  It poses each
 obligation's queries through the prover itself (:func:`engine._pieces`,
 :func:`engine._prove_piece`, :func:`engine._guard_satisfiable`,
 :func:`engine._prove_init`) with a
-:class:`engine._Work` that records every query and z3's answer, under the
+:class:`engine.Work` that records every query and z3's answer, under the
 obligation's calibrated resource limit, and writes the query that decided
 each piece:
 
@@ -90,7 +90,7 @@ class Export:
     verdicts: dict[str, str]
 
 
-class _RecordingWork(engine._Work):
+class _RecordingWork(engine.Work):
     """The prover's budget, recording every query it poses and z3's answer to it."""
 
     def __init__(self, rlimit: int, timeout_ms: int) -> None:

@@ -225,6 +225,9 @@ def _config_from_file(config_path: str | None) -> tuple[CheckConfig, Path | None
         for folder in (root / "src", root):
             if folder.is_dir() and str(folder) not in sys.path:
                 sys.path.insert(0, str(folder))
+    if cfg.designs:
+        from framemc.design import load_user_designs
+        load_user_designs(cfg.designs, f"{path}: [tool.framemc] designs")
     return cfg, path
 
 
@@ -409,6 +412,8 @@ def prove(names: tuple[str, ...], design: tuple[str, ...], variant: str | None, 
     machine).  An UNKNOWN (a hit limit) is never a pass: exit 3.
     """
     base, _ = _config_from_file(config_path)
+    if emit_smt2 is not None and not design:
+        design = ("metaslot",)  # the one design whose queries the exporter knows
     chosen = chosen_designs(base.merged(design=_names(design)))
     if variant is not None and not any(variant in d.prover.variants for d in chosen):
         every = sorted({v for d in chosen for v in d.prover.variants})
@@ -425,7 +430,8 @@ def prove(names: tuple[str, ...], design: tuple[str, ...], variant: str | None, 
             raise UsageError(f"--emit-smt2 writes queries, not verdicts: it cannot be combined with "
                              f"{', '.join(clashing)}")
         if [d.name for d in chosen_designs(cfg)] != ["metaslot"]:
-            raise UsageError("--emit-smt2 exports the metaslot design's queries only: add --design metaslot")
+            raise UsageError("--emit-smt2 exports the metaslot design's queries only: drop --design or name "
+                             "metaslot")
         return _emit_smt2(emit_smt2, cfg, variant, quiet)
     return _run_and_report(cfg, quiet, trace_dir, reports)
 
@@ -518,10 +524,10 @@ def _list_rows(kind: str, chosen: list[Any]) -> list[tuple[str, str]]:
                          for name, sc in sorted(registry.items())]
         elif kind == "bugs":
             rows += [(name, f"{tag} {bug.description}" + (
-                f" [model variant of {bug.replaces}: proofs of {', '.join(bug.breaks)} are refuted]"
+                f" [model variant of {bug.replaces}: proofs of {', '.join(i.name for i in bug.breaks)} are refuted]"
                 if bug.replaces else "")) for name, bug in sorted(design.bugs.items())]
         elif kind == "invariants":
-            rows += [(name, f"{tag} {kind_}: {statement}") for name, kind_, statement in design.invariants]
+            rows += [(i.name, f"{tag} {i.kind.value}: {i.statement}") for i in design.invariants]
         else:
             rows += [(ob.name, f"{tag} " + ("the initial state satisfies the invariant" if ob.op == "init"
                                           else "some valid state enables the operation" if ob.name.startswith("guard/")

@@ -32,12 +32,11 @@ command line) or by Hypothesis (for the tests); both go through
 
 from __future__ import annotations
 
-import enum
 import random
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from framemc.errors import FramemcError, UsageError
@@ -47,6 +46,7 @@ from framemc.impl.buddy import FrameState, Layout
 from framemc.impl.errors import GetFrameError
 from framemc.impl.frame import Frame, FramePurpose
 from framemc.impl.system import FrameSystem
+from framemc.design.conformance import (ConformanceReport, Coverage, CoverageItem, CoverageKind, Op, StepReport)
 from framemc.model import OPERATIONS, CheckVerdict, InvariantResult, check_snapshot, check_step
 from framemc.model.invariants import STATE_INVARIANTS
 from framemc.model import macros
@@ -90,105 +90,7 @@ class Machine:
                              f"{self.held_back}")
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One public allocator operation with its arguments."""
-
-    #: model operation name (``alloc_frame``, ``drop``, ...)
-    name: str
-    #: arguments as ``(name, value)`` pairs, in the model's parameter order
-    args: tuple[tuple[str, Any], ...] = ()
-
-    def __str__(self) -> str:
-        inner = ", ".join(f"{k}={v}" for k, v in self.args)
-        return f"{self.name}({inner})"
-
-
-@dataclass(frozen=True, slots=True)
-class StepReport:
-    """What the model said about one impl step."""
-
-    #: the operation applied
-    op: Op
-    #: False when the impl refused it (it must then change nothing)
-    applied: bool
-    #: one result per check: the transition relation, then each invariant
-    results: tuple[InvariantResult, ...]
-    #: the single-step model operations of the candidate ``relates`` matched (empty if refused or unmatched)
-    model_ops: tuple[str, ...] = ()
-    #: coverage items (guards and corner cases) this step exercised, as ``(kind, name)``
-    covered: tuple[tuple["CoverageKind", str], ...] = ()
-
-    @property
-    def failures(self) -> tuple[InvariantResult, ...]:
-        """The results that are not PASS."""
-        return tuple(r for r in self.results if r.verdict is not CheckVerdict.PASS)
-
-
 # ----------------------------------------------------------------- coverage
-
-class CoverageKind(enum.Enum):
-    """What a coverage item counts."""
-
-    #: a public operation the impl applied
-    API = "operation"
-    #: a single-step model operation in a candidate ``relates`` matched
-    MODEL = "model op"
-    #: a guard that refused an operation (or left it nothing to do)
-    GUARD = "guard"
-    #: a buddy corner case: split, merge cascade, merge stop, retirement, cache batch, added range
-    CASE = "case"
-
-
-@dataclass(frozen=True, slots=True)
-class CoverageItem:
-    """One thing a conformance run should exercise, and how often it did."""
-
-    #: what kind of item
-    kind: CoverageKind
-    #: its name (``buddy_free``, ``dealloc refused: DoubleFree``, ``split order 3 -> 0`` ...)
-    name: str
-    #: steps that exercised it
-    hits: int
-    #: False for an item exercised although no run was expected to reach it
-    expected: bool = True
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """What one conformance run exercised, item by item, in a fixed order."""
-
-    #: every expected item (hit or not), then unexpected items that were hit
-    items: tuple[CoverageItem, ...] = ()
-
-    @property
-    def uncovered(self) -> tuple[CoverageItem, ...]:
-        """Expected items no step exercised."""
-        return tuple(i for i in self.items if i.expected and not i.hits)
-
-    def summary(self) -> str:
-        """One line: how many expected items were covered."""
-        expected = [i for i in self.items if i.expected]
-        return f"{len(expected) - len(self.uncovered)} of {len(expected)} conformance coverage items exercised"
-
-    def render(self) -> str:
-        """A text table: kind, item, hits (``-`` for an uncovered item), then the summary line."""
-        rows = [("kind", "item", "hits")] + [
-            (i.kind.value, i.name + ("" if i.expected else " (unexpected)"), str(i.hits) if i.hits else "-")
-            for i in self.items]
-        widths = [max(len(r[c]) for r in rows) for c in range(2)]
-        lines = [f"{k.ljust(widths[0])}  {n.ljust(widths[1])}  {h.rjust(4)}" for k, n, h in rows]
-        return "\n".join(lines + [self.summary()]) + "\n"
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain values for the JSON summary."""
-        return {
-            "items": [{"kind": i.kind.value, "name": i.name, "hits": i.hits, "expected": i.expected}
-                      for i in self.items],
-            "uncovered": [f"{i.kind.value}: {i.name}" for i in self.uncovered],
-            "summary": self.summary(),
-        }
-
 
 def _macro_steps() -> tuple[str, ...]:
     """The registered single-step operations the macros are built from (the ones their module imports)."""
@@ -237,39 +139,6 @@ def _coverage(machine: Machine, hits: Counter) -> Coverage:
     items += [CoverageItem(kind, name, n, expected=False) for (kind, name), n in sorted(
         hits.items(), key=lambda kv: (list(CoverageKind).index(kv[0][0]), kv[0][1])) if (kind, name) not in known]
     return Coverage(tuple(items))
-
-
-@dataclass(frozen=True)
-class ConformanceReport:
-    """A whole conformance run: every step and its verdicts."""
-
-    #: the seed used to choose operations
-    seed: int
-    #: step reports in order
-    steps: tuple[StepReport, ...] = field(default_factory=tuple)
-    #: how many steps were asked for
-    requested: int = 0
-    #: True when the deadline stopped the run before every requested step ran
-    cut: bool = False
-    #: what the steps exercised
-    coverage: Coverage = field(default_factory=Coverage)
-
-    @property
-    def verdict(self) -> CheckVerdict:
-        """VIOLATION if any check failed, INCONCLUSIVE if any was undecided or the run was cut, else PASS."""
-        verdicts = {r.verdict for s in self.steps for r in s.results}
-        if CheckVerdict.VIOLATION in verdicts:
-            return CheckVerdict.VIOLATION
-        if CheckVerdict.INCONCLUSIVE in verdicts or self.cut:
-            return CheckVerdict.INCONCLUSIVE
-        return CheckVerdict.PASS
-
-    def first_failure(self) -> tuple[int, StepReport] | None:
-        """The index and report of the first step with a failing check, or None."""
-        for index, step in enumerate(self.steps):
-            if step.failures:
-                return index, step
-        return None
 
 
 # ----------------------------------------------------------------- the driver

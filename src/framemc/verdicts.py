@@ -12,10 +12,10 @@ cut run is never a pass.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
-__all__ = ["Outcome", "ExitCode", "exit_code", "Verdict", "UnknownCause", "Obligation", "ObligationResult",
+__all__ = ["Outcome", "InvariantResult", "ExitCode", "exit_code", "Verdict", "UnknownCause", "Obligation", "ObligationResult",
            "GUARD", "outcome_of"]
 
 
@@ -28,6 +28,20 @@ class Outcome(enum.Enum):
     VIOLATION = "violation"
     #: z3 said unknown, a bound or budget cut the search, or the item could not run
     INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True, slots=True)
+class InvariantResult:
+    """One invariant (or relation) checked on concrete states: its verdict and, on VIOLATION, a witness."""
+
+    #: the invariant's name (or ``relates:<op>``)
+    name: str
+    #: PASS / VIOLATION / INCONCLUSIVE
+    verdict: Outcome
+    #: plain values showing the violation: the frame and its fields; empty unless VIOLATION
+    witness: dict = field(default_factory=dict)
+    #: why the result is INCONCLUSIVE or how the relation failed, else ``""``
+    detail: str = ""
 
 
 class ExitCode(enum.IntEnum):

@@ -26,11 +26,11 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 from framemc.errors import UsageError
 from framemc.verdicts import Obligation, ObligationResult
 
-__all__ = ["Bug", "Design", "Prover", "designs", "design_named", "register", "load_user_designs",
+__all__ = ["Bug", "Scenario", "Design", "Prover", "designs", "design_named", "register", "load_user_designs",
            "BUILTIN", "ENTRY_POINT_GROUP"]
 
 #: the built-in designs: name -> ``module:attribute`` of their record
-BUILTIN = {"metaslot": "framemc.design.metaslot:DESIGN"}
+BUILTIN = {"metaslot": "framemc.design.metaslot:DESIGN", "theseus": "framemc.design.theseus:DESIGN"}
 #: the entry-point group an installed package can list its designs under
 ENTRY_POINT_GROUP = "framemc.designs"
 
@@ -51,10 +51,31 @@ class Bug:
     module: str
     #: the model operation the bug's broken twin replaces, or None (a bug of memory ordering only)
     replaces: str | None = None
-    #: names of the invariants the broken model operation breaks (its proofs are refuted)
-    breaks: tuple[str, ...] = ()
+    #: the invariants (objects of the design's model, with ``name``) the broken operation breaks: its proofs of
+    #: them are refuted
+    breaks: tuple[Any, ...] = ()
     #: the bundled scenario that must catch it
     scenario: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A bundled concurrent scenario of a design and the planted bug it must catch."""
+
+    #: stable name, used on the command line and in reports
+    name: str
+    #: one sentence: what the scenario shows
+    summary: str
+    #: the planted bug the scenario must catch (its twin)
+    twin: str
+    #: ``bugs -> setup``: the ``setup`` for :func:`framemc.explore`, with those bugs switched on
+    build: Callable[[frozenset[str]], Callable[[], Any]]
+
+    def setup(self, bugs: Iterable[str] = frozenset()) -> Callable[[], Any]:
+        """The scenario's ``setup`` with the named bugs switched on."""
+        if isinstance(bugs, str):
+            raise UsageError(f"bugs must be a collection of bug names, not the string {bugs!r}")
+        return self.build(frozenset(bugs))
 
 
 class Prover(Protocol):
@@ -92,8 +113,9 @@ class Design:
     conformance: Callable[..., Any] | None
     #: its planted bugs, by name
     bugs: Mapping[str, Bug] = field(default_factory=dict)
-    #: ``(name, kind, statement)`` of every invariant, in report order (for ``list`` and the docs)
-    invariants: Sequence[tuple[str, str, str]] = ()
+    #: every invariant of its model, in report order: objects with ``name``, ``kind`` (an enum whose value is
+    #: "state" or "step"), ``statement`` and ``citation``
+    invariants: Sequence[Any] = ()
     #: its documentation page (a path under docs/), or ""
     doc: str = ""
     #: ``name -> function or None``: the Python definition of an invariant, operation or ``relates:OP`` check
@@ -107,9 +129,10 @@ class Design:
         for name, bug in self.bugs.items():
             if name != bug.name:
                 raise UsageError(f"design {self.name}: bug registered as {name!r} is named {bug.name!r}")
-            unknown = sorted(set(bug.breaks) - {n for n, _, _ in self.invariants})
+            unknown = [i.name for i in bug.breaks if not any(i is j for j in self.invariants)]
             if unknown:
-                raise UsageError(f"design {self.name}: bug {name!r} breaks unknown invariant {unknown[0]!r}")
+                raise UsageError(f"design {self.name}: bug {name!r} breaks {unknown[0]!r}, which is not one of the "
+                                 f"design's invariants")
 
 
 #: designs registered so far (built-ins first, then users'), by name; filled by :func:`designs`

@@ -77,15 +77,16 @@ def _conformance(*, seed: int = 0, steps: int = 150, bugs: Iterable[str] = froze
 
 def _bugs() -> dict[str, Bug]:
     from framemc.impl.variants import BUG_VARIANTS
-    from framemc.model import VARIANTS
+    from framemc.model import INVARIANTS_BY_NAME, VARIANTS
     twins = {s.twin: f"{m}/{s.name}" for m in ("sc", "c11") for s in _scenarios(m).values()}
     out = {}
     for name, knob in sorted(BUG_VARIANTS.items()):
         if knob.module == "framemc.impl.theseus":
             continue
         model = VARIANTS.get(name)
+        breaks = tuple(INVARIANTS_BY_NAME[i] for i in model.breaks) if model else ()
         out[name] = Bug(name, knob.description, knob.source, knob.fix, knob.module,
-                        model.replaces if model else None, tuple(model.breaks) if model else (), twins.get(name))
+                        model.replaces if model else None, breaks, twins.get(name))
     return out
 
 
@@ -102,9 +103,9 @@ def _definition(name: str) -> Any:
     return None
 
 
-def _invariants() -> tuple[tuple[str, str, str], ...]:
+def _invariants() -> tuple[Any, ...]:
     from framemc.model import INVARIANTS
-    return tuple((i.name, i.kind.value, i.statement) for i in INVARIANTS)
+    return INVARIANTS
 
 
 DESIGN = Design(

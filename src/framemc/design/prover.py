@@ -37,7 +37,7 @@ from framemc.errors import UsageError
 from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, Work
 from framemc.verdicts import GUARD, Obligation, ObligationResult, UnknownCause, Verdict
 
-__all__ = ["obligations", "select", "run", "Witness", "check_witness"]
+__all__ = ["obligations", "select", "run", "Witness", "check_witness", "FrameModelProver"]
 
 #: a concrete state the guard obligations start from: (label, state, frames the state describes)
 Witness = tuple[str, FState, int]
@@ -229,3 +229,44 @@ def run(model: FrameModel, selection: Iterable[str] | None = None, *, variant: s
         if on_result is not None:
             on_result(result)
     return results
+
+
+class FrameModelProver:
+    """A design's ``Prover`` for a :class:`FrameModel`: its obligations, discharged by this module.
+
+    ``max_order`` is ignored: a frame model has no buddy orders, and its
+    proofs hold for every frame count.
+    """
+
+    def __init__(self, model: FrameModel) -> None:
+        """The prover of ``model`` (its witness states are taken from the model)."""
+        #: the model whose obligations this proves
+        self.model = model
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        """The broken operations ``--variant`` (or ``--bug``) can put in place."""
+        return tuple(sorted(self.model.variants))
+
+    def obligations(self, variant: str | None = None) -> list[Obligation]:
+        """Every obligation, in suite order."""
+        return obligations(self.model, variant=variant)
+
+    def run(self, names: Iterable[str] | None, *, variant: str | None = None, timeout_ms: int | None = None,
+            rlimit_scale: float = 1.0, deadline: float | None = None, max_order: int | None = None,
+            on_result: Callable[[ObligationResult], None] | None = None) -> list[ObligationResult]:
+        """Discharge the named obligations (all when None)."""
+        return run(self.model, names, variant=variant, witnesses=self.model.witnesses(), timeout_ms=timeout_ms,
+                   rlimit_scale=rlimit_scale, deadline=deadline, on_result=on_result)
+
+    def definition(self, name: str) -> Callable[..., object] | None:
+        """The function defining invariant or operation ``name`` (or the ``relates:OP`` macro), or None."""
+        by_name = {i.name: i.body for i in self.model.invariants}
+        op = name.removeprefix("relates:").removesuffix("-refused").split("+")[0]
+        if name in by_name:
+            return by_name[name]
+        if op in self.model.macros:
+            return self.model.macros[op].fn
+        if op in self.model.operations:
+            return self.model.operations[op].fn
+        return None

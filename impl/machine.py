@@ -4,7 +4,7 @@ Physical memory is one ``bytearray`` (the frames' payload bytes), kept apart
 from the per-frame metadata array (``impl.meta``), as seed 001 requires:
 "Metadata lives in dedicated slots (not in mapped page bytes)".  Every payload
 access is announced to the atomics layer as a non-atomic access of that
-frame's :class:`~framemc.impl.atomics.Location`, so an explorer can schedule it
+frame's :class:`~framemc.sync.Location`, so an explorer can schedule it
 and detect races with zeroing; the bytes themselves are read and written here.
 """
 
@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 
 from framemc.errors import UsageError
-from framemc.impl.atomics import Location
+from framemc.sync import Location
 from framemc.snapshot import FRAME_META_SIZE, PAGE_SIZE
 
 __all__ = ["PAGE_SIZE", "Paddr", "PhysFrame", "Layout", "PhysMemory", "metadata_size_for", "align_up", "align_down"]

@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Iterable
 
 from framemc.errors import UsageError
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 from framemc.impl.buddy import FrameState
 from framemc.impl.frame import Frame
 from framemc.impl.system import DEFAULT_CACHE_CAPACITY, FrameSystem

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from framemc.errors import FramemcError, UsageError
-from framemc.impl.atomics import on_cpu
+from framemc.sync import on_cpu
 from framemc.impl.boot import EarlyFrameAllocator, MemoryRegion, MemoryRegionType, init
 from framemc.impl.buddy import FrameState, Layout
 from framemc.impl.errors import GetFrameError

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import framemc.impl.restore as restore_module
 from framemc.errors import UsageError
-from framemc.impl.atomics import on_cpu
+from framemc.sync import on_cpu
 from framemc.impl.errors import NoMemory
 from framemc.impl.frame import FramePurpose
 from framemc.impl.restore import FILL_PAGE_CRC, MAX_RESTORED_HANDLES, restore

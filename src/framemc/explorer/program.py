@@ -27,7 +27,7 @@ from framemc.errors import CheckerBug, UsageError
 from framemc.explorer.events import LocationInfo, OpKind, SourceLocator, location_kind
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import close_context, open_context
-from framemc.impl.atomics import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime,
+from framemc.sync import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime,
                                   uninstall_runtime)
 
 __all__ = ["DeadlineExceeded", "Pending", "ProgramRun", "ThreadState", "parse_setup_result", "plain_value",

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from framemc.impl.atomics import Cell, Ordering
+from framemc.sync import Cell, Ordering
 from framemc.impl.errors import ClaimFailed, ContractError, GetFrameError, NoMemory
 from framemc.impl.frame import FramePurpose
 from framemc.impl.machine import Layout

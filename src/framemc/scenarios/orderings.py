@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 from framemc.impl.errors import ClaimFailed
 from framemc.impl.frame import FramePurpose
 from framemc.impl.meta import FrameMetaVtable

@@ -6,7 +6,7 @@ threads built on the atomics stand-ins below, then call :func:`explore`
 ``Ordering`` and ``fence`` are the very objects of ``framemc.sync``.
 """
 
-from framemc.errors import CheckerBug, FramemcError, UsageError
+from framemc.errors import CheckerBug, FramemcError, KernelError, UsageError
 from framemc.explorer import (BoundKind, Bounds, CheckFailure, Counterexample, ExploreResult, ExploreStats,
                              MemoryModel, Reduction, Status, TraceEvent, ViolationKind, explore, name_values,
                              replay, watch)
@@ -16,5 +16,5 @@ __all__ = [
     "Atomic", "Cell", "Mutex", "SpinLock", "Ordering", "fence", "spin_loop", "assume", "current_cpu",
     "explore", "replay", "watch", "name_values", "CheckFailure", "Bounds", "BoundKind", "MemoryModel", "Reduction",
     "ExploreResult", "ExploreStats", "Status", "Counterexample", "TraceEvent", "ViolationKind",
-    "FramemcError", "UsageError", "CheckerBug",
+    "FramemcError", "UsageError", "CheckerBug", "KernelError",
 ]

@@ -25,7 +25,7 @@ from framemc.impl.system import FrameSystem
 from framemc.impl.variants import validate_bugs
 from framemc.scenarios import lookup
 from framemc.scenarios.allocator import Scenario
-from framemc.snapshot import PAGE_SIZE, PURPOSE_PAGE_TABLE, REFCOUNT_MAX
+from framemc.snapshot import PAGE_SIZE, PAYLOAD_FILL, PURPOSE_PAGE_TABLE, REFCOUNT_MAX
 
 __all__ = ["ORDERING_SCENARIOS", "ordering_scenario_named", "refcount_reader"]
 
@@ -45,7 +45,7 @@ def _assert_zeroed(system: FrameSystem, paddr: int, how: str) -> None:
 
 def _page_table_reader(bugs: frozenset[str], via_purpose: bool) -> Setup:
     def setup() -> Any:
-        system = FrameSystem(1, ncpus=2, bugs=bugs, fill=0xA5)
+        system = FrameSystem(1, ncpus=2, bugs=bugs, fill=PAYLOAD_FILL)
         slot = system.get_meta_slot(0)
 
         def allocator_cpu() -> None:

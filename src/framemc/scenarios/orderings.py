@@ -24,15 +24,13 @@ from framemc.impl.meta import FrameMetaVtable
 from framemc.impl.system import FrameSystem
 from framemc.impl.variants import validate_bugs
 from framemc.scenarios import lookup
-from framemc.scenarios.allocator import Scenario
+from framemc.scenarios.allocator import TEARDOWN_MARK, Scenario
 from framemc.snapshot import PAGE_SIZE, PAYLOAD_FILL, PURPOSE_PAGE_TABLE, REFCOUNT_MAX
 
 __all__ = ["ORDERING_SCENARIOS", "ordering_scenario_named", "refcount_reader"]
 
 Setup = Callable[[], Any]
 
-#: the byte a DMA-style ``on_last_ref`` hook writes into the frame it tears down
-TEARDOWN_MARK = 0xDE
 #: the byte a frame's owner writes just before giving the frame up
 OWNER_MARK = 0x11
 

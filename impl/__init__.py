@@ -1,1 +1,1 @@
-"""Reference implementation of the seed frame allocators, written against the atomics layer."""
+"""Reference implementation of the seed frame allocators, written against ``framemc.sync`` like any user code."""

@@ -40,7 +40,7 @@ from typing import Protocol
 
 from framemc.errors import UsageError
 from framemc.impl.eventlog import emit
-from framemc.impl.atomics import SpinLock, current_cpu
+from framemc.sync import SpinLock, current_cpu
 from framemc.impl.errors import (
     DoubleFree,
     InvalidLayout,

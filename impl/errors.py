@@ -2,7 +2,9 @@
 
 Design: every class says *what went wrong* on its own, so a test (or the
 explorer) can tell a double free from a misaligned address without parsing
-messages.  Three families, all rooted in :class:`~framemc.errors.FramemcError`:
+messages.  Four families, all rooted in :class:`~framemc.errors.KernelError` (the
+simulated kernel said no), apart from framemc's own errors (``FramemcError``: a usage
+error or a checker bug):
 
 * :class:`ContractError` -- the caller broke the ``GlobalFrameAllocator``
   contract (seed 002) or passed an impossible address; the check runs before
@@ -10,20 +12,24 @@ messages.  Three families, all rooted in :class:`~framemc.errors.FramemcError`:
 * :class:`AllocError` -- the seeds' ``AllocError`` enum (``NoMemory``,
   ``InvalidArgs``), returned as ``Err`` in Rust and raised here;
 * :class:`KernelAbort` -- what the Rust code would ``panic!``/``abort()`` on
-  (a refcount overflow, a failed claim that Rust ``unwrap``s).
+  (a refcount overflow, a failed claim that Rust ``unwrap``s);
+* :class:`GetFrameError` -- ``Frame::from_in_use`` refused (Asterinas ``GetFrameError``).
 
-:class:`RetryBoundExceeded` is apart: a bounded CAS retry loop ran out, which
-is a *bound* being hit (inconclusive), not a verdict on the code.
+:class:`~framemc.errors.RetryBoundExceeded` is apart: a bounded CAS retry loop ran
+out, which is a *bound* being hit, not a verdict on the code.  It and ``KernelError``
+live in :mod:`framemc.errors`, so the explorer can classify them without importing impl;
+they are re-exported here.
 """
 
 from __future__ import annotations
 
 import enum
 
-from framemc.errors import FramemcError
+from framemc.errors import KernelError, RetryBoundExceeded
 from framemc.snapshot import PAGE_SIZE
 
 __all__ = [
+    "KernelError",
     "ContractError",
     "MisalignedAddress",
     "AddressOutOfRange",
@@ -51,7 +57,7 @@ def describe_range(addr: int, size: int) -> str:
     return f"[{addr:#x}, {addr + size:#x})"
 
 
-class ContractError(FramemcError):
+class ContractError(KernelError):
     """The caller broke the allocator contract; the allocator state is unchanged."""
 
     #: short name of the problem, used to build the one-line message
@@ -117,7 +123,7 @@ class InvalidLayout(ContractError):
     problem = "layout alignment is not a power of two"
 
 
-class AllocError(FramemcError):
+class AllocError(KernelError):
     """The seeds' ``AllocError``: an allocation request that cannot be served."""
 
 
@@ -129,7 +135,7 @@ class InvalidArgs(AllocError):
     """``AllocError::InvalidArgs``: e.g. ``alloc_segment(0)``."""
 
 
-class KernelAbort(FramemcError):
+class KernelAbort(KernelError):
     """The Rust code would panic or abort here."""
 
 
@@ -149,7 +155,7 @@ class GetFrameReason(enum.Enum):
     UNIQUE = "uniquely owned"
 
 
-class GetFrameError(FramemcError):
+class GetFrameError(KernelError):
     """``Frame::from_in_use`` refused: the frame is unused, busy or uniquely owned."""
 
     def __init__(self, paddr: int, refcount: int, reason: GetFrameReason) -> None:
@@ -160,7 +166,3 @@ class GetFrameError(FramemcError):
         #: why the frame cannot be shared
         self.reason = reason
         super().__init__(f"from_in_use {paddr:#x}: frame is {reason.value} (refcount {refcount:#x})")
-
-
-class RetryBoundExceeded(FramemcError):
-    """A bounded CAS retry loop gave up: a bound was hit, so the run is inconclusive."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from framemc.impl.atomics import current_cpu
+from framemc.sync import current_cpu
 
 __all__ = ["record_to", "emit", "to_jsonl"]
 

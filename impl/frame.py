@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from framemc.errors import UsageError
 from framemc.impl.eventlog import emit
-from framemc.impl.atomics import Ordering, fence
+from framemc.sync import Ordering, fence
 from framemc.impl.buddy import Layout
 from framemc.impl.errors import (
     ClaimFailed,

@@ -4,18 +4,17 @@ Physical memory is one ``bytearray`` (the frames' payload bytes), kept apart
 from the per-frame metadata array (``impl.meta``), as seed 001 requires:
 "Metadata lives in dedicated slots (not in mapped page bytes)".  Every payload
 access is announced to the atomics layer as a non-atomic access of that
-frame's :class:`~framemc.impl.atomics.Location`, so an explorer can schedule it
+frame's :class:`~framemc.sync.Location`, so an explorer can schedule it
 and detect races with zeroing; the bytes themselves are read and written here.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 from framemc.errors import UsageError
-from framemc.impl.atomics import Location
-from framemc.snapshot import FRAME_META_SIZE, PAGE_SIZE
+from framemc.sync import Location
+from framemc.snapshot import FRAME_META_SIZE, PAGE_SIZE, PAYLOAD_FILL, page_digest
 
 __all__ = ["PAGE_SIZE", "Paddr", "PhysFrame", "Layout", "PhysMemory", "metadata_size_for", "align_up", "align_down"]
 
@@ -83,7 +82,7 @@ class PhysFrame:
 class PhysMemory:
     """``nframes`` frames of payload bytes; each frame is one non-atomic location."""
 
-    def __init__(self, nframes: int, *, fill: int = 0xA5) -> None:
+    def __init__(self, nframes: int, *, fill: int = PAYLOAD_FILL) -> None:
         """Create memory whose bytes start as ``fill`` (stale garbage, as after boot)."""
         if nframes <= 0:
             raise UsageError(f"physical memory needs at least one frame, got {nframes}")
@@ -133,6 +132,6 @@ class PhysMemory:
         return self._bytes[start:start + PAGE_SIZE] == _ZERO_PAGE
 
     def frame_crc(self, frame: int) -> int:
-        """CRC-32 of ``frame``'s bytes; no scheduling point (for snapshots)."""
+        """The payload digest of ``frame``'s bytes; no scheduling point (for snapshots)."""
         start = frame * PAGE_SIZE
-        return zlib.crc32(memoryview(self._bytes)[start:start + PAGE_SIZE])
+        return page_digest(memoryview(self._bytes)[start:start + PAGE_SIZE])

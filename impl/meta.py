@@ -2,7 +2,7 @@
 
 Design: one :class:`MetaSlot` per 4 KiB frame, in its own array
 (:class:`MetaArray`), never in the frame's payload bytes.  Every field another
-CPU may touch without the pool lock is an :class:`~framemc.impl.atomics.Atomic`
+CPU may touch without the pool lock is an :class:`~framemc.sync.Atomic`
 named ``meta[i].<field>`` so explorer traces read naturally.  The buddy
 :class:`FreeListLink` is plain Python: it is only read or written while the
 global pool's ``SpinLock`` is held, which orders every access to it.
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from framemc.errors import UsageError
-from framemc.impl.atomics import Atomic, Ordering
+from framemc.sync import Atomic, Ordering
 from framemc.impl.errors import AddressOutOfRange, MisalignedAddress, RetryBoundExceeded, ZeroSize
 from framemc.snapshot import (
     FLAG_POISONED,

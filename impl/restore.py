@@ -20,33 +20,30 @@ operation in flight, which a restored system cannot resume, so it gets none.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable
 
 from framemc.errors import UsageError
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 from framemc.impl.buddy import FrameState
 from framemc.impl.frame import Frame
 from framemc.impl.system import DEFAULT_CACHE_CAPACITY, FrameSystem
 from framemc.snapshot import (
+    FILL_DIGEST,
     GUARD_POISONED,
     PAGE_SIZE,
     PAYLOAD_FILL,
     REFCOUNT_MAX,
     REFCOUNT_UNUSED,
+    ZERO_DIGEST,
     AllocatorSnapshot,
 )
 
-__all__ = ["restore", "MAX_RESTORED_HANDLES", "ZERO_PAGE_CRC", "FILL_PAGE_CRC"]
+__all__ = ["restore", "MAX_RESTORED_HANDLES"]
 
 #: most handles restore creates for one frame (a refcount beyond it is refused)
 MAX_RESTORED_HANDLES = 64
 #: highest buddy order the allocator supports
 MAX_RESTORED_ORDER = 20
-#: digest of the zero page
-ZERO_PAGE_CRC = zlib.crc32(bytes(PAGE_SIZE))
-#: digest of the boot fill page
-FILL_PAGE_CRC = zlib.crc32(bytes([PAYLOAD_FILL]) * PAGE_SIZE)
 
 
 def _need(cond: bool, message: str) -> None:
@@ -109,7 +106,7 @@ def _validate(snap: AllocatorSnapshot, cache_capacity: int) -> dict[int, str]:
             value = getattr(fs, name)
             _need(isinstance(value, int) and 0 <= value < 1 << bits, f"frame {f}: {name} {value!r} does not fit "
                                                                     f"its {bits}-bit MetaSlot field")
-        _need(fs.payload_crc == (ZERO_PAGE_CRC if fs.payload_zero else FILL_PAGE_CRC),
+        _need(fs.payload_crc == (ZERO_DIGEST if fs.payload_zero else FILL_DIGEST),
               f"frame {f}: payload crc {fs.payload_crc:#x} is neither the zero page nor the fill page "
               f"({PAYLOAD_FILL:#04x} bytes), the only payloads restore can rebuild")
         if place.get(f) == "allocated" and 1 <= fs.refcount <= REFCOUNT_MAX:

@@ -24,7 +24,7 @@ from framemc.impl.frame import Frame, FrameAllocOptions, FrameLifecycle, FramePu
 from framemc.impl.machine import PhysMemory
 from framemc.impl.meta import FrameMetaVtable, MetaArray, MetaSlot, VtableRegistry, init_metadata_array
 from framemc.impl.variants import validate_bugs
-from framemc.snapshot import PAGE_SIZE, AllocatorSnapshot, FrameSnapshot
+from framemc.snapshot import PAGE_SIZE, PAYLOAD_FILL, AllocatorSnapshot, FrameSnapshot
 
 __all__ = ["FrameSystem", "DEFAULT_CACHE_CAPACITY", "MAX_SIMULATED_FRAMES", "default_max_order"]
 
@@ -44,7 +44,7 @@ class FrameSystem:
 
     def __init__(self, nframes: int, *, ncpus: int = 1, max_order: int | None = None,
                  cache_capacity: int = DEFAULT_CACHE_CAPACITY, bugs: Iterable[str] = frozenset(),
-                 add_all: bool = True, fill: int = 0xA5) -> None:
+                 add_all: bool = True, fill: int = PAYLOAD_FILL) -> None:
         if not isinstance(nframes, int) or isinstance(nframes, bool) or not 0 < nframes <= MAX_SIMULATED_FRAMES:
             raise UsageError(f"nframes must be an int in 1..{MAX_SIMULATED_FRAMES}, got {nframes!r}")
         #: the planted-bug variants switched on (empty: the correct code)

@@ -23,7 +23,7 @@ Every operation runs as a transaction: under the one ``Mutex`` guarding the
 lists it copies the books, works on the copy, and publishes it only on
 success.  So a rejected call changes nothing, and a snapshot (which reads the
 published books without locking) never sees half an operation.  The books
-live in a :class:`~framemc.impl.atomics.Cell`, so an explorer sees each
+live in a :class:`~framemc.sync.Cell`, so an explorer sees each
 access and would flag one made without the lock.
 """
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator
 
 from framemc.errors import CheckerBug, UsageError
-from framemc.impl.atomics import Cell, Mutex
+from framemc.sync import Cell, Mutex
 from framemc.impl.errors import (
     AddressOutOfRange,
     DoubleFree,

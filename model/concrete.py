@@ -31,7 +31,6 @@ from framemc.model.state import (
     NO_HEAD,
     SCALAR_FIELDS,
     SMALL_BITS,
-    ZERO_DIGEST,
     Field,
     FrameSort,
     ModelConfig,
@@ -43,7 +42,7 @@ from framemc.model.state import (
     update,
     with_derived_ghosts,
 )
-from framemc.snapshot import U64_MAX, REFCOUNT_UNUSED, AllocatorSnapshot
+from framemc.snapshot import U64_MAX, REFCOUNT_UNUSED, ZERO_DIGEST, AllocatorSnapshot
 
 #: z3 resource limit of the solver fallback: deterministic, unlike a timeout (simplification decides
 #: every check of the bundled suite; a solver query there costs under 10_000 units)

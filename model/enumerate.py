@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import enum
 import time
-import zlib
 from dataclasses import astuple, dataclass
 
 import z3
@@ -67,7 +66,6 @@ from framemc.model.state import (
     BUSY,
     NOHEAD,
     UNUSED,
-    ZERO_DIGEST,
     ZERO_PAYLOAD,
     DigestSort,
     Field,
@@ -82,26 +80,24 @@ from framemc.model.state import (
     derived_ghosts,
 )
 from framemc.snapshot import (
+    FILL_DIGEST,
     FLAG_POISONED,
     GUARD_POISONED,
-    PAGE_SIZE,
-    PAYLOAD_FILL,
     PURPOSE_GENERAL,
     PURPOSE_NONE,
     PURPOSE_PAGE_TABLE,
     REFCOUNT_MAX,
     REFCOUNT_UNUSED,
+    ZERO_DIGEST,
     AllocatorSnapshot,
     FrameSnapshot,
 )
 
 __all__ = [
-    "FILL_DIGEST", "DEFAULT_TIMEOUT_MS", "EnumerationBounds", "EnumerationStatus", "EnumeratedState",
+    "DEFAULT_TIMEOUT_MS", "EnumerationBounds", "EnumerationStatus", "EnumeratedState",
     "EnumerationResult", "enumerate_states", "is_quiescent", "canonical_snapshot",
 ]
 
-#: digest of the boot fill page, the one non-zero payload enumerated states hold
-FILL_DIGEST = zlib.crc32(bytes([PAYLOAD_FILL]) * PAGE_SIZE)
 #: default wall-clock budget of a whole enumeration
 DEFAULT_TIMEOUT_MS = 120_000
 #: largest machine the enumerator accepts (the state count grows exponentially)

@@ -7,25 +7,20 @@ very same :func:`~framemc.model.concrete.check_snapshot` that checks the impl.
 
 from __future__ import annotations
 
-import zlib
-
 from framemc.model.macros import greedy_blocks
 from framemc.model.state import ModelConfig
 from framemc.snapshot import (
+    FILL_DIGEST,
     FLAG_POISONED,
     GUARD_POISONED,
-    PAGE_SIZE,
     PURPOSE_GENERAL,
     REFCOUNT_UNIQUE,
     REFCOUNT_UNUSED,
+    ZERO_DIGEST,
     AllocatorSnapshot,
     FrameSnapshot,
 )
 
-#: digest of a zeroed payload
-ZERO_CRC = zlib.crc32(bytes(PAGE_SIZE))
-#: digest standing for stale bytes left by a previous user
-STALE_CRC = zlib.crc32(b"\xa5" * PAGE_SIZE)
 
 
 def frame_snapshot(rc: int = REFCOUNT_UNUSED, *, purpose: int = 0, poisoned: bool = False, gen: int = 0,
@@ -33,7 +28,7 @@ def frame_snapshot(rc: int = REFCOUNT_UNUSED, *, purpose: int = 0, poisoned: boo
     """One MetaSlot and payload digest, with readable defaults (unused, stale payload)."""
     bits = FLAG_POISONED if poisoned else 0
     return FrameSnapshot(refcount=rc, purpose=purpose, flags=bits, guard=GUARD_POISONED if poisoned else 0,
-                         generation=gen, payload_zero=zeroed, payload_crc=ZERO_CRC if zeroed else STALE_CRC)
+                         generation=gen, payload_zero=zeroed, payload_crc=ZERO_DIGEST if zeroed else FILL_DIGEST)
 
 
 def rich_snapshot(cfg: ModelConfig) -> AllocatorSnapshot:

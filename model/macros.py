@@ -312,6 +312,7 @@ def _single(fn) -> Callable[..., Iterator[list[_Op]]]:
     """A macro that is one model operation on ``frame``."""
     def macro(cfg, hidden, pre, post, *, frame_no: int) -> Iterator[list[_Op]]:
         yield [lambda s: fn(cfg, s, frame(frame_no))]
+    macro.__doc__ = f"{fn.__name__}: the one model operation ``{fn.__name__}``."
     return macro
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import z3
 
-from framemc.model.state import ACTOR_ANY, ACTOR_HOLDER, NO_HEAD, ZERO_DIGEST
+from framemc.model.state import ACTOR_ANY, ACTOR_HOLDER, NO_HEAD
+from framemc.snapshot import ZERO_DIGEST
 from framemc.snapshot import REFCOUNT_BUSY, REFCOUNT_MAX, REFCOUNT_UNIQUE, REFCOUNT_UNUSED
 
 _RC_NAMES = {REFCOUNT_UNUSED: "UNUSED", REFCOUNT_UNIQUE: "UNIQUE", REFCOUNT_MAX: "MAX", REFCOUNT_BUSY: "0 (busy)"}

@@ -35,8 +35,9 @@ import z3
 
 from framemc.errors import UsageError
 from framemc.model.ops import OPERATIONS, ParamKind, resolve
-from framemc.model.state import (FRAME_BITS, MODEL_FIELDS, SCALAR_FIELDS, ZERO_DIGEST, Field, FrameSort,
+from framemc.model.state import (FRAME_BITS, MODEL_FIELDS, SCALAR_FIELDS, Field, FrameSort,
                                  ModelConfig, State, frame, numeral)
+from framemc.snapshot import ZERO_DIGEST
 
 __all__ = ["Machine", "StepResult"]
 

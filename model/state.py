@@ -30,7 +30,6 @@ predicates never know which.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, fields, replace
 from typing import Callable
 
@@ -40,7 +39,6 @@ from framemc.errors import UsageError
 from framemc.snapshot import (
     FLAG_POISONED,
     GUARD_POISONED,
-    PAGE_SIZE,
     PURPOSE_DMA,
     PURPOSE_NONE,
     PURPOSE_PAGE_TABLE,
@@ -48,13 +46,14 @@ from framemc.snapshot import (
     REFCOUNT_MAX,
     REFCOUNT_UNIQUE,
     REFCOUNT_UNUSED,
+    ZERO_DIGEST,
 )
 
 #: bits of a frame number (a 64-bit ``Paddr`` divided by ``PAGE_SIZE`` fits; 64 keeps it simple)
 FRAME_BITS = 64
 #: bits of a small per-frame field (purpose, flags, guard, orders, counts, CPU ids)
 SMALL_BITS = 8
-#: bits of the payload digest (``zlib.crc32``)
+#: bits of the payload digest (:func:`framemc.snapshot.page_digest`)
 DIGEST_BITS = 32
 #: ``hord`` value of a frame that is not the first frame of a free block
 NO_HEAD = (1 << SMALL_BITS) - 1
@@ -64,8 +63,6 @@ ACTOR_ANY = (1 << SMALL_BITS) - 1
 ACTOR_HOLDER = (1 << SMALL_BITS) - 2
 #: the most CPUs the model has: CPU ids lie below the actor codes
 MAX_CPUS = ACTOR_HOLDER
-#: digest of an all-zero payload: what zeroing a frame leaves behind
-ZERO_DIGEST = zlib.crc32(bytes(PAGE_SIZE))
 
 FrameSort = z3.BitVecSort(FRAME_BITS)
 SmallSort = z3.BitVecSort(SMALL_BITS)

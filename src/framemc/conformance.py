@@ -39,8 +39,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from framemc.errors import FramemcError, UsageError
-from framemc.impl.atomics import on_cpu
+from framemc.errors import KernelError, RetryBoundExceeded, UsageError
+from framemc.sync import on_cpu
 from framemc.impl.boot import EarlyFrameAllocator, MemoryRegion, MemoryRegionType, init
 from framemc.impl.buddy import FrameState, Layout
 from framemc.impl.errors import GetFrameError
@@ -330,7 +330,7 @@ class Driver:
         raise UsageError(f"no handle to frame {frame} is held")
 
     def apply(self, op: Op) -> bool:
-        """Run ``op`` on the impl; False when the impl refused it (a FramemcError, or no memory)."""
+        """Run ``op`` on the impl; False when the impl refused it (a KernelError, a retry bound, or no memory)."""
         return self._apply(op) is None
 
     def _apply(self, op: Op) -> str | None:
@@ -386,11 +386,9 @@ class Driver:
                 self.handles.append(system.from_in_use(int(args["frame"]) * PAGE_SIZE))
             else:
                 raise UsageError(f"unknown conformance operation {op.name!r}")
-        except UsageError:
-            raise
         except GetFrameError as exc:
             return f"GetFrameError {exc.reason.name.lower()}"
-        except FramemcError as exc:
+        except (KernelError, RetryBoundExceeded) as exc:
             return type(exc).__name__
         return None
 

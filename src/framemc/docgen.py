@@ -3,14 +3,18 @@
 Design: a docs page marks each generated region with
 ``<!-- generated: NAME -->`` ... ``<!-- end generated -->``; :data:`REGIONS`
 maps each NAME to the function that renders it from a registry (the
-invariants, the operations, the broken model variants).  ``python -m
-framemc.docgen`` rewrites the regions in place (``--check`` only reports
-stale ones, exit 1); a test runs the check, so a registry change without
-the docs change fails CI.
+invariants, the operations and macro-operations, the broken model variants,
+the bundled and ordering scenarios, the impl's planted bug variants).  The
+prose around the regions is written by hand.  ``python -m framemc.docgen``
+rewrites the regions in place (``--check`` only reports stale ones, exit 1);
+a test runs the check, so a registry change without the docs change fails CI.
+Rows follow the registries' own stable order, or are sorted by name.
 """
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import re
 import sys
 from pathlib import Path
@@ -19,7 +23,7 @@ from typing import Callable
 from framemc.errors import UsageError
 
 #: the docs pages with generated regions, relative to the repository root
-PAGES = ("docs/model.md",)
+PAGES = ("docs/model.md", "docs/scenarios.md", "docs/explorer.md")
 
 _REGION = re.compile(r"(<!-- generated: (?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -56,11 +60,62 @@ def variants_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def macros_table() -> str:
+    """One row per macro-operation ``relates`` knows: name, keyword arguments, the steps it composes."""
+    from framemc.model.macros import MACROS
+    rows = ["| macro-operation | arguments | model steps |", "|---|---|---|"]
+    for name, fn in MACROS.items():
+        kwargs = [p for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY]
+        doc = inspect.getdoc(fn) or ""
+        rows.append(f"| `{name}` | {', '.join(p.name for p in kwargs) or '-'} | {_cell(doc.splitlines()[0])} |")
+    return "\n".join(rows) + "\n"
+
+
+def _scenario_table(scenarios: dict) -> str:
+    """One row per scenario: name, what it shows, its planted twin and what the twin does."""
+    from framemc.impl.variants import BUG_VARIANTS
+    rows = ["| scenario | what it shows | planted twin |", "|---|---|---|"]
+    rows += [f"| `{s.name}` | {_cell(s.summary)} | `{s.twin}`: {_cell(BUG_VARIANTS[s.twin].description)} |"
+             for s in scenarios.values()]
+    return "\n".join(rows) + "\n"
+
+
+def allocator_scenarios_table() -> str:
+    """The bundled allocator scenarios (``framemc.scenarios.allocator.SCENARIOS``)."""
+    from framemc.scenarios.allocator import SCENARIOS
+    return _scenario_table(SCENARIOS)
+
+
+def ordering_scenarios_table() -> str:
+    """The allocator-ordering scenarios (``framemc.scenarios.orderings.ORDERING_SCENARIOS``)."""
+    from framemc.scenarios.orderings import ORDERING_SCENARIOS
+    return _scenario_table(ORDERING_SCENARIOS)
+
+
+def bug_variants_table() -> str:
+    """One row per planted bug of the impl: what it changes, where it comes from, its fix, which scenario catches it."""
+    from framemc.impl.variants import BUG_VARIANTS
+    from framemc.scenarios.allocator import SCENARIOS
+    from framemc.scenarios.orderings import ORDERING_SCENARIOS
+    caught: dict[str, list[str]] = {}
+    for s in (*SCENARIOS.values(), *ORDERING_SCENARIOS.values()):
+        caught.setdefault(s.twin, []).append(f"`{s.name}`")
+    rows = ["| bug | what it changes | comes from | fix | twin of |", "|---|---|---|---|---|"]
+    rows += [f"| `{v.name}` | {_cell(v.description)} | {_cell(v.source)} | {_cell(v.fix)} | "
+             f"{', '.join(sorted(caught.get(v.name, []))) or '-'} |"
+             for v in sorted(BUG_VARIANTS.values(), key=lambda v: v.name)]
+    return "\n".join(rows) + "\n"
+
+
 #: generated region name -> renderer
 REGIONS: dict[str, Callable[[], str]] = {
     "invariants": invariants_table,
     "operations": operations_table,
     "model-variants": variants_table,
+    "model-macros": macros_table,
+    "allocator-scenarios": allocator_scenarios_table,
+    "ordering-scenarios": ordering_scenarios_table,
+    "bug-variants": bug_variants_table,
 }
 
 
@@ -74,10 +129,10 @@ def regenerate(text: str, where: str) -> str:
     return _REGION.sub(render, text)
 
 
-def stale_pages(root: Path, *, write: bool = False) -> list[str]:
-    """The pages under ``root`` whose generated regions differ from the registries (rewritten when ``write``)."""
+def stale_pages(root: Path, *, write: bool = False, pages: tuple[str, ...] = PAGES) -> list[str]:
+    """The ``pages`` under ``root`` whose generated regions differ from the registries (rewritten when ``write``)."""
     stale = []
-    for page in PAGES:
+    for page in pages:
         path = root / page
         text = path.read_text(encoding="utf-8")
         fresh = regenerate(text, page)
@@ -89,14 +144,17 @@ def stale_pages(root: Path, *, write: bool = False) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m framemc.docgen [--check]``: rewrite the generated regions (or only report stale ones)."""
-    args = sys.argv[1:] if argv is None else argv
-    check = "--check" in args
-    root = Path(__file__).resolve().parents[2]
-    stale = stale_pages(root, write=not check)
+    """``python -m framemc.docgen [--check] [--root DIR]``: rewrite the generated regions (or only report stale ones)."""
+    parser = argparse.ArgumentParser(prog="python -m framemc.docgen",
+                                     description="Regenerate the docs' generated regions from the registries.")
+    parser.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2],
+                        help="the repository root holding docs/ (default: this checkout)")
+    args = parser.parse_args(argv)
+    stale = stale_pages(args.root, write=not args.check)
     for page in stale:
-        print(f"{page}: {'stale generated region(s); run python -m framemc.docgen' if check else 'rewritten'}")
-    return 1 if check and stale else 0
+        print(f"{page}: {'stale generated region(s); run python -m framemc.docgen' if args.check else 'rewritten'}")
+    return 1 if args.check and stale else 0
 
 
 if __name__ == "__main__":

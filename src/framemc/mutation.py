@@ -113,8 +113,9 @@ class Area:
     skip: frozenset[str] = frozenset()
 
 
-#: the mutated areas.  In impl: the allocator modules.  Left out: ``atomics.py`` (the checker's own
-#: atomics layer, shared with the explorer: a mutant there is a mutant of the checker), ``machine.py``
+#: the mutated areas.  In impl: the allocator modules.  Left out: ``framemc.sync`` is not in impl at all
+#: (the checker's own atomics layer, shared with the explorer: a mutant there is a mutant of the checker);
+#: ``machine.py``
 #: (simulated physical memory), ``errors.py`` (exception types), ``restore.py`` (rebuilds a system from
 #: a snapshot for the explorer's initial states), ``variants.py`` (the bug knobs) and ``__init__.py``.
 AREAS: dict[str, Area] = {

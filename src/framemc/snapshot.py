@@ -4,11 +4,13 @@ Data flows one way: ``impl`` (runs) -> :class:`AllocatorSnapshot` (plain
 values, this module) -> ``model`` (z3 terms) -> verdict.  Neither side imports
 the other; both import this module.  It also holds the layout constants both
 sides must agree on (the seeds' ``PAGE_SIZE``, refcount sentinels, flag bits),
-so each has exactly one definition.
+and the payload digest (the fill byte, the zero-page and fill-page digests), so each
+has exactly one definition.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -71,7 +73,7 @@ class FrameSnapshot:
     generation: int
     #: True when all 4096 payload bytes are zero
     payload_zero: bool
-    #: ``zlib.crc32`` of the payload, to detect any write to it between snapshots
+    #: :func:`page_digest` of the payload, to detect any write to it between snapshots
     payload_crc: int
 
 
@@ -95,5 +97,19 @@ class AllocatorSnapshot:
     added: tuple[tuple[int, int], ...]
 
 
+def page_digest(page: bytes | memoryview) -> int:
+    """The payload digest of one frame's bytes (``zlib.crc32``, as a kernel's recorder logs it)."""
+    return zlib.crc32(page)
+
+
+def fill_digest(byte: int) -> int:
+    """The payload digest of a frame whose every byte is ``byte``."""
+    return page_digest(bytes([byte]) * PAGE_SIZE)
+
+
 #: byte every payload holds at boot (stale garbage); the one non-zero payload of enumerated and restored states
 PAYLOAD_FILL = 0xA5
+#: digest of an all-zero payload: what zeroing a frame leaves behind
+ZERO_DIGEST = fill_digest(0)
+#: digest of the boot fill page (every byte ``PAYLOAD_FILL``)
+FILL_DIGEST = fill_digest(PAYLOAD_FILL)

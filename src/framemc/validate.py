@@ -15,7 +15,6 @@ from __future__ import annotations
 import heapq
 import json
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 from framemc import bridge
 from framemc.bridge import BUDDY, KINDS, METASLOT, OWNED, PUBLIC, Logged, Scope, World, blocks_holding, search
 from framemc.errors import UsageError
-from framemc.snapshot import PAGE_SIZE, REFCOUNT_UNUSED, aligned_blocks, order_for
+from framemc.snapshot import PAGE_SIZE, REFCOUNT_UNUSED, aligned_blocks, fill_digest, order_for
 
 __all__ = ["LOG_FORMAT", "Event", "ValidationResult", "validate_logs", "validate_events"]
 
@@ -204,7 +203,7 @@ class _Validator:
         fill = header.get("payload_fill", 0)
         if fill:
             # RAM is not zero at boot: every frame starts with this byte everywhere
-            defaults.update(pz=False, pay=zlib.crc32(bytes([fill]) * PAGE_SIZE))
+            defaults.update(pz=False, pay=fill_digest(fill))
         machine = Machine(cfg, {}, defaults,
                           dict(early_lo=0, early_end=0, early_hi=0, booted=True, actor=ACTOR_ANY,
                                ncpus=max(1, self.ncpus), pending=0, pending_order=NO_HEAD),

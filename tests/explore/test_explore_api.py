@@ -3,12 +3,12 @@
 import pytest
 
 import framemc
-import framemc.impl.atomics as atomics
+import framemc.sync as sync
 
 
-def test_public_objects_are_the_atomics_layer_objects():
+def test_public_objects_are_the_sync_objects():
     for name in ("Atomic", "Cell", "Mutex", "Ordering", "fence", "spin_loop", "current_cpu", "SpinLock"):
-        assert getattr(framemc, name) is getattr(atomics, name)
+        assert getattr(framemc, name) is getattr(sync, name)
 
 
 @pytest.mark.parametrize("ret,fragment", [
@@ -83,7 +83,7 @@ def test_locations_created_inside_threads_are_explored():
 
 
 def test_race_on_a_raw_location_and_fences_in_the_trace():
-    from framemc.impl.atomics import Location
+    from framemc.sync import Location
 
     def setup():
         payload = Location("payload[0]")

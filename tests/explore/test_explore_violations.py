@@ -4,6 +4,7 @@ import pytest
 
 import framemc
 from framemc import Atomic, Cell, CheckFailure, Mutex, Ordering, spin_loop
+from framemc.impl.errors import AllocError, ContractError, DoubleFree, NoMemory, RetryBoundExceeded
 
 
 def assertion_bug():
@@ -35,6 +36,41 @@ def test_assertion_in_final():
         return [lambda: x.load()], final
     cx = framemc.explore(setup).violation
     assert cx.kind == "assertion" and "final() raised AssertionError: nobody stored" in cx.message
+
+
+def _raising(exc: Exception):
+    def setup():
+        x = Atomic(0, name="x")
+
+        def t0():
+            x.store(1)
+            raise exc
+        return [t0]
+    return setup
+
+
+@pytest.mark.parametrize("exc, kind", [
+    (NoMemory("alloc of 4 frames"), framemc.ViolationKind.ASSERTION),
+    (DoubleFree("dealloc", 0x1000, 0x1000), framemc.ViolationKind.ASSERTION),
+    (RetryBoundExceeded("gave up"), framemc.ViolationKind.BOUND),
+    (ValueError("oops"), framemc.ViolationKind.EXCEPTION),
+], ids=["alloc-error", "contract-error", "retry-bound", "other"])
+def test_an_escaped_error_is_classified_by_its_root(exc, kind):
+    cx = framemc.explore(_raising(exc)).violation
+    assert cx.kind is kind
+    assert f"thread 0 raised {type(exc).__name__}: " in cx.message
+
+
+def test_a_usage_error_in_scenario_code_is_raised_not_reported():
+    with pytest.raises(framemc.UsageError, match="bad bounds"):
+        framemc.explore(_raising(framemc.UsageError("bad bounds")))
+
+
+def test_the_three_error_roots_are_apart():
+    assert issubclass(ContractError, framemc.KernelError) and issubclass(AllocError, framemc.KernelError)
+    assert not issubclass(framemc.KernelError, framemc.FramemcError)
+    assert not issubclass(framemc.UsageError, framemc.CheckerBug)
+    assert not issubclass(framemc.CheckerBug, framemc.UsageError)
 
 
 def _counter_setup(lock: bool):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from framemc.impl.atomics import (
+from framemc.sync import (
     AtomicOp,
     Ordering,
     apply_rmw,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from framemc.errors import UsageError
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 from framemc.impl.buddy import FrameState, Layout
 from framemc.impl.errors import (
     ClaimFailed,

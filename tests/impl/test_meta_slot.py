@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from framemc.impl.atomics import Atomic, Ordering
+from framemc.sync import Atomic, Ordering
 from framemc.impl.errors import AddressOutOfRange, MisalignedAddress, RetryBoundExceeded
 from framemc.impl.machine import metadata_size_for
 from framemc.impl.meta import (

@@ -26,7 +26,7 @@ from framemc.impl.theseus import (
     TheseusFrameAllocator,
 )
 from framemc.impl.theseus_chunks import EARLY_CHUNK_CAPACITY
-from framemc.snapshot import PAGE_SIZE
+from framemc.snapshot import PAGE_SIZE, PAYLOAD_FILL
 
 P = PAGE_SIZE
 
@@ -49,7 +49,7 @@ def test_from_in_use_acquires_the_publication_of_the_frame() -> None:
     looked: list[bool] = []
 
     def setup():
-        system = FrameSystem(1, ncpus=2, fill=0xA5)
+        system = FrameSystem(1, ncpus=2, fill=PAYLOAD_FILL)
 
         def allocator_cpu() -> None:
             system.alloc_frame()

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 import framemc.impl.restore as restore_module
 from framemc.errors import UsageError
-from framemc.impl.atomics import on_cpu
+from framemc.sync import on_cpu
 from framemc.impl.errors import NoMemory
 from framemc.impl.frame import FramePurpose
-from framemc.impl.restore import FILL_PAGE_CRC, MAX_RESTORED_HANDLES, restore
+from framemc.impl.restore import MAX_RESTORED_HANDLES, restore
 from framemc.impl.system import FrameSystem
 from framemc.model.enumerate import enumerate_states
-from framemc.snapshot import PAGE_SIZE, REFCOUNT_BUSY, REFCOUNT_UNUSED
+from framemc.snapshot import FILL_DIGEST, PAGE_SIZE, REFCOUNT_BUSY, REFCOUNT_UNUSED
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_bad_snapshots_are_one_line_usage_errors(make, kwargs, words):
 
 
 def test_fill_page_crc_is_what_a_fresh_machine_shows():
-    assert {fs.payload_crc for fs in _boot().frames} == {FILL_PAGE_CRC}
+    assert {fs.payload_crc for fs in _boot().frames} == {FILL_DIGEST}
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from framemc.errors import UsageError
-from framemc.impl.atomics import install_runtime, uninstall_runtime
+from framemc.sync import install_runtime, uninstall_runtime
 from framemc.impl.theseus import (
     THESEUS_BUGS,
     AllocateAt,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 from framemc.impl.buddy import BuddyFrameAllocator
 from framemc.impl.meta import MetaSlot
 from framemc.snapshot import PAGE_SIZE

@@ -9,18 +9,18 @@ import pytest
 from framemc.errors import UsageError
 from framemc.model import CheckVerdict, check_snapshot
 from framemc.model.enumerate import (
-    FILL_DIGEST,
     EnumerationStatus,
     canonical_snapshot,
     enumerate_states,
     is_quiescent,
 )
 from framemc.model.invariants import INVARIANTS_BY_NAME, STATE_INVARIANTS
-from framemc.model.state import ZERO_DIGEST
 from framemc.snapshot import (
+    FILL_DIGEST,
     PAGE_SIZE,
     PAYLOAD_FILL,
     REFCOUNT_UNUSED,
+    ZERO_DIGEST,
     AllocatorSnapshot,
     FrameSnapshot,
 )

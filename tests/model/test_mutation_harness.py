@@ -13,7 +13,7 @@ from framemc.mutation import OPERATORS, Result, classify, generate, generate_fro
 #: a tiny module with one site for every operator
 SYNTHETIC = '''\
 import z3
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 
 
 def guard_of(s, f):

@@ -54,7 +54,7 @@ from framemc.explorer.program import (DEADLINE, DeadlineExceeded, Pending, Progr
                                       plain_value)
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import StateChecker
-from framemc.impl.atomics import Atomic, AtomicOp, Ordering, apply_rmw
+from framemc.sync import Atomic, AtomicOp, Ordering, apply_rmw
 
 __all__ = ["Explorer", "SearchOutcome", "ExecutionRecord", "End", "DivergedError"]
 

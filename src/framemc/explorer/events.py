@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from framemc.impl.atomics import Atomic, AtomicOp, Cell, Location, Mutex
+from framemc.sync import Atomic, AtomicOp, Cell, Location, Mutex
 
 __all__ = ["OpKind", "Event", "LocationInfo", "dependent", "SourceLocator", "creation_hook", "location_kind",
            "SC_ORDER_KEY"]
@@ -139,7 +139,7 @@ def dependent(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None) -> bool:
 
 
 #: modules whose frames are plumbing, never the source of an operation
-_SKIPPED_MODULES = frozenset({"framemc.impl.atomics", "framemc.explorer.execution", "framemc.explorer.events"})
+_SKIPPED_MODULES = frozenset({"framemc.sync", "framemc.explorer.execution", "framemc.explorer.events"})
 
 
 class SourceLocator:

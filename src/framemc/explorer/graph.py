@@ -23,7 +23,7 @@ from typing import Any
 
 from framemc.explorer.events import LocationInfo, OpKind
 from framemc.explorer.program import hashable_value
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 
 __all__ = ["Node", "Graph", "Pos", "View"]
 

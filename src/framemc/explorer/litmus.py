@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from framemc.impl.atomics import Atomic, Ordering, fence
+from framemc.sync import Atomic, Ordering, fence
 
 __all__ = ["lastzero", "readers", "ainc", "casrot", "claim", "PROGRAMS", "EXPECTED", "C11Litmus", "C11_LITMUS"]
 

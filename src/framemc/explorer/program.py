@@ -23,11 +23,11 @@ from typing import Any, Callable
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from framemc.errors import CheckerBug, UsageError
+from framemc.errors import CheckerBug, KernelError, RetryBoundExceeded, UsageError
 from framemc.explorer.events import LocationInfo, OpKind, SourceLocator, location_kind
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import close_context, open_context
-from framemc.impl.atomics import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime,
+from framemc.sync import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime,
                                   uninstall_runtime)
 
 __all__ = ["DeadlineExceeded", "Pending", "ProgramRun", "ThreadState", "parse_setup_result", "plain_value",
@@ -151,14 +151,12 @@ DEADLINE = DeadlineTimer()
 
 def classify_exception(exc: BaseException) -> ViolationKind:
     """The violation a thread's exception stands for: a failed check, a bound, or an unexpected error."""
-    from framemc.impl.errors import RetryBoundExceeded
-    from framemc.errors import FramemcError
     if isinstance(exc, AssertionError):
         return ViolationKind.ASSERTION
     if isinstance(exc, RetryBoundExceeded):
         return ViolationKind.BOUND
-    if isinstance(exc, FramemcError):
-        # the simulated kernel panicked or rejected a call: the code under check failed
+    if isinstance(exc, KernelError):
+        # the simulated kernel panicked or refused a call the scenario did not expect: the code under check failed
         return ViolationKind.ASSERTION
     return ViolationKind.EXCEPTION
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from framemc.impl.atomics import Cell, Ordering
+from framemc.sync import Cell, Ordering
 from framemc.impl.errors import ClaimFailed, ContractError, GetFrameError, NoMemory
 from framemc.impl.frame import FramePurpose
 from framemc.impl.machine import Layout
@@ -26,7 +26,7 @@ from framemc.impl.theseus import AllocationError, TheseusFrameAllocator
 from framemc.impl.variants import validate_bugs
 from framemc.scenarios import lookup
 from framemc.scenarios.checks import watch_allocator
-from framemc.snapshot import PAGE_SIZE, REFCOUNT_MAX
+from framemc.snapshot import PAGE_SIZE, PAYLOAD_FILL, REFCOUNT_MAX
 
 __all__ = ["Scenario", "SCENARIOS", "scenario_named", "theseus_race"]
 
@@ -84,7 +84,7 @@ def _claim_race(bugs: frozenset[str], ncpus: int = 2) -> Setup:
 
 def _publish_and_read(bugs: frozenset[str]) -> Setup:
     def setup() -> Any:
-        system = FrameSystem(1, ncpus=2, bugs=bugs, fill=0xA5)
+        system = FrameSystem(1, ncpus=2, bugs=bugs, fill=PAYLOAD_FILL)
         watch_allocator(system)
         slot = system.get_meta_slot(0)
 

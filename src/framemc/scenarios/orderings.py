@@ -17,22 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 from framemc.impl.errors import ClaimFailed
 from framemc.impl.frame import FramePurpose
 from framemc.impl.meta import FrameMetaVtable
 from framemc.impl.system import FrameSystem
 from framemc.impl.variants import validate_bugs
 from framemc.scenarios import lookup
-from framemc.scenarios.allocator import Scenario
-from framemc.snapshot import PAGE_SIZE, PURPOSE_PAGE_TABLE, REFCOUNT_MAX
+from framemc.scenarios.allocator import TEARDOWN_MARK, Scenario
+from framemc.snapshot import PAGE_SIZE, PAYLOAD_FILL, PURPOSE_PAGE_TABLE, REFCOUNT_MAX
 
 __all__ = ["ORDERING_SCENARIOS", "ordering_scenario_named", "refcount_reader"]
 
 Setup = Callable[[], Any]
 
-#: the byte a DMA-style ``on_last_ref`` hook writes into the frame it tears down
-TEARDOWN_MARK = 0xDE
 #: the byte a frame's owner writes just before giving the frame up
 OWNER_MARK = 0x11
 
@@ -45,7 +43,7 @@ def _assert_zeroed(system: FrameSystem, paddr: int, how: str) -> None:
 
 def _page_table_reader(bugs: frozenset[str], via_purpose: bool) -> Setup:
     def setup() -> Any:
-        system = FrameSystem(1, ncpus=2, bugs=bugs, fill=0xA5)
+        system = FrameSystem(1, ncpus=2, bugs=bugs, fill=PAYLOAD_FILL)
         slot = system.get_meta_slot(0)
 
         def allocator_cpu() -> None:

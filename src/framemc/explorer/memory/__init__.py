@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from framemc.explorer.graph import Graph, Node
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 
 __all__ = ["Events", "MemoryModelChecker", "MODELS", "checker_for", "acyclic"]
 

@@ -33,7 +33,7 @@ and b a read.
 from __future__ import annotations
 
 from framemc.explorer.memory import F, R, W, Events, acyclic
-from framemc.impl.atomics import Ordering
+from framemc.sync import Ordering
 
 __all__ = ["RC11"]
 

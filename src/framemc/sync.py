@@ -1,4 +1,8 @@
-"""The atomics layer: the only way impl code touches shared state.
+"""framemc.sync: the user-facing stand-ins for Rust's atomics, locks and cells.
+
+Scenario code and the reference allocators in ``framemc.impl`` alike import this module; it is
+the only way they touch shared state.  It is apart from the engine (``framemc.explorer``), as
+loom keeps ``sync/`` apart from ``rt/``.
 
 Design: every primitive (``Atomic``, ``Cell``, ``Mutex``, ``fence``,
 non-atomic payload ``Location``) keeps its own value and executes directly,

@@ -23,7 +23,7 @@ from typing import Callable
 from framemc.errors import UsageError
 
 #: the docs pages with generated regions, relative to the repository root
-PAGES = ("docs/model.md", "docs/scenarios.md", "docs/explorer.md")
+PAGES = ("docs/model.md", "docs/scenarios.md", "docs/explorer.md", "docs/seed-003-theseus.md")
 
 _REGION = re.compile(r"(<!-- generated: (?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -93,17 +93,53 @@ def ordering_scenarios_table() -> str:
 
 
 def bug_variants_table() -> str:
-    """One row per planted bug of the impl: what it changes, where it comes from, its fix, which scenario catches it."""
-    from framemc.impl.variants import BUG_VARIANTS
-    from framemc.scenarios.allocator import SCENARIOS
-    from framemc.scenarios.orderings import ORDERING_SCENARIOS
-    caught: dict[str, list[str]] = {}
-    for s in (*SCENARIOS.values(), *ORDERING_SCENARIOS.values()):
-        caught.setdefault(s.twin, []).append(f"`{s.name}`")
-    rows = ["| bug | what it changes | comes from | fix | twin of |", "|---|---|---|---|---|"]
-    rows += [f"| `{v.name}` | {_cell(v.description)} | {_cell(v.source)} | {_cell(v.fix)} | "
-             f"{', '.join(sorted(caught.get(v.name, []))) or '-'} |"
-             for v in sorted(BUG_VARIANTS.values(), key=lambda v: v.name)]
+    """One row per planted bug of every built-in design: what it changes, where it comes from, its fix, which
+    scenario is its twin and which invariants its broken model operation breaks."""
+    from framemc.design import BUILTIN, design_named
+    rows = ["| design | bug | what it changes | comes from | fix | twin of | model refutes |",
+            "|---|---|---|---|---|---|---|"]
+    for name in BUILTIN:
+        design = design_named(name)
+        caught: dict[str, list[str]] = {}
+        for model in ("sc", "c11"):
+            for s in design.scenarios(model).values():
+                caught.setdefault(s.twin, []).append(f"`{s.name}`")
+        rows += [f"| {name} | `{b.name}` | {_cell(b.description)} | {_cell(b.source)} | {_cell(b.fix)} | "
+                 f"{', '.join(sorted(caught.get(b.name, []))) or '-'} | "
+                 f"{', '.join(i.name for i in b.breaks) or '-'} |" for b in sorted(design.bugs.values(),
+                                                                                  key=lambda b: b.name)]
+    return "\n".join(rows) + "\n"
+
+
+def _frame_model(design: str):  # noqa: ANN202 - a FrameModel
+    from framemc.design import design_named
+    return design_named(design).prover.model
+
+
+def frame_model_invariants(design: str) -> str:
+    """One row per invariant of a frame-model design: name, kind, statement, citation."""
+    rows = ["| name | kind | statement | source |", "|---|---|---|---|"]
+    rows += [f"| {i.name} | {i.kind.value} | {_cell(i.statement)} | {_cell(i.citation)} |"
+             for i in _frame_model(design).invariants]
+    return "\n".join(rows) + "\n"
+
+
+def frame_model_operations(design: str) -> str:
+    """One row per operation and macro of a frame-model design: name, parameters, summary."""
+    model = _frame_model(design)
+    rows = ["| operation | kind | parameters | what it models |", "|---|---|---|---|"]
+    for kind, table in (("step", model.operations), ("macro", model.macros)):
+        rows += [f"| `{o.name}` | {kind} | {', '.join(n for n, _ in o.params) or '-'} | {_cell(o.summary)} |"
+                 for o in table.values()]
+    return "\n".join(rows) + "\n"
+
+
+def frame_model_variants(design: str) -> str:
+    """One row per broken operation of a frame-model design: name, what it replaces, what refutes it."""
+    model = _frame_model(design)
+    rows = ["| variant | replaces | what is wrong | refuted by |", "|---|---|---|---|"]
+    rows += [f"| `{v.name}` | `{v.replaces}` | {_cell(v.op.summary)} | {', '.join(i.name for i in v.breaks)} |"
+             for v in sorted(model.variants.values(), key=lambda v: v.name)]
     return "\n".join(rows) + "\n"
 
 
@@ -116,6 +152,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "allocator-scenarios": allocator_scenarios_table,
     "ordering-scenarios": ordering_scenarios_table,
     "bug-variants": bug_variants_table,
+    "theseus-invariants": lambda: frame_model_invariants("theseus"),
+    "theseus-operations": lambda: frame_model_operations("theseus"),
+    "theseus-variants": lambda: frame_model_variants("theseus"),
 }
 
 

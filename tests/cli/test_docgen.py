@@ -68,14 +68,14 @@ def test_a_changed_scenario_summary_makes_scenarios_md_stale(tmp_path, monkeypat
 
 
 def test_a_new_bug_variant_makes_scenarios_md_stale(tmp_path, monkeypatch):
-    from framemc.impl import variants
+    from framemc.design import Bug, design_named
     root = _copy_docs(tmp_path)
-    new = variants.BugVariant("planted-for-the-test", "It does it wrong.", "this test", "framemc.impl.frame",
-                              "Do it right.")
-    monkeypatch.setitem(variants.BUG_VARIANTS, new.name, new)
+    new = Bug("planted-for-the-test", "It does it wrong.", "this test", "Do it right.", "framemc.impl.frame")
+    monkeypatch.setitem(design_named("metaslot").bugs, new.name, new)
     assert docgen.stale_pages(root) == ["docs/scenarios.md"]
     assert docgen.stale_pages(root, write=True) == ["docs/scenarios.md"]
-    assert "| `planted-for-the-test` | It does it wrong. |" in (root / "docs/scenarios.md").read_text(encoding="utf-8")
+    text = (root / "docs/scenarios.md").read_text(encoding="utf-8")
+    assert "| metaslot | `planted-for-the-test` | It does it wrong. |" in text
 
 
 def test_a_changed_twin_description_makes_both_scenario_pages_stale(tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import click
 
-from framemc.cli_config import SECTIONS, CheckConfig, find_pyproject, load_config
+from framemc.cli_config import MEMORY_MODELS, SECTIONS, CheckConfig, find_pyproject, load_config
 from framemc.cli_suite import ExitCode, Outcome, Row, Section, SuiteResult, chosen_designs, exit_code, run_suite
 from framemc.cli_trace import (PytestOrigin, file_origin, load_user_setup, read_trace, replay_pytest_origin,
                                setup_for_origin, trace_document)
@@ -322,7 +322,7 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
               help="Run only this bundled scenario (repeatable).")
 @click.option("--obligation", "obligations", multiple=True, metavar="NAME",
               help="Run only the proof obligations with this name, operation or invariant (repeatable).")
-@click.option("--memory-model", "memory_models", multiple=True, type=click.Choice(["sc", "c11"]),
+@click.option("--memory-model", "memory_models", multiple=True, type=click.Choice(MEMORY_MODELS),
               help="Run the scenarios under this memory model only (repeatable).")
 @click.option("--bug", "bugs", multiple=True, metavar="VARIANT",
               help="Switch on a planted bug variant in the impl (and the same-named model variant in the proofs); "
@@ -517,7 +517,6 @@ def _list_rows(kind: str, chosen: list[Any]) -> list[tuple[str, str]]:
         if kind == "designs":
             rows.append((design.name, f"{design.summary} ({'; '.join(design.sources)})"))
         elif kind == "scenarios":
-            from framemc.cli_config import MEMORY_MODELS
             for model in MEMORY_MODELS:
                 registry = design.scenarios(model)
                 rows += [(name, f"[{design.name}, {model}] {sc.summary} (planted-bug twin: {sc.twin})")
@@ -570,7 +569,7 @@ def list_names(kinds: tuple[str, ...], design: tuple[str, ...], config_path: str
 
 @cli.command()
 @click.argument("target", metavar="FILE.py[:FUNC]")
-@click.option("--memory-model", type=click.Choice(["sc", "c11"]), default="sc", show_default=True,
+@click.option("--memory-model", type=click.Choice(MEMORY_MODELS), default="sc", show_default=True,
               help="The memory model executions follow.")
 @click.option("--max-executions", type=int, metavar="N", help="Stop after N complete executions (then the "
               "result is INCONCLUSIVE, not a pass).")

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from framemc.errors import UsageError
+from framemc.explorer.bounds import MemoryModel
 
 __all__ = ["CheckConfig", "KEYS", "SECTIONS", "MEMORY_MODELS", "find_pyproject", "load_config"]
 
 #: the parts of the default suite, in the order they run (cheapest first, so a time budget covers most)
 SECTIONS = ("scenarios", "conformance", "proofs")
-#: memory models the bundled scenarios run under
-MEMORY_MODELS = ("sc", "c11")
+#: memory models the bundled scenarios run under: every model of the explorer's registry
+MEMORY_MODELS = tuple(m.value for m in MemoryModel)
 #: the largest MAX_ORDER accepted (Linux uses 10 to 13; every bound the encoding allows is far beyond)
 MAX_ORDER_LIMIT = 30
 

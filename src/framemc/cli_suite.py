@@ -112,7 +112,7 @@ class SuiteResult:
         for row in self.rows:
             uncovered = row.coverage.uncovered if row.coverage is not None else ()
             if uncovered:
-                out.append(f"{row.name} left {len(uncovered)} coverage item(s) unexercised: "
+                out.append(f"{row.design} {row.name} left {len(uncovered)} coverage item(s) unexercised: "
                            + "; ".join(f"{i.kind.value} {i.name}" for i in uncovered))
         return tuple(out)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from framemc.errors import UsageError
+from framemc.cli_config import MEMORY_MODELS
 
 #: the docs pages with generated regions, relative to the repository root
 PAGES = ("docs/model.md", "docs/scenarios.md", "docs/explorer.md", "docs/seed-003-theseus.md")
@@ -101,7 +102,7 @@ def bug_variants_table() -> str:
     for name in BUILTIN:
         design = design_named(name)
         caught: dict[str, list[str]] = {}
-        for model in ("sc", "c11"):
+        for model in MEMORY_MODELS:
             for s in design.scenarios(model).values():
                 caught.setdefault(s.twin, []).append(f"`{s.name}`")
         rows += [f"| {name} | `{b.name}` | {_cell(b.description)} | {_cell(b.source)} | {_cell(b.fix)} | "

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from framemc.cli_config import CheckConfig
+from framemc.cli_config import MEMORY_MODELS, CheckConfig
 from framemc.cli_suite import ExitCode, Outcome, exit_code
 from framemc.errors import UsageError
 from framemc.explorer import Bounds, Counterexample, Status, explore
@@ -34,8 +34,6 @@ __all__ = ["DetectorKind", "Detection", "ScenarioRun", "MutantResult", "Referenc
            "run_reference", "run_mutant", "run_catalogue", "catalogue_table", "render_page", "render_index",
            "check_pages_folder", "write_pages"]
 
-#: the memory models whose bundled scenarios the catalogue runs, in run order
-MEMORY_MODELS = ("sc", "c11")
 
 
 class DetectorKind(enum.Enum):

@@ -76,7 +76,6 @@ import argparse
 import ast
 import concurrent.futures
 import copy
-import dataclasses
 import hashlib
 import json
 import os
@@ -89,7 +88,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 #: the repository root (``src/framemc/mutation.py`` -> three levels up)
 ROOT = Path(__file__).resolve().parents[2]
@@ -871,13 +870,13 @@ def _det_conformance(det: dict[str, Any], collect: bool) -> list[str]:
 
 def _det_scenarios(det: dict[str, Any], collect: bool) -> list[str]:
     """Bundled scenarios (``model/name``) that do not PASS."""
-    from framemc.cli_config import CheckConfig
+    from framemc.cli_config import MEMORY_MODELS, CheckConfig
     from framemc.cli_trace import bundled_registry
     from framemc.explorer import Bounds, Status, explore
     cfg = CheckConfig()
     skip = set(det.get("skip", ()))
     failures = []
-    for model in ("sc", "c11"):
+    for model in MEMORY_MODELS:
         registry = bundled_registry(model)
         for name in registry:
             if f"{model}/{name}" in skip:

@@ -16,13 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from framemc.errors import UsageError
+from framemc.explorer.bounds import MemoryModel
 from framemc.explorer.trace import check_header
 from framemc.explorer.violation import ViolationKind
 
 __all__ = ["validate_trace", "MEMORY_MODELS", "ORIGIN_KINDS", "MAX_DEPTH"]
 
 #: the ``memory_model`` values a trace may name
-MEMORY_MODELS = ("sc", "c11")
+#: the memory models a trace may name: every model of the explorer's registry
+MEMORY_MODELS = tuple(m.value for m in MemoryModel)
 #: the ``origin.kind`` values a trace may carry
 ORIGIN_KINDS = ("bundled", "file", "pytest")
 #: how deeply a value (a read, a witness) may nest: deeper ones are refused rather than risk a RecursionError

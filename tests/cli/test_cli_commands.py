@@ -152,10 +152,12 @@ def test_check_conformance_section_runs() -> None:
 
 def test_check_conformance_lists_uncovered_items_as_a_warning_and_in_the_json(tmp_path) -> None:
     summary = tmp_path / "summary.json"
-    result = run("check", "--only", "conformance", "--conformance-steps", "5", "--json", str(summary))
+    result = run("check", "--design", "metaslot", "--only", "conformance", "--conformance-steps", "5", "--json",
+                 str(summary))
     assert result.exit_code == 0, result.output          # uncovered items are a warning, not a failure
     assert "conformance coverage items exercised" in result.stdout
     [warning] = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert warning.startswith("warning: metaslot conformance (seed 0, 5 steps) left")
     assert "coverage item(s) unexercised" in warning and "merge cascade of length 3" in warning
     doc = json.loads(summary.read_text())
     [row] = doc["rows"]

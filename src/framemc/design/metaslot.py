@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from framemc.design import Bug, Design
 from framemc.verdicts import Obligation, ObligationResult
+from framemc.cli_config import MEMORY_MODELS
 
 __all__ = ["DESIGN"]
 
@@ -78,7 +79,7 @@ def _conformance(*, seed: int = 0, steps: int = 150, bugs: Iterable[str] = froze
 def _bugs() -> dict[str, Bug]:
     from framemc.impl.variants import BUG_VARIANTS
     from framemc.model import INVARIANTS_BY_NAME, VARIANTS
-    twins = {s.twin: f"{m}/{s.name}" for m in ("sc", "c11") for s in _scenarios(m).values()}
+    twins = {s.twin: f"{m}/{s.name}" for m in MEMORY_MODELS for s in _scenarios(m).values()}
     out = {}
     for name, knob in sorted(BUG_VARIANTS.items()):
         if knob.module == "framemc.impl.theseus":

@@ -28,6 +28,11 @@ class BoundKind(enum.Enum):
     TIME_BUDGET = "time_budget"
 
 
+def _model_names() -> tuple[str, ...]:
+    from framemc.explorer.memory import MODELS
+    return tuple(MODELS)
+
+
 def _member(cls: type[enum.Enum], value: object, expectation: str) -> Any:
     if isinstance(value, cls):
         return value
@@ -36,16 +41,19 @@ def _member(cls: type[enum.Enum], value: object, expectation: str) -> Any:
     raise UsageError(f"{expectation}, got {value!r}")
 
 
-class MemoryModel(enum.Enum):
-    """The memory model executions follow."""
-
-    SC = "sc"
-    C11 = "c11"
+class _MemoryModels(enum.Enum):
+    """The memory model executions follow: one member per entry of ``framemc.explorer.memory.MODELS``."""
 
     @classmethod
     def parse(cls, value: object) -> "MemoryModel":
         """The member named by ``value`` (a member or its string); UsageError otherwise."""
-        return _member(cls, value, "memory_model must be 'sc' or 'c11'")
+        names = [m.value for m in cls]
+        return _member(cls, value, f"memory_model must be {' or '.join(repr(n) for n in names)}")
+
+
+#: the memory models, built from the registry of consistency checkers (a new model is one file and one entry
+#: there): ``MemoryModel.SC``, ``MemoryModel.C11``, ...
+MemoryModel = _MemoryModels("MemoryModel", {name.upper(): name for name in _model_names()}, module=__name__)
 
 
 class Reduction(enum.Enum):

@@ -133,14 +133,20 @@ class _OpContext:
         """The guard and the invariants instantiated at the points of ``level`` (0 weakest), in order case
         ``case`` (see :meth:`cases`).
 
-        Level 0 assumes the goal's own invariant and the core structural ones
-        at the operation's frames (and the first frame of the arbitrary
-        frame's pool); level 1 the same plus the pool-id invariant at the
-        closure (aligned starts and buddies of those frames and of their pools'
-        first frames, at every order); level 2 every state invariant at the
-        operation's frames; level 3 every state invariant at the closure.
-        Fewer hypotheses make z3 much faster, and a proof from weaker
-        hypotheses is still a proof.
+        Levels 0 and 1 are focused on the arbitrary frame: level 0 assumes the
+        goal's own invariant and the core structural ones at the arbitrary
+        frame and the core ones alone at the frames the step names; level 1
+        every state invariant at the arbitrary frame and the goal's and the
+        core ones at the step's frames.  Level 2 assumes the goal's and the
+        core invariants at all those frames and at the first frame of the
+        arbitrary frame's pool; level 3 the same plus the pool-id invariant at
+        the closure (aligned starts and buddies of those frames and of their
+        pools' first frames, at every order); level 4 every state invariant at
+        the operation's frames; level 5 every state invariant at the closure.
+        Fewer hypotheses make z3 much faster (at a high MAX_ORDER every frame
+        brings a lookup per order, and the focused levels keep z3 off those a
+        proof does not need), and a proof from weaker hypotheses is still a
+        proof.
         """
         key = self.key(level, goal)
         if key not in self._hypotheses:
@@ -154,17 +160,22 @@ class _OpContext:
     @staticmethod
     def key(level: int, goal: Invariant) -> tuple[int, str]:
         """What the hypotheses of ``level`` for ``goal`` depend on: the goal only at the goal-specific levels."""
-        return level, goal.name if level in (0, 1) else ""
+        return level, goal.name if level in (0, 1, 2, 3) else ""
 
     def _build_hypotheses(self, level: int, goal: Invariant) -> list[z3.BoolRef]:
-        """Build the hypotheses of :meth:`hypotheses` (cached there)."""
-        invariants = list(STATE_INVARIANTS)
+        """Build the hypotheses of :meth:`hypotheses` (cached there): each point with its invariants."""
+        def chosen(names: frozenset[str] | None) -> list[Invariant]:
+            return [inv for inv in STATE_INVARIANTS if names is None or inv.name in names]
+
+        goal_and_core = _CORE | {goal.name}
         if level in (0, 1):
-            wanted = _CORE | {goal.name} | ({"S-pool-ids"} if level == 1 else set())
-            invariants = [inv for inv in STATE_INVARIANTS if inv.name in wanted]
-        points = self.closure if level in (1, 3) else self.named
+            placed = [(self.f, chosen(goal_and_core if level == 0 else None))] + [
+                (t, chosen(_CORE if level == 0 else goal_and_core)) for t in self.step.seeds]
+        else:
+            names = None if level >= 4 else goal_and_core | ({"S-pool-ids"} if level == 3 else set())
+            placed = [(t, chosen(names)) for t in (self.closure if level in (3, 5) else self.named)]
         result = [self.step.guard]
-        for t in points:
+        for t, invariants in placed:
             result.extend(inv.body(self.cfg, self.pre, t) for inv in invariants)
             result.extend(g.at(t) for g in self.step.ranged)
         return result
@@ -175,7 +186,7 @@ OTHER_ORDERS = -1
 #: invariants every level assumes: the shape of the free lists
 _CORE = frozenset({"I2-non-overlapping-ranges", "S-buddy-aligned", "S-pending-block"})
 #: number of hypothesis levels; only the last may refute
-LEVELS = 4
+LEVELS = 6
 
 
 def _instantiation_points(cfg: ModelConfig, seeds: tuple[z3.BitVecRef, ...]) -> list[z3.BitVecRef]:
@@ -403,15 +414,12 @@ def _witness_satisfies(ctx: _OpContext, hypotheses: list[z3.BoolRef], work: Work
 def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work) -> tuple[Verdict, str, str]:
     """``Inv(pre) and guard => inv(pre, op(pre)) at f``: verdict, diff, reason.
 
-    The goal is split into its conjuncts (one per commented line of the
-    invariant) and into the operation's cases on ``f``; every piece must be
-    proved.  Each piece tries the hypothesis levels from weakest to
-    strongest: ``unsat`` at any level proves it; only the strongest level's
-    ``sat`` refutes it, and its ``unknown`` is UNKNOWN.
+    Every piece (:func:`_decide`) must be proved: ``unsat`` at any
+    hypothesis level proves a piece; only the strongest level's ``sat``
+    refutes it, and its ``unknown`` is UNKNOWN.
     """
     first_unknown: tuple[str, UnknownCause | None] | None = None
-    for _, case, negated in _pieces(cfg, ctx, inv):
-        verdict, detail = _prove_piece(ctx, inv, case, negated, work)
+    for _, _, _, verdict, detail in _decide(cfg, ctx, inv, work):
         if verdict is Verdict.REFUTED:
             return verdict, detail, ""
         if verdict is Verdict.UNKNOWN and first_unknown is None:
@@ -422,15 +430,20 @@ def _prove_invariant(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Wo
     return Verdict.PROVED, "", ""
 
 
-def _pieces(cfg: ModelConfig, ctx: _OpContext, inv: Invariant
-            ) -> Iterator[tuple[str, int | None, list[z3.BoolRef]]]:
-    """The pieces of the obligation ``ctx``'s operation preserves ``inv``, in proof order: (label, order case,
-    negated goal in that case).
+def _decide(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work
+            ) -> Iterator[tuple[str, int | None, list[z3.BoolRef], Verdict, str]]:
+    """Decide the obligation ``ctx``'s operation preserves ``inv`` piece by piece, in proof order: (label,
+    order case, negated goal in that case, verdict, diff or unknown reason) per piece;
+    :mod:`framemc.proofs.smt2` exports the same pieces.
 
-    One piece per conjunct of the goal (one commented line of the
-    invariant) and per order case (:meth:`_OpContext.cases`).  Every piece
-    must be unsat (with the hypotheses of some level, in its order case)
-    for a proof; :mod:`framemc.proofs.smt2` exports the same pieces.
+    The goal is split into the operation's order cases (:meth:`_OpContext.cases`)
+    and each case into the goal's conjuncts (one commented line of the
+    invariant each).  An order case is first tried whole, as one piece, at
+    the focused hypothesis level: at a high MAX_ORDER most conjuncts are
+    about orders the step does not touch, and one query costs much less
+    than one per conjunct.  Once a whole case is not proved that way, this
+    and the later cases go conjunct by conjunct through the levels
+    (:func:`_prove_piece`), where a counterexample names its conjunct.
     """
     post = ctx.step.post
     if inv.kind is InvariantKind.STATE:
@@ -438,10 +451,29 @@ def _pieces(cfg: ModelConfig, ctx: _OpContext, inv: Invariant
     else:
         goal = inv.body(cfg, ctx.pre, post, ctx.f)
     conjuncts = goal.children() if z3.is_and(goal) else [goal]
-    for i, conjunct in enumerate(conjuncts, 1):
-        for order in ctx.cases():
-            shown = "" if order is None else ", order " + ("other" if order == OTHER_ORDERS else str(order))
-            yield f"conjunct {i}/{len(conjuncts)}{shown}", order, ctx.in_case([z3.Not(conjunct)], order)
+    whole = len(conjuncts) > 1 and ctx.step.order is not None
+    # the level that proved each conjunct (by number) in the latest case where it was proved alone
+    proved: dict[int, int | None] = {}
+    for order in ctx.cases():
+        shown = "" if order is None else ", order " + ("other" if order == OTHER_ORDERS else str(order))
+        if whole:
+            negated = ctx.in_case([z3.Not(goal)], order)
+            result, _ = work.solve(ctx.hypotheses(0, inv, order) + negated, WEAK_LEVEL_RLIMIT)
+            if result == z3.unsat:
+                work.levels.add(0)
+                work.proved_at = 0
+                yield f"all {len(conjuncts)} conjuncts{shown}", order, negated, Verdict.PROVED, ""
+                continue
+            whole = False
+            if work.cause in _FINAL_CAUSES:
+                yield f"all {len(conjuncts)} conjuncts{shown}", order, negated, Verdict.UNKNOWN, work.explain()
+                continue
+        for i, conjunct in enumerate(conjuncts, 1):
+            negated = ctx.in_case([z3.Not(conjunct)], order)
+            verdict, detail = _prove_piece(ctx, inv, order, negated, work, proved.get(i))
+            if verdict is Verdict.PROVED:
+                proved[i] = work.proved_at
+            yield f"conjunct {i}/{len(conjuncts)}{shown}", order, negated, verdict, detail
 
 
 def _satisfies_strongest(model: z3.ModelRef, ctx: _OpContext, inv: Invariant, case: int | None,
@@ -451,18 +483,18 @@ def _satisfies_strongest(model: z3.ModelRef, ctx: _OpContext, inv: Invariant, ca
     return z3.is_true(model.eval(z3.And(strongest), model_completion=True))
 
 
-def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: list[z3.BoolRef], work: Work
-                 ) -> tuple[Verdict, str]:
-    """One piece of an obligation (see :func:`_pieces`): verdict and diff (or unknown reason).
+def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: list[z3.BoolRef], work: Work,
+                 first: int | None = None) -> tuple[Verdict, str]:
+    """One piece of an obligation (see :func:`_decide`): verdict and diff (or unknown reason).
 
     The piece goes through the hypothesis levels, weakest first, except
-    that the level which proved the obligation's previous piece goes first:
-    the pieces of one obligation (its conjuncts and order cases) tend to
-    need the same hypotheses, and every failed weaker level costs its slice.
-    A weaker level gets at most a slice of the budget, so that a hard weak
-    query cannot starve the stronger levels.
+    that level ``first`` goes first when given: the caller passes the level
+    that proved the same conjunct in the previous order case, since a
+    conjunct tends to need the same hypotheses in every case, and every
+    failed weaker level costs its slice.  A weaker level gets at most a
+    slice of the budget, so that a hard weak query cannot starve the
+    stronger levels.
     """
-    first = work.proved_at
     order = list(range(LEVELS)) if first is None else [first] + [x for x in range(LEVELS) if x != first]
     for level in order:
         last = level == LEVELS - 1

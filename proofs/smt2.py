@@ -1,14 +1,13 @@
 """Export the z3 queries that decide each proof obligation as standalone SMT-LIB 2 files.
 
 Design: the exporter does not rebuild any formula.  It poses each
-obligation's queries through the prover itself (:func:`engine._pieces`,
-:func:`engine._prove_piece`, :func:`engine._guard_satisfiable`,
-:func:`engine._prove_init`) with a
+obligation's queries through the prover itself (:func:`engine._decide`,
+:func:`engine._guard_satisfiable`, :func:`engine._prove_init`) with a
 :class:`engine.Work` that records every query and z3's answer, under the
 obligation's calibrated resource limit, and writes the query that decided
 each piece:
 
-* a piece of ``op/INV`` (one per conjunct and case, :func:`engine._pieces`):
+* a piece of ``op/INV`` (a whole order case, or one conjunct in it, :func:`engine._decide`):
   the hypothesis level at which z3 answered ``unsat`` (the weakest that
   proves it); on ``sat`` or ``unknown`` the strongest level, which is the
   one that refutes;
@@ -116,9 +115,8 @@ def _decided(cfg: ModelConfig, ob: Obligation, variant: str | None, work: _Recor
         ctx = engine._context(cfg, ob.op, variant)
         inv = engine._invariant(ob.invariant)
         rows = []
-        for label, case, negated in engine._pieces(cfg, ctx, inv):
-            work.posed = []
-            verdict, _ = engine._prove_piece(ctx, inv, case, negated, work)
+        work.posed = []
+        for label, case, negated, verdict, _ in engine._decide(cfg, ctx, inv, work):
             if verdict is Verdict.PROVED:
                 # the last query posed answered unsat, at the level the prover records
                 level = work.proved_at

@@ -63,7 +63,7 @@ from framemc.impl.theseus_chunks import (
     contract_error,
     frames_between,
 )
-from framemc.impl.variants import BUG_VARIANTS, validate_bugs
+from framemc.impl.variants import KNOBS, validate_bugs
 from framemc.snapshot import PAGE_SIZE
 
 __all__ = [
@@ -91,7 +91,7 @@ __all__ = [
 ]
 
 #: the planted-bug variants (of :mod:`framemc.impl.variants`) this allocator honours
-THESEUS_BUGS = frozenset(name for name, v in BUG_VARIANTS.items() if v.module == __name__)
+THESEUS_BUGS = frozenset(name for name, module in KNOBS.items() if module == __name__)
 
 #: default size of the physical address space, in frames (16 GiB)
 DEFAULT_PHYS_FRAMES = 1 << 22
@@ -400,7 +400,7 @@ def _validate_bugs(bugs: Iterable[str]) -> frozenset[str]:
     """The bug set as a frozenset, or a UsageError naming a variant that is unknown or not this allocator's."""
     chosen = validate_bugs(bugs)
     for name in sorted(chosen - THESEUS_BUGS):
-        raise UsageError(f"bug variant {name!r} belongs to {BUG_VARIANTS[name].module}, not the Theseus "
+        raise UsageError(f"bug variant {name!r} belongs to {KNOBS[name]}, not the Theseus "
                          f"allocator; it honours: {', '.join(sorted(THESEUS_BUGS))}")
     return chosen
 

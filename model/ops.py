@@ -23,7 +23,8 @@ from typing import Callable
 
 import z3
 
-from framemc.errors import UsageError
+from framemc.errors import CheckerBug, UsageError
+from framemc.model.invariants import INVARIANTS_BY_NAME, Invariant
 from framemc.model.state import (
     BUSY,
     FRAME_BITS,
@@ -587,16 +588,22 @@ class Variant:
     summary: str
     #: the broken operation
     spec: OpSpec
-    #: invariants whose obligations the proofs are expected to refute
-    breaks: tuple[str, ...]
+    #: the invariants (objects of :data:`framemc.model.invariants.INVARIANTS`) whose obligations the proofs
+    #: are expected to refute
+    breaks: tuple[Invariant, ...]
 
 
 def _variant(name: str, replaces: str, summary: str, fn: Callable[..., Step], breaks: tuple[str, ...],
              extra: tuple[tuple[str, ParamKind], ...] = ()) -> Variant:
-    """A registry entry for a broken operation with the parameters of the one it replaces (plus ``extra``)."""
+    """A registry entry for a broken operation with the parameters of the one it replaces (plus ``extra``);
+    ``breaks`` names registered invariants, and the entry holds the invariants themselves."""
     params = OPERATIONS[replaces].params + extra
+    unknown = [b for b in breaks if b not in INVARIANTS_BY_NAME]
+    if unknown:
+        raise CheckerBug(f"model variant {name} breaks {unknown[0]!r}, which is no registered invariant")
     return Variant(name=name, replaces=replaces, summary=summary,
-                   spec=OpSpec(name=f"{replaces}[{name}]", summary=summary, params=params, fn=fn), breaks=breaks)
+                   spec=OpSpec(name=f"{replaces}[{name}]", summary=summary, params=params, fn=fn),
+                   breaks=tuple(INVARIANTS_BY_NAME[b] for b in breaks))
 
 
 #: broken operations by variant name

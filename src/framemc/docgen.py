@@ -56,7 +56,7 @@ def variants_table() -> str:
     """One row per broken model operation: name, the operation it replaces, what is wrong, what refutes it."""
     from framemc.model.ops import VARIANTS
     rows = ["| variant | replaces | what is wrong | refuted by |", "|---|---|---|---|"]
-    rows += [f"| `{v.name}` | `{v.replaces}` | {_cell(v.summary)} | {', '.join(v.breaks)} |"
+    rows += [f"| `{v.name}` | `{v.replaces}` | {_cell(v.summary)} | {', '.join(i.name for i in v.breaks)} |"
              for v in sorted(VARIANTS.values(), key=lambda v: v.name)]
     return "\n".join(rows) + "\n"
 
@@ -74,9 +74,10 @@ def macros_table() -> str:
 
 def _scenario_table(scenarios: dict) -> str:
     """One row per scenario: name, what it shows, its planted twin and what the twin does."""
-    from framemc.impl.variants import BUG_VARIANTS
+    from framemc.design import BUILTIN, design_named
+    bugs = {name: bug for d in BUILTIN for name, bug in design_named(d).bugs.items()}
     rows = ["| scenario | what it shows | planted twin |", "|---|---|---|"]
-    rows += [f"| `{s.name}` | {_cell(s.summary)} | `{s.twin}`: {_cell(BUG_VARIANTS[s.twin].description)} |"
+    rows += [f"| `{s.name}` | {_cell(s.summary)} | `{s.twin}`: {_cell(bugs[s.twin].description)} |"
              for s in scenarios.values()]
     return "\n".join(rows) + "\n"
 

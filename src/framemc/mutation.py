@@ -802,7 +802,7 @@ def _det_variants(det: dict[str, Any], collect: bool) -> list[str]:
     chosen = det["variants"]
     if chosen == "all":
         from framemc.model.ops import VARIANTS
-        chosen = {v.name: [f"{v.replaces}/{inv}" for inv in v.breaks] for v in VARIANTS.values()}
+        chosen = {v.name: [f"{v.replaces}/{inv.name}" for inv in v.breaks] for v in VARIANTS.values()}
     skip = set(det.get("skip", ()))
     failures: list[str] = []
     for name, names in chosen.items():

@@ -26,8 +26,8 @@ def test_a_conformance_run_stops_at_its_deadline_and_is_never_a_pass() -> None:
 def test_check_time_budget_bounds_the_conformance_run(tmp_path: Path) -> None:
     summary = tmp_path / "s.json"
     started = time.monotonic()
-    result = run("check", "--only", "conformance", "--conformance-steps", "100000", "--time-budget", "2",
-                 "--json", str(summary))
+    result = run("check", "--design", "metaslot", "--only", "conformance", "--conformance-steps", "100000",
+                 "--time-budget", "2", "--json", str(summary))
     assert time.monotonic() - started < 30, "the budget did not bound the conformance loop"
     assert result.exit_code == 3, result.output
     assert f"{CUT} after " in result.stdout and " of 100000 steps" in result.stdout
@@ -56,7 +56,8 @@ def test_proofs_past_the_deadline_are_not_run_rows() -> None:
 
 def test_rows_stream_to_a_pipe_before_the_run_ends() -> None:
     """With stdout a pipe (a CI log), the first row arrives while the rest is still running."""
-    command = [sys.executable, "-m", "framemc", "check", "--only", "scenarios", "--only", "conformance",
+    command = [sys.executable, "-m", "framemc", "check", "--design", "metaslot", "--only", "scenarios", "--only",
+               "conformance",
                "--scenario", "segment-pieces", "--memory-model", "sc", "--conformance-steps", "400"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -24,12 +24,12 @@ def test_every_invariant_operation_and_variant_has_a_row():
 
 
 def test_every_scenario_and_bug_variant_has_a_row():
-    from framemc.impl.variants import BUG_VARIANTS
+    from framemc.design import designs
     from framemc.scenarios.allocator import SCENARIOS
     from framemc.scenarios.orderings import ORDERING_SCENARIOS
     scenarios = (ROOT / "docs/scenarios.md").read_text(encoding="utf-8")
     explorer = (ROOT / "docs/explorer.md").read_text(encoding="utf-8")
-    assert all(f"| `{name}` |" in scenarios for name in list(SCENARIOS) + list(BUG_VARIANTS))
+    assert all(f"| `{name}` |" in scenarios for name in list(SCENARIOS) + [b for d in designs().values() for b in d.bugs])
     assert all(f"| `{name}` |" in explorer for name in ORDERING_SCENARIOS)
 
 
@@ -79,11 +79,11 @@ def test_a_new_bug_variant_makes_scenarios_md_stale(tmp_path, monkeypatch):
 
 
 def test_a_changed_twin_description_makes_both_scenario_pages_stale(tmp_path, monkeypatch):
-    from framemc.impl import variants
+    from framemc.design import design_named
     root = _copy_docs(tmp_path)
+    bugs = design_named("metaslot").bugs
     for name in ("non-cas-claim", "relaxed-publish"):
-        monkeypatch.setitem(variants.BUG_VARIANTS, name,
-                            dataclasses.replace(variants.BUG_VARIANTS[name], description="Reworded."))
+        monkeypatch.setitem(bugs, name, dataclasses.replace(bugs[name], description="Reworded."))
     assert docgen.stale_pages(root) == ["docs/scenarios.md", "docs/explorer.md"]
 
 

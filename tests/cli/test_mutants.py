@@ -11,10 +11,13 @@ from cli_helpers import one_line_error, run
 from framemc import mutants
 from framemc.cli_config import CheckConfig
 from framemc.cli_suite import ExitCode, Outcome
-from framemc.impl.variants import BUG_VARIANTS
+from framemc.design import designs
 from framemc.mutants import (Catalogue, Detection, DetectorKind, MutantResult, ReferenceResult, ScenarioRun,
                              catalogue_table, render_index, render_page, run_catalogue, run_mutant)
 from framemc.scenarios.allocator import SCENARIOS, Scenario
+
+#: every planted bug of the built-in designs, by name
+BUGS = {name: bug for d in designs().values() for name, bug in d.bugs.items()}
 
 #: the committed pages
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "counterexamples"
@@ -48,7 +51,7 @@ def test_write_docs_into_a_file_is_refused_before_running(tmp_path):
 
 def test_page_shows_bug_source_swimlane_invariant_and_fix():
     page = (DOCS / "check-then-decrement.md").read_text(encoding="utf-8")
-    variant = BUG_VARIANTS["check-then-decrement"]
+    variant = BUGS["check-then-decrement"]
     for part in (variant.description, variant.source, variant.fix, "## Counterexample", "step | T0",
                  "## Violated invariant", "## Fix"):
         assert part in page
@@ -98,7 +101,7 @@ def test_the_page_shows_the_shortest_counterexample():
 
 def _fake(name: str, seconds: float | None, undecided: tuple[str, ...] = ()) -> MutantResult:
     found = () if seconds is None else (Detection(DetectorKind.OBLIGATION, "claim/I3-generation", "refuted"),)
-    return MutantResult(BUG_VARIANTS[name], found, (), seconds, None, undecided)
+    return MutantResult(BUGS[name], found, (), seconds, None, undecided)
 
 
 def test_table_figures_and_exit_codes_from_typed_results():
@@ -128,7 +131,7 @@ def test_a_page_without_a_scenario_counterexample_says_so():
 def test_full_catalogue_catches_everything_and_pages_are_up_to_date(tmp_path):
     catalogue = run_catalogue(cfg=CheckConfig())
     assert catalogue.reference.clean
-    assert [m.variant.name for m in catalogue.mutants] == sorted(BUG_VARIANTS)
+    assert [m.variant.name for m in catalogue.mutants] == sorted(BUGS)
     assert all(m.caught for m in catalogue.mutants), catalogue_table(catalogue)
     assert catalogue.exit_code is ExitCode.OK
     mutants.write_pages(catalogue.mutants, tmp_path)

@@ -10,7 +10,8 @@ from framemc.impl.buddy import Layout
 from framemc.impl.errors import ClaimFailed, DoubleFree, NoMemory
 from framemc.impl.frame import FramePurpose
 from framemc.impl.system import FrameSystem
-from framemc.impl.variants import BUG_VARIANTS, validate_bugs
+from framemc.design import designs
+from framemc.impl.variants import KNOBS, validate_bugs
 from framemc.snapshot import PAGE_SIZE, REFCOUNT_BUSY, REFCOUNT_UNUSED
 
 P = PAGE_SIZE
@@ -31,13 +32,15 @@ def test_registry_describes_every_variant():
         "relaxed-claim", "no-acquire-fence-on-drop", "relaxed-purpose", "drop-mapped-frames", "early-list-overflow",
         "merge-non-adjacent",
     }
-    assert set(BUG_VARIANTS) == expected
-    for name, variant in BUG_VARIANTS.items():
-        assert variant.name == name
-        assert variant.description.endswith(".") and "\n" not in variant.description
-        assert variant.source and variant.module.startswith("framemc.impl.")
-        assert variant.fix.endswith(".") and "\n" not in variant.fix and variant.fix != variant.description
-    assert BUG_VARIANTS["alloc-at-skips-overlap"].module == "framemc.impl.theseus"
+    records = {name: bug for d in designs().values() for name, bug in d.bugs.items()}
+    assert set(KNOBS) == expected and set(records) == expected
+    for name, bug in records.items():
+        assert bug.name == name and KNOBS[name] == bug.module
+        assert bug.description.endswith(".") and "\n" not in bug.description
+        assert bug.source and bug.module.startswith("framemc.impl.")
+        assert bug.fix.endswith(".") and "\n" not in bug.fix and bug.fix != bug.description
+    assert records["alloc-at-skips-overlap"].module == "framemc.impl.theseus"
+    assert designs()["theseus"].bugs["alloc-at-skips-overlap"].scenario == "sc/theseus-alloc-at"
 
 
 def test_unknown_variant_is_named_and_known_ones_listed():

@@ -28,7 +28,7 @@ def test_every_operation_has_a_guard_obligation_and_every_pair_is_listed():
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_broken_variant_is_refuted_with_a_diff(variant):
     v = VARIANTS[variant]
-    results = run_obligations([f"{v.replaces}/{inv}" for inv in v.breaks], variant=variant)
+    results = run_obligations([f"{v.replaces}/{inv.name}" for inv in v.breaks], variant=variant)
     refuted = [r for r in results if r.verdict is Verdict.REFUTED]
     assert refuted, [r.verdict for r in results]
     assert "where the invariant fails" in refuted[0].counterexample

@@ -61,8 +61,8 @@ def _scenarios(memory_model: str) -> Mapping[str, Any]:
 
 
 def _THESEUS_KNOBS() -> frozenset[str]:
-    from framemc.impl.variants import BUG_VARIANTS
-    return frozenset(n for n, v in BUG_VARIANTS.items() if v.module == "framemc.impl.theseus")
+    from framemc.impl.variants import KNOBS
+    return frozenset(n for n, module in KNOBS.items() if module == "framemc.impl.theseus")
 
 
 def _build(bugs: frozenset[str]) -> Any:
@@ -76,19 +76,101 @@ def _conformance(*, seed: int = 0, steps: int = 150, bugs: Iterable[str] = froze
     return run_conformance(seed=seed, steps=steps, bugs=frozenset(bugs), deadline=deadline)
 
 
-def _bugs() -> dict[str, Bug]:
-    from framemc.impl.variants import BUG_VARIANTS
-    from framemc.model import INVARIANTS_BY_NAME, VARIANTS
+def _bug(name: str, description: str, source: str, module: str, fix: str) -> Bug:
+    """One planted bug of this design: its text (here, once), the impl module honouring its knob, its broken
+    model operation (``framemc.model.VARIANTS``, if it has one) and its twin scenario."""
+    from framemc.model import VARIANTS
+    model = VARIANTS.get(name)
     twins = {s.twin: f"{m}/{s.name}" for m in MEMORY_MODELS for s in _scenarios(m).values()}
-    out = {}
-    for name, knob in sorted(BUG_VARIANTS.items()):
-        if knob.module == "framemc.impl.theseus":
-            continue
-        model = VARIANTS.get(name)
-        breaks = tuple(INVARIANTS_BY_NAME[i] for i in model.breaks) if model else ()
-        out[name] = Bug(name, knob.description, knob.source, knob.fix, knob.module,
-                        model.replaces if model else None, breaks, twins.get(name))
-    return out
+    return Bug(name, description, source, fix, module, model.replaces if model else None,
+               model.breaks if model else (), twins.get(name))
+
+
+def _bugs() -> dict[str, Bug]:
+    """Every planted bug of the MetaSlot design, by name."""
+    bugs = (
+    _bug('cache-ignores-poison',
+         'The per-CPU order-0 cache hands out frames whose guard is POISONED.',
+         'seed 001 (block_phys_has_poison_guard; poisoned frames are never handed out)',
+         'framemc.impl.buddy',
+         'Test block_phys_has_poison_guard before caching or handing out a frame, and retire poisoned frames.'),
+    _bug('check-then-decrement',
+         'Drop loads the refcount and takes the last-drop path only if it read 1, otherwise decrements in a '
+         'separate step, so two concurrent drops can both decrement and leak.',
+         'Asterinas issue #671 (refcount check-then-decrement leak)',
+         'framemc.impl.frame',
+         'Drop does one fetch_sub(1, Release) and takes the last-drop path only when that atomic step returned 1.'),
+    _bug('generation-before-cas',
+         'The generation is bumped before the claim CAS, even when the CAS fails.',
+         'seed 001 (generation incremented only after a successful CAS)',
+         'framemc.impl.frame',
+         'Bump the generation only after the claim CAS succeeded.'),
+    _bug('insert-before-merge',
+         'Buddy free inserts the block at its own order and then also inserts the merged block, so the block is on '
+         'two free lists.',
+         'classic buddy-allocator mistake',
+         'framemc.impl.buddy',
+         "Merge with the free buddy first and insert only the final merged block, once, on its own order's list."),
+    _bug('link-in-payload',
+         'The free-list link is also written into the first bytes of the free frame.',
+         'seed 001 (links live in FreeListLink, never in the mapped 4 KiB)',
+         'framemc.impl.buddy',
+         "Keep the free-list link in the frame's metadata (FreeListLink) and never write the 4 KiB payload of a "
+         'free frame.'),
+    _bug('merge-non-buddy',
+         'Free merges a block with an adjacent free block of the same order that is not its buddy, even across '
+         'add_free_memory ranges.',
+         'classic buddy-allocator mistake',
+         'framemc.impl.buddy',
+         'Merge a block only with its buddy (address XOR block size) inside the same add_free_memory range.'),
+    _bug('no-acquire-fence-on-drop',
+         'The last drop omits fence(Acquire) after its Release fetch_sub.',
+         'Asterinas Frame::drop (fetch_sub Release, then fence Acquire)',
+         'framemc.impl.frame',
+         'After the last fetch_sub(Release), issue fence(Acquire) before tearing the frame down.'),
+    _bug('non-cas-claim',
+         'The claim loads the refcount, checks it is UNUSED, then stores 0 in a separate step instead of one '
+         'compare-exchange.',
+         'seed 000 step 2 (CAS-claims the frame)',
+         'framemc.impl.frame',
+         'Claim with one compare_exchange(UNUSED, 0, Acquire, Relaxed), so exactly one CPU can win a free frame.'),
+    _bug('publish-before-zero',
+         'refcount = 1 is stored before the frame is zeroed, so a reader can see a published page-table frame with '
+         'stale bytes.',
+         'seed 000 (steps 3 and 5: zero, then publish with Release)',
+         'framemc.impl.frame',
+         'Zero the frame first and only then store refcount = 1 with Release, so whoever sees the frame published '
+         'sees it zeroed.'),
+    _bug('relaxed-claim',
+         'The claim CAS uses Relaxed instead of Acquire as its success ordering.',
+         'Asterinas MetaSlot::get_from_unused (Acquire)',
+         'framemc.impl.frame',
+         "Use Acquire as the claim CAS's success ordering so the claimer synchronises with the last drop's Release."),
+    _bug('relaxed-publish',
+         'refcount = 1 is stored with Relaxed instead of Release ordering.',
+         'seed 000 step 5 (Release)',
+         'framemc.impl.frame',
+         'Store refcount = 1 with Release so the zeroing happens-before any Acquire reader that sees the frame.'),
+    _bug('relaxed-purpose',
+         'The purpose flags are stored with Relaxed instead of Release ordering.',
+         'seed 000 step 4 (Release)',
+         'framemc.impl.frame',
+         'Store the purpose flags with Release after zeroing, so a reader that acquires the purpose sees a zeroed '
+         'frame.'),
+    _bug('unchecked-overlapping-dealloc',
+         'dealloc skips the overlap and double-free check and inserts the range as given.',
+         'seed 002 (dealloc must never overlap memory already deallocated or added)',
+         'framemc.impl.buddy',
+         'Check every dealloc against the free lists and the allocated ranges and refuse an overlap or double free.'),
+    _bug('unused-equals-busy',
+         "Refcount 0 means both 'unused' and 'being dropped': there is no separate UNUSED sentinel, so the last "
+         'drop leaves 0 and a claim CASes 0 -> 0.',
+         'seed 001 (REFCOUNT_UNUSED exists to tell free frames from busy ones)',
+         'framemc.impl.frame',
+         'Keep a distinct REFCOUNT_UNUSED sentinel (u64::MAX): the last drop stores UNUSED and a claim CASes UNUSED '
+         '-> 0, so a busy frame (0) can never be claimed.'),
+    )
+    return {b.name: b for b in bugs}
 
 
 def _definition(name: str) -> Any:

@@ -27,7 +27,6 @@ from framemc.impl.machine import Layout
 from framemc.impl.theseus import (
     AllocationError, Frames, MemoryRegionType, MemoryState, TheseusFrameAllocator, TheseusSnapshot,
 )
-from framemc.impl.variants import BUG_VARIANTS
 from framemc.model.theseus import MODEL, Kind, Where, concrete_state
 from framemc.snapshot import PAGE_SIZE
 
@@ -327,10 +326,39 @@ def _scenarios(memory_model: str) -> dict[str, Any]:
     return {"theseus-alloc-at": SCENARIOS["theseus-alloc-at"]}
 
 
-def _bug(name: str, scenario: str | None = None) -> Bug:
-    v = BUG_VARIANTS[name]
+def _bug(name: str, description: str, source: str, module: str, fix: str) -> Bug:
+    """One planted bug of this design: its text (here, once), the impl module honouring its knob, its broken
+    model operation (``MODEL.variants``) with the invariants it breaks, and its twin scenario."""
     model = MODEL.variants[name]
-    return Bug(name, v.description, v.source, v.fix, v.module, model.replaces, model.breaks, scenario)
+    twin = {s.twin: f"sc/{s.name}" for s in _scenarios("sc").values()}.get(name)
+    return Bug(name, description, source, fix, module, model.replaces, model.breaks, twin)
+
+
+#: every planted bug of the Theseus design, by name
+BUGS: dict[str, Bug] = {b.name: b for b in (
+    _bug('alloc-at-skips-overlap',
+         "The Theseus allocator's allocate-at-address path skips the overlap check with existing allocations.",
+         'seed 003 (Theseus frame_allocator)',
+         'framemc.impl.theseus',
+         'Check the requested range against every existing allocation before allocating at an address.'),
+    _bug('drop-mapped-frames',
+         "The Theseus allocator's drop returns a Mapped Frames object to the free list instead of refusing it.",
+         'seed 003 (Frames typestate: Mapped frames must be unmapped before they are dropped)',
+         'framemc.impl.theseus',
+         'Refuse to drop a Frames object in the Mapped state (Theseus panics): unmap it first.'),
+    _bug('early-list-overflow',
+         "Before switch_to_heap, the Theseus allocator's drop inserts into the early free-chunk array without "
+         'checking its 32-slot capacity.',
+         'seed 003 (early allocation is limited to tracking 32 chunks)',
+         'framemc.impl.theseus',
+         "Check the early array's room (counting slots promised to deferred actions) before inserting."),
+    _bug('merge-non-adjacent',
+         "In heap mode the Theseus allocator's drop merges the freed chunk into the nearest free chunk below it "
+         'even when that chunk does not end where the freed one starts.',
+         'seed 003 (free chunks are merged when they are dropped; only contiguous ones may merge)',
+         'framemc.impl.theseus',
+         "Merge only with the free chunk that ends exactly at the freed chunk's start (or starts at its end)."),
+)}
 
 
 def _build(bugs: frozenset[str]) -> TheseusFrameAllocator:
@@ -348,8 +376,7 @@ DESIGN = Design(
     scenarios=_scenarios,
     prover=_PROVER,
     conformance=conformance,
-    bugs={name: _bug(name, "theseus-alloc-at" if name == "alloc-at-skips-overlap" else None)
-          for name in sorted(MODEL.variants)},
+    bugs=BUGS,
     invariants=MODEL.invariants,
     doc="docs/seed-003-theseus.md",
     definition=_PROVER.definition,

@@ -184,9 +184,7 @@ class Explorer:
         self._setup = setup
         #: limits
         self._bounds = bounds
-        #: the memory model's name
-        self._model_name = model.value
-        #: its consistency checker
+        #: the memory model's consistency checker
         self._model: MemoryModelChecker = checker_for(model.value)
         #: the state-check cache
         self._checker = checker
@@ -232,7 +230,7 @@ class Explorer:
         self._schedule_pos = 0
         self._trace_nodes: dict[int, Pos] = {}
         #: plain search under SC: reads read the latest write and writes go last (interleavings)
-        self._interleaving = not optimal and model is MemoryModel.SC
+        self._interleaving = not optimal and self._model.interleaving
         #: plain search: canonical forms of the complete graphs seen
         self._graphs: set[Any] = set()
         self._last_thread: int | None = None
@@ -733,7 +731,7 @@ class Explorer:
         nodes = g.threads[t]
         if not nodes:
             return 0
-        if self._model_name == "sc":
+        if self._model.interleaving:
             view = g.porf(nodes[-1].pos)
         else:
             view = tuple(len(nodes) if u == t else 0 for u in range(len(g.threads)))
@@ -964,7 +962,7 @@ class Explorer:
 
     def _record(self, g: Graph, run: ProgramRun) -> ExecutionRecord:
         """The execution as trace events: one per operation, in an order extending po ∪ rf."""
-        sc = self._model_name == "sc"
+        sc = self._model.interleaving
         try:
             order = g.readable_order(sc)
         except AssertionError:
@@ -994,11 +992,11 @@ class Explorer:
                 e.pick = _co_slot(g, n, co_seen)
             if n.op is OpKind.LOCK and n.blocks:
                 e.read = None
-            if self._model_name == "c11":
+            if not self._model.interleaving:
                 syncs = self._model.sync_sources(ev, ev.of_node[n.pos])
                 e.sw = tuple(sorted({step_of[ev.node[s].pos] for s in syncs if ev.node[s].pos in step_of}))
             events.append(e)
-        if self._model_name == "c11":
+        if not self._model.interleaving:
             self._explain_stale_reads(g, order, step_of, events)
         # preemptions: switching away from a thread that could have gone on
         alive_until = {t: max((e.index for e in events if e.thread == t), default=-1) for t in range(len(g.threads))}

@@ -48,7 +48,7 @@ def _steps(g: Graph) -> list[list[list[Node]]]:
 
 def check_states(explorer: "Explorer", g: Graph) -> tuple[Graph, ProgramRun] | None:
     """Check every ideal of ``g``; on a failure, the failing prefix graph and a run that reached it."""
-    sc = explorer._model_name == "sc"
+    sc = explorer._model.interleaving
     preds = g.order_preds(sc)
     steps = _steps(g)
     nt = len(steps)

@@ -168,6 +168,9 @@ class MemoryModelChecker(Protocol):
 
     #: the model's name, as ``memory_model=`` spells it
     name: str
+    #: True when every consistent graph is an interleaving (coherence and from-reads are respected by program
+    #: execution order, as under SC); False for a weak model, whose traces also explain what synchronised
+    interleaving: bool
 
     def consistent(self, ev: Events) -> bool:
         """True when the graph is consistent under this model."""

@@ -51,6 +51,8 @@ class RC11:
 
     #: the name ``memory_model=`` takes
     name = "c11"
+    #: a weak model: reads may see older writes, so traces explain synchronisation
+    interleaving = False
 
     # ------------------------------------------------------------ happens-before
 

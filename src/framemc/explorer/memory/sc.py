@@ -22,6 +22,8 @@ class SequentialConsistency:
 
     #: the name ``memory_model=`` takes
     name = "sc"
+    #: every consistent graph is an interleaving
+    interleaving = True
 
     def consistent(self, ev: Events) -> bool:
         """Acyclic po ∪ rf ∪ co ∪ fr, and atomic read-modify-writes."""

@@ -15,7 +15,7 @@ import argparse
 import sys
 import time
 
-from framemc.cli_config import CheckConfig
+from framemc.config import CheckConfig
 from framemc.conformance import run_conformance
 from framemc.model import CheckVerdict
 

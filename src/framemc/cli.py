@@ -1,9 +1,9 @@
 """The ``framemc`` command line: check, prove, list, mutants, explore, replay, report.
 
 Design: each command turns its flags into typed values (a frozen
-:class:`~framemc.cli_config.CheckConfig`, explorer ``Bounds``), runs the
+:class:`~framemc.config.CheckConfig`, explorer ``Bounds``), runs the
 library, and maps typed outcomes to the exit code through
-:func:`~framemc.cli_suite.exit_code`: 0 everything holds, 1 a violation or
+:func:`~framemc.suite.exit_code`: 0 everything holds, 1 a violation or
 refuted obligation, 2 a usage or input error, 3 inconclusive.  Every
 :class:`~framemc.errors.UsageError` (and every click usage error) becomes one
 ``framemc: error:`` line on stderr and exit 2, with no traceback; that
@@ -28,9 +28,9 @@ from typing import Any, Callable
 
 import click
 
-from framemc.cli_config import MEMORY_MODELS, SECTIONS, CheckConfig, find_pyproject, load_config
-from framemc.cli_suite import ExitCode, Outcome, Row, Section, SuiteResult, chosen_designs, exit_code, run_suite
-from framemc.cli_trace import (PytestOrigin, file_origin, load_user_setup, read_trace, replay_pytest_origin,
+from framemc.config import MEMORY_MODELS, SECTIONS, CheckConfig, find_pyproject, load_config
+from framemc.suite import ExitCode, Outcome, Row, Section, SuiteResult, chosen_designs, exit_code, run_suite
+from framemc.setups import (PytestOrigin, file_origin, load_user_setup, read_trace, replay_pytest_origin,
                                setup_for_origin, trace_document)
 from framemc.reports import report_options, requested, write_reports
 from framemc.errors import CheckerBug, UsageError

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from framemc.errors import UsageError
-from framemc.cli_config import MEMORY_MODELS
+from framemc.config import MEMORY_MODELS
 
 #: the docs pages with generated regions, relative to the repository root
 PAGES = ("docs/model.md", "docs/scenarios.md", "docs/explorer.md", "docs/seed-003-theseus.md")

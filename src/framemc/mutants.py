@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from framemc.cli_config import MEMORY_MODELS, CheckConfig
-from framemc.cli_suite import ExitCode, Outcome, exit_code
+from framemc.config import MEMORY_MODELS, CheckConfig
+from framemc.suite import ExitCode, Outcome, exit_code
 from framemc.errors import UsageError
 from framemc.explorer import Bounds, Counterexample, Status, explore
 from framemc.design import Bug, designs

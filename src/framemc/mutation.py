@@ -870,8 +870,8 @@ def _det_conformance(det: dict[str, Any], collect: bool) -> list[str]:
 
 def _det_scenarios(det: dict[str, Any], collect: bool) -> list[str]:
     """Bundled scenarios (``model/name``) that do not PASS."""
-    from framemc.cli_config import MEMORY_MODELS, CheckConfig
-    from framemc.cli_trace import bundled_registry
+    from framemc.config import MEMORY_MODELS, CheckConfig
+    from framemc.setups import bundled_registry
     from framemc.explorer import Bounds, Status, explore
     cfg = CheckConfig()
     skip = set(det.get("skip", ()))

@@ -67,7 +67,7 @@ def _origin(replayable: Callable[[], Any] | None, trace: Path, item: pytest.Item
     same way the test did.
     """
     import os
-    from framemc.cli_trace import UserSetup, file_origin
+    from framemc.setups import UserSetup, file_origin
     code = getattr(replayable, "__code__", None)
     name = getattr(replayable, "__qualname__", "")
     if code is not None and name.isidentifier() and Path(code.co_filename).is_file():
@@ -84,7 +84,7 @@ def _check(item: pytest.Item, setup: Callable[[], Any], options: dict[str, Any],
     ``replayable`` is the module-level function a replay can re-import (None when there is none).
     """
     import framemc
-    from framemc.cli_trace import trace_document
+    from framemc.setups import trace_document
     allow_inconclusive = bool(options.pop("allow_inconclusive", False))
     replaying = item.config.getoption("--framemc-replay")
     if replaying:

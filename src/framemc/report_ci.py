@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from framemc.cli_suite import Outcome, Row, Section, SuiteResult
+from framemc.suite import Outcome, Row, Section, SuiteResult
 
 __all__ = ["summary_json", "junit_xml", "sarif_json", "source_path", "violating_source", "row_location",
            "project_root", "SUMMARY_SCHEMA"]
@@ -166,8 +166,8 @@ def row_location(row: Row) -> dict[str, Any]:
             if where is not None:
                 break
     if where is None:
-        from framemc import cli_suite
-        where = _definition(cli_suite)  # the suite itself: a location GitHub accepts, never a missing one
+        from framemc import suite
+        where = _definition(suite)  # the suite itself: a location GitHub accepts, never a missing one
     return where or {"file": "pyproject.toml", "line": 1}
 
 

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from cli_helpers import run
-from framemc.cli_config import CheckConfig
-from framemc.cli_suite import CUT, NOT_RUN, Outcome, run_suite
+from framemc.config import CheckConfig
+from framemc.suite import CUT, NOT_RUN, Outcome, run_suite
 from framemc.conformance import run_conformance
 from framemc.model import CheckVerdict
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import one_line_error, run
-from framemc.cli_suite import ExitCode, Outcome, exit_code
+from framemc.suite import ExitCode, Outcome, exit_code
 
 # a suite that runs in about a second: one bundled scenario under sc
 ONE_SCENARIO = ("check", "--only", "scenarios", "--scenario", "segment-pieces", "--memory-model", "sc")

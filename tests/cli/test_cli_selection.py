@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import one_line_error, run
-from framemc.cli_config import CheckConfig, find_pyproject, load_config
-from framemc.cli_suite import run_suite
+from framemc.config import CheckConfig, find_pyproject, load_config
+from framemc.suite import run_suite
 from framemc.errors import UsageError
 
 

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress, TextColumn
 
 from framemc.cli import _RichProgress
-from framemc.cli_config import CheckConfig, load_config
-from framemc.cli_suite import NOT_RUN, Outcome, Row, Section, run_suite
+from framemc.config import CheckConfig, load_config
+from framemc.suite import NOT_RUN, Outcome, Row, Section, run_suite
 
 
 class _Recorder:

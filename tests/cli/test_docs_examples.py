@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from framemc.cli_config import load_config
+from framemc.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "guide.md"

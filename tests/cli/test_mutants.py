@@ -9,8 +9,8 @@ import pytest
 
 from cli_helpers import one_line_error, run
 from framemc import mutants
-from framemc.cli_config import CheckConfig
-from framemc.cli_suite import ExitCode, Outcome
+from framemc.config import CheckConfig
+from framemc.suite import ExitCode, Outcome
 from framemc.design import designs
 from framemc.mutants import (Catalogue, Detection, DetectorKind, MutantResult, ReferenceResult, ScenarioRun,
                              catalogue_table, render_index, render_page, run_catalogue, run_mutant)

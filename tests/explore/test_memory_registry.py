@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from framemc.cli_config import MEMORY_MODELS
-from framemc.cli_trace import bundled_registry
+from framemc.config import MEMORY_MODELS
+from framemc.setups import bundled_registry
 from framemc.explorer import memory
 from framemc.explorer.bounds import MemoryModel
 from framemc.trace_schema import MEMORY_MODELS as TRACE_MODELS

@@ -16,7 +16,7 @@ import distributed  # the cluster extra is part of the test install: this test n
 import pytest
 
 import framemc
-from framemc.cli_trace import bundled_registry
+from framemc.setups import bundled_registry
 from framemc.explorer.bounds import Bounds, MemoryModel
 from framemc.explorer.litmus import lastzero
 from framemc.explorer.parallel import run_parallel

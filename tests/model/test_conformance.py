@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from planted_divergences import DIVERGENCES
 
-from framemc.cli_config import CheckConfig
+from framemc.config import CheckConfig
 from framemc.conformance import (Coverage, CoverageItem, CoverageKind, Driver, Machine, Op, coverage_universe,
                                  run_conformance)
 from framemc.model import MACROS

@@ -17,7 +17,7 @@ import pytest
 import framemc
 from framemc import bridge
 from framemc.bridge import BUDDY, METASLOT, PUBLIC
-from framemc.cli_trace import bundled_registry
+from framemc.setups import bundled_registry
 from framemc.impl import eventlog
 from framemc.validate import validate_events
 from test_reference_logs import _logged, _scenarios

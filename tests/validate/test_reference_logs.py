@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 import framemc
-from framemc.cli_trace import bundled_registry
+from framemc.setups import bundled_registry
 from framemc.impl import eventlog
 from framemc.validate import validate_events
 

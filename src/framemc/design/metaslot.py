@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from framemc.design import Bug, Design
 from framemc.verdicts import Obligation, ObligationResult
-from framemc.cli_config import MEMORY_MODELS
+from framemc.config import MEMORY_MODELS
 
 __all__ = ["DESIGN"]
 
@@ -56,7 +56,7 @@ class _Prover:
 
 
 def _scenarios(memory_model: str) -> Mapping[str, Any]:
-    from framemc.cli_trace import bundled_registry
+    from framemc.setups import bundled_registry
     return {n: s for n, s in bundled_registry(memory_model).items() if s.twin not in _THESEUS_KNOBS()}
 
 

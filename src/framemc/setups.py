@@ -1,4 +1,4 @@
-"""Scenario files and trace files as the command line meets them.
+"""Where a scenario comes from: a user's scenario file, a bundled scenario, and a trace file's origin block.
 
 Design: a trace file is the explorer's versioned counterexample document
 plus one optional ``origin`` object the command line adds, saying how to
@@ -7,6 +7,8 @@ model) or a user file (path relative to the trace file, and the function).
 The explorer ignores keys it does not know, so the schema stays version 1.
 Everything the user hands in (a file, a function, a trace) is checked here,
 and every problem is one :class:`UsageError` line naming the file and line.
+This is library code: the command line, the suite, reports and designs use
+it, and it never imports the command line.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
-from framemc.cli_config import CheckConfig
-from framemc.cli_trace import bundled_origin
+from framemc.config import CheckConfig
+from framemc.setups import bundled_origin
 from framemc.errors import UsageError
 from framemc.verdicts import ExitCode, Outcome, exit_code
 from framemc.explorer import Bounds, Counterexample, Status, explore

@@ -91,3 +91,21 @@ def test_loading_is_idempotent(monkeypatch):
     monkeypatch.setattr(registry, "_ORIGIN", dict(registry._ORIGIN))
     first = load_user_designs(["framemc.design.metaslot:DESIGN"])
     assert load_user_designs(["framemc.design.metaslot:DESIGN"]) == first
+
+
+def test_an_installed_package_registers_its_design_by_entry_point(monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_ORIGIN", dict(registry._ORIGIN))
+    base = design_named("metaslot")
+    module = type(registry)("pkg_with_a_design_for_test")
+    module.DESIGN = Design(name="from-entry-point", summary="x", sources=(), build=base.build,
+                           scenarios=lambda model: {}, prover=base.prover, conformance=None)
+    monkeypatch.setitem(__import__("sys").modules, module.__name__, module)
+    point = importlib.metadata.EntryPoint("mine", f"{module.__name__}:DESIGN", registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group=None: [point] if group == registry.ENTRY_POINT_GROUP else [])
+    assert list(designs()) == [*registry.BUILTIN, "from-entry-point"]
+    result = run("list", "--kind", "designs")
+    assert result.exit_code == 0 and "from-entry-point" in result.stdout

@@ -97,10 +97,7 @@ VARIANTS: dict[str, Variant] = {
         }.items())
 }
 
-#: z3 resource units per obligation: twice the generic default, because drop's three-way merge (after, before,
-#: insert) needs about 60 million units for T-no-overlap
-RLIMIT = 120_000_000
-
-#: the Theseus design's model, for the generic prover and conformance
+#: the Theseus design's model, for the generic prover and conformance (the generic rlimit: in the prover's integer
+#: encoding of frame numbers the costliest obligation, drop/T-no-overlap, needs about a quarter of a million units)
 MODEL = FrameModel(shape=SHAPE, initial=initial, operations=OPERATIONS, invariants=INVARIANTS, points=points,
-                   variants=VARIANTS, macros=MACROS, witnesses=witnesses, rlimit=RLIMIT)
+                   variants=VARIANTS, macros=MACROS, witnesses=witnesses)

@@ -234,7 +234,7 @@ def allocate_frames(s: FState, x: z3.BitVecRef, first: z3.BitVecRef, end: z3.Bit
 
 
 def allocate_frames_deferred(s: FState, x: z3.BitVecRef, first: z3.BitVecRef, end: z3.BitVecRef) -> Step:
-    """allocate_frames_deferred(None, n): [first, end) from the general free chunk at x, leftovers PENDING."""
+    """allocate_frames_deferred(None or a free general frame, n): [first, end) from the general free chunk at x, leftovers PENDING."""
     step = alloc(s, x, first, end, z3.BoolVal(False))
     return Step(z3.And(step.guard, s.kind[x] == _GENERAL), step.post, step.ranged, step.seeds)
 

@@ -16,6 +16,11 @@ points for a two-frame invariant).  Weakening a hypothesis is sound, so a
 proof stands; a ``sat`` answer is REFUTED with the fields at the points
 before and after, which may be a real bug or a too-weak instantiation.
 
+The queries go to z3 in the integer encoding of :mod:`framemc.design.frame_ints`
+(equisatisfiable with the bit-vector formula, and decided as linear
+arithmetic instead of bit-blasted comparators); a formula that encoding
+cannot express goes to z3 as it is.
+
 Every obligation is also checked for vacuity: if its hypotheses and guard
 contradict each other it proves nothing and is VACUOUS, a failure.  A guard
 obligation ``guard/op`` looks for a concrete witness state (which the design
@@ -32,6 +37,7 @@ from typing import Callable, Iterable, Sequence
 
 import z3
 
+from framemc.design.frame_ints import IntEncoding, NotEncodable
 from framemc.design.frames import FState, FrameModel, FrameSort, Inv, InvKind, Op, Step
 from framemc.errors import UsageError
 from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, Work
@@ -100,27 +106,27 @@ def _goal(i: Inv, pre: FState, post: FState, frames: Sequence[z3.BitVecRef]) -> 
     return i.body(post, *frames) if i.kind is InvKind.STATE else i.body(pre, post, *frames)
 
 
-def _render(model: FrameModel, m: z3.ModelRef, states: Sequence[tuple[str, FState]],
+def _render(model: FrameModel, ev: Callable[[z3.ExprRef], str], states: Sequence[tuple[str, FState]],
             points: Sequence[z3.ExprRef], args: Sequence[tuple[str, z3.ExprRef]]) -> str:
-    """The counterexample: arguments, then each point's fields in each state, then the scalars."""
-    ev = lambda t: m.eval(t, model_completion=True)  # noqa: E731
+    """The counterexample (``ev`` shows a term's value in it): arguments, then each point's fields in each
+    state, then the scalars."""
     lines = []
     if args:
         lines.append("  arguments: " + ", ".join(f"{n}={ev(a)}" for n, a in args))
     shown: set[str] = set()
     for p in points:
-        value = str(ev(p))
+        value = ev(p)
         if value in shown:
             continue
         shown.add(value)
         cells = []
         for name in model.shape.frame_names:
-            vals = [str(ev(getattr(s, name)[p])) for _, s in states]
+            vals = [ev(getattr(s, name)[p]) for _, s in states]
             cells.append(f"{name}={vals[0]}" if len(set(vals)) == 1 else f"{name}={' -> '.join(vals)}")
         lines.append(f"  frame {value}: " + ", ".join(cells))
     cells = []
     for name in model.shape.scalar_names:
-        vals = [str(ev(getattr(s, name))) for _, s in states]
+        vals = [ev(getattr(s, name)) for _, s in states]
         cells.append(f"{name}={vals[0]}" if len(set(vals)) == 1 else f"{name}={' -> '.join(vals)}")
     if cells:
         lines.append("  scalars: " + ", ".join(cells))
@@ -131,19 +137,33 @@ def _unknown(work: Work) -> tuple[Verdict, str, str]:
     return Verdict.UNKNOWN, "", work.explain()
 
 
+def _encode(hyps: list[z3.BoolRef], guard: z3.BoolRef, goal: z3.BoolRef
+            ) -> tuple[list[z3.BoolRef], list[z3.BoolRef], Callable[[z3.ModelRef, z3.ExprRef], str]]:
+    """The vacuity query and the proof query, in the integer encoding when it can express them, and how to show a
+    term's value in a model of the proof query."""
+    enc = IntEncoding()
+    try:
+        premises = [enc(h) for h in hyps] + [enc(guard)]
+        negated = enc(z3.Not(goal))
+    except NotEncodable:
+        return hyps + [guard], hyps + [guard, z3.Not(goal)], lambda m, t: str(m.eval(t, model_completion=True))
+    return premises + enc.ranges, premises + [negated] + enc.ranges, enc.value
+
+
 def _prove(model: FrameModel, hyps: list[z3.BoolRef], guard: z3.BoolRef, goal: z3.BoolRef, work: Work,
-           render: Callable[[z3.ModelRef], str]) -> tuple[Verdict, str, str]:
+           render: Callable[[Callable[[z3.ExprRef], str]], str]) -> tuple[Verdict, str, str]:
     """Vacuity first (hypotheses and guard must be satisfiable), then ``hyps and guard => goal``."""
-    result, _ = work.solve(hyps + [guard])
+    premises, claim, value = _encode(hyps, guard, goal)
+    result, _ = work.solve(premises)
     if result == z3.unsat:
         return Verdict.VACUOUS, "", "the invariants at the instantiation points contradict the guard"
     if result == z3.unknown:
         return _unknown(work)
-    result, m = work.solve(hyps + [guard, z3.Not(goal)])
+    result, m = work.solve(claim)
     if result == z3.unsat:
         return Verdict.PROVED, "", ""
     if result == z3.sat:
-        return Verdict.REFUTED, render(m), ""
+        return Verdict.REFUTED, render(lambda t: value(m, t)), ""
     return _unknown(work)
 
 
@@ -154,7 +174,7 @@ def _prove_step(model: FrameModel, o: Op, i: Inv, work: Work) -> tuple[Verdict, 
     frames = _frames(i)
     points = _points(model, pre, frames, step)
     hyps = _hypotheses(model, pre, points)
-    render = lambda m: _render(model, m, (("pre", pre), ("post", step.post)), points,  # noqa: E731
+    render = lambda ev: _render(model, ev, (("pre", pre), ("post", step.post)), points,  # noqa: E731
                                [(n, a) for (n, _), a in zip(o.params, args)])
     return _prove(model, hyps, step.full_guard(points), _goal(i, pre, step.post, frames), work, render)
 
@@ -164,7 +184,7 @@ def _prove_init(model: FrameModel, i: Inv, work: Work) -> tuple[Verdict, str, st
     frames = _frames(i)
     points = _points(model, s, frames, None)
     return _prove(model, [], model.initial(s), i.body(s, *frames), work,
-                  lambda m: _render(model, m, (("init", s),), points, ()))
+                  lambda ev: _render(model, ev, (("init", s),), points, ()))
 
 
 def check_witness(model: FrameModel, witness: Witness, work: Work | None = None) -> str | None:

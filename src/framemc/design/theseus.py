@@ -4,10 +4,10 @@ Design: the impl is :class:`~framemc.impl.theseus.TheseusFrameAllocator`,
 the model :data:`framemc.model.theseus.MODEL`; this module is the only place
 that knows both.  It maps a :class:`~framemc.impl.theseus.TheseusSnapshot`
 to a concrete model state, drives the impl with a seeded random mix of every
-public call on a 64-frame machine (boot map of 26 two-frame areas, so the
-early 32-slot arrays can fill), and relates each call to the model's macro
-or chain of operations with the generic checks of
-:mod:`framemc.design.conformance`.
+public call on a 64-frame machine (boot map of 26 two-frame areas), first
+filling the early general list to its 32 slots (so the call that would
+overflow it is met), and relates each call to the model's macro or chain of
+operations with the generic checks of :mod:`framemc.design.conformance`.
 """
 
 from __future__ import annotations
@@ -73,10 +73,10 @@ def to_state(snap: TheseusSnapshot) -> FState:
 WEIGHTS = {
     "allocate_frames": 3, "allocate_frames_deferred": 2, "deliver_action": 2, "allocate_frames_at": 3,
     "into_mapped": 2, "into_unmapped": 2, "into_allocated": 1, "split_at": 2, "merge": 2, "drop": 4,
-    "switch_to_heap": 0.2, "alloc": 2, "dealloc": 2, "add_free_memory": 0.6,
+    "switch_to_heap": 0.2, "alloc": 2, "dealloc": 2, "add_free_memory": 1,
 }
 #: refusals a run should meet
-GUARDS = ("drop refused: DropMappedFrames", "allocate refused: EarlyListFull",
+GUARDS = ("drop refused: DropMappedFrames", "drop refused: EarlyListFull",
           "allocate_frames_at refused: overlaps general memory", "transition refused: WrongFramesState",
           "add_free_memory refused: OverlapsAddedMemory")
 
@@ -94,6 +94,10 @@ class Driver:
         self.actions: list[Any] = []
         self.later = list(LATER)
         self.booted = False
+        #: the one-frame object the filling phase allocated and drops next
+        self.fragment: Frames | None = None
+        #: the filling phase is over (a drop met the full early list, or nothing is left to fragment)
+        self.filled = False
 
     def _live(self) -> list[Frames]:
         self.frames = [f for f in self.frames if not f.consumed]
@@ -127,10 +131,36 @@ class Driver:
                 CoverageKind.GUARD: GUARDS}
 
     def step(self, rng: random.Random, index: int, steps: int) -> Applied:
-        """Call ``index``: the boot first, then random public calls (the heap switch half-way)."""
+        """Call ``index``: the boot first, then the filling phase, then random public calls (the heap switch
+        half-way)."""
         if not self.booted:
             return self.boot()
-        return self._random(rng, heap_allowed=index >= steps // 2)
+        heap_allowed = index >= steps // 2
+        if not self.filled and not heap_allowed:
+            return self._fill(rng)
+        return self._random(rng, heap_allowed=heap_allowed)
+
+    def _fill(self, rng: random.Random) -> Applied:
+        """One call of the filling phase: a deferred allocation of the first frame of a free general chunk of two
+        or more frames, then the drop of that frame.  Before the heap switch each such pair adds one chunk to
+        the general list (the leftover holds a promised slot, and the dropped frame is inserted unmerged),
+        until a drop meets the full 32-slot array and is refused (EarlyListFull).  The deferred actions stay
+        for the random calls to deliver."""
+        if self.fragment is not None:
+            frames, self.fragment = self.fragment, None
+            applied = self._drop_frames(frames)
+            self.filled = not applied.applied
+            return applied
+        big = [s for s, n in self.alloc.snapshot().free_general if n >= 2]
+        if not big:
+            self.filled = True
+            return self._random(rng, heap_allowed=False)
+        # the highest chunk: the early search goes in slot order, so the low two-frame chunks still leave
+        # leftovers (deferred pieces) to the random calls after this phase
+        applied = self._allocate_deferred(big[-1], 1)
+        if applied.applied:
+            self.fragment = self.frames[-1]
+        return applied
 
     def _random(self, rng: random.Random, heap_allowed: bool) -> Applied:
         """One random public call."""
@@ -151,8 +181,7 @@ class Driver:
         why = type(exc).__name__
         if isinstance(exc, AllocationError) and "general-purpose" in str(exc):
             why = "overlaps general memory"
-        head = "allocate" if why == "EarlyListFull" else name
-        return Applied(Op(name, args), False, refusal=f"{head} refused: {why}")
+        return Applied(Op(name, args), False, refusal=f"{name} refused: {why}")
 
     def _allocate_frames(self, rng: random.Random) -> Applied:
         # single frames half the time: their drops fragment the early arrays towards the 32-chunk limit
@@ -163,13 +192,16 @@ class Driver:
             return self._refused("allocate_frames", (("n", n),), exc)
 
     def _allocate_frames_deferred(self, rng: random.Random) -> Applied:
-        n = rng.randint(1, 2)
+        return self._allocate_deferred(None, rng.randint(1, 2))
+
+    def _allocate_deferred(self, first: int | None, n: int) -> Applied:
+        args = (("n", n),) if first is None else (("first", first), ("n", n))
         try:
-            frames, action = self.alloc.allocate_frames_deferred(None, n)
+            frames, action = self.alloc.allocate_frames_deferred(None if first is None else first * PAGE_SIZE, n)
         except (AllocationError, ContractError) as exc:
-            return self._refused("allocate_frames_deferred", (("n", n),), exc)
+            return self._refused("allocate_frames_deferred", args, exc)
         self.actions.append(action)
-        return self._handout("allocate_frames_deferred", frames, (("n", n),))
+        return self._handout("allocate_frames_deferred", frames, args)
 
     def _deliver_action(self, rng: random.Random) -> Applied:
         if not self.actions:
@@ -196,6 +228,9 @@ class Driver:
             first, count = s, n
         else:
             first, count = 0, 1
+        return self._allocate_at(first, count)
+
+    def _allocate_at(self, first: int, count: int) -> Applied:
         args = (("first", first), ("n", count))
         try:
             frames = self.alloc.allocate_frames_at(first * PAGE_SIZE, count)
@@ -251,7 +286,11 @@ class Driver:
         live = self._live()
         if not live:
             return self._allocate_frames(rng)
-        target = rng.choice(live)
+        # a Mapped object now and then: its drop must be refused (DropMappedFrames)
+        mapped = [f for f in live if f.state is MemoryState.MAPPED]
+        return self._drop_frames(rng.choice(mapped if mapped and rng.random() < 0.25 else live))
+
+    def _drop_frames(self, target: Frames) -> Applied:
         args = (("x", target.range.start),)
         try:
             target.drop()

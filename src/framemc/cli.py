@@ -94,9 +94,12 @@ class _Cli(click.Group):
 def cli() -> None:
     """framemc model-checks the physical frame allocator of a Rust kernel.
 
-    It proves the allocator model's invariants with z3, explores every
-    interleaving of the reference allocator on simulated CPUs, and checks
-    that the model describes the code.  Start with `framemc check`.
+    For each allocator design (built in: `metaslot`, the buddy + MetaSlot
+    allocator, and `theseus`, the Theseus chunk allocator; your own through
+    [tool.framemc] designs, see docs/extending.md) it proves the model's
+    invariants with z3, explores every interleaving of the reference
+    allocator on simulated CPUs, and checks that the model describes the
+    code.  Start with `framemc check`; `--design NAME` narrows any command.
 
     Exit codes (all commands): 0 everything holds; 1 a violation or a
     refuted proof; 2 a usage or input error; 3 inconclusive (z3 unknown,
@@ -401,9 +404,10 @@ def check(design: tuple[str, ...], only: tuple[str, ...], scenarios: tuple[str, 
 def prove(names: tuple[str, ...], design: tuple[str, ...], variant: str | None, timeout_ms: int | None, rlimit_scale: float | None,
           max_order: int | None, emit_smt2: str | None, trace_dir: str | None, time_budget: float | None,
           jobs: int | None, config_path: str | None, quiet: bool, **reports: str | None) -> ExitCode:
-    """Prove the allocator model's obligations with z3, as a table.
+    """Prove every design's model obligations with z3, as a table.
 
-    One obligation per (operation, invariant) pair, plus Init => each
+    For each design (`--design` narrows them): one obligation per
+    (operation, invariant) pair, plus Init => each
     invariant and one guard-satisfiability check per operation; each is
     proved for an arbitrary frame, so it holds for any number of frames.
     NAMES selects obligations by name, operation or invariant (all by

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from framemc.design import Scenario as DesignScenario
 from framemc.sync import Cell, Ordering
 from framemc.impl.errors import ClaimFailed, ContractError, GetFrameError, NoMemory
 from framemc.impl.frame import FramePurpose
@@ -37,17 +38,8 @@ Setup = Callable[[], Any]
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """A bundled allocator scenario and the planted bug it must catch."""
-
-    #: stable name, used on the command line and in reports
-    name: str
-    #: one sentence: what the scenario shows
-    summary: str
-    #: the bug variant that the scenario must catch (its planted-bug twin)
-    twin: str
-    #: ``bugs -> setup``; the setup builds a fresh machine every execution
-    build: Callable[[frozenset[str]], Setup]
+class Scenario(DesignScenario):
+    """A bundled scenario of the reference allocators: its bugs must be knobs the impl knows."""
 
     def setup(self, bugs: Iterable[str] = frozenset()) -> Setup:
         """The ``setup`` for :func:`framemc.explore`, with the named bug variants switched on."""

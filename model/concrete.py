@@ -18,10 +18,11 @@ from functools import lru_cache
 
 import z3
 
-from framemc.verdicts import InvariantResult, Outcome
+from framemc.design.frames import numeral
 from framemc.errors import UsageError
 from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, STEP_INVARIANTS, Invariant
 from framemc.model.render import render_value
+from framemc.verdicts import InvariantResult, Outcome
 from framemc.model.state import (
     ACTOR_ANY,
     FRAME_BITS,
@@ -36,7 +37,6 @@ from framemc.model.state import (
     ModelConfig,
     State,
     frame,
-    numeral,
     symbolic_state,
     derived_ghosts,
     update,

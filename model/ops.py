@@ -23,6 +23,7 @@ from typing import Callable
 
 import z3
 
+from framemc.design.frames import constant_field, store
 from framemc.errors import CheckerBug, UsageError
 from framemc.model.invariants import INVARIANTS_BY_NAME, Invariant
 from framemc.model.state import (
@@ -55,9 +56,7 @@ from framemc.model.state import (
     is_cached,
     is_free,
     is_poisoned,
-    constant_field,
     small,
-    store,
     symbolic_state,
     update,
     widen,

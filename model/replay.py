@@ -35,8 +35,9 @@ import z3
 
 from framemc.errors import UsageError
 from framemc.model.ops import OPERATIONS, ParamKind, resolve
+from framemc.design.frames import numeral
 from framemc.model.state import (FRAME_BITS, MODEL_FIELDS, SCALAR_FIELDS, Field, FrameSort,
-                                 ModelConfig, State, frame, numeral)
+                                 ModelConfig, State, frame)
 from framemc.snapshot import ZERO_DIGEST
 
 __all__ = ["Machine", "StepResult"]

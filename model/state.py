@@ -31,10 +31,10 @@ predicates never know which.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Callable
-
 import z3
 
+# the per-frame vocabulary every design's model is written in (Field, store, numeral, ... live there)
+from framemc.design.frames import FRAME_BITS, Field, FrameSort, frame
 from framemc.errors import UsageError
 from framemc.snapshot import (
     FLAG_POISONED,
@@ -49,8 +49,6 @@ from framemc.snapshot import (
     ZERO_DIGEST,
 )
 
-#: bits of a frame number (a 64-bit ``Paddr`` divided by ``PAGE_SIZE`` fits; 64 keeps it simple)
-FRAME_BITS = 64
 #: bits of a small per-frame field (purpose, flags, guard, orders, counts, CPU ids)
 SMALL_BITS = 8
 #: bits of the payload digest (:func:`framemc.snapshot.page_digest`)
@@ -64,7 +62,6 @@ ACTOR_HOLDER = (1 << SMALL_BITS) - 2
 #: the most CPUs the model has: CPU ids lie below the actor codes
 MAX_CPUS = ACTOR_HOLDER
 
-FrameSort = z3.BitVecSort(FRAME_BITS)
 SmallSort = z3.BitVecSort(SMALL_BITS)
 WordSort = z3.BitVecSort(64)
 DigestSort = z3.BitVecSort(DIGEST_BITS)
@@ -86,44 +83,6 @@ class ModelConfig:
             raise UsageError(f"max_order must be in 0..{FRAME_BITS - 2}, got {self.max_order}")
         if not 1 <= self.ncpus <= MAX_CPUS:
             raise UsageError(f"ncpus must be in 1..{MAX_CPUS}, got {self.ncpus}")
-
-
-class Field:
-    """A per-frame field: maps a frame-number term to a value term.
-
-    Symbolic states back a field by an uninterpreted function, so proofs are
-    quantifier-free bit-vector problems with uninterpreted functions (which z3
-    solves by Ackermann reduction and bit-blasting, much faster than arrays);
-    an operation's effect wraps the old field in a new lookup function, and a
-    concrete state backs it by a dictionary.
-    """
-
-    __slots__ = ("_lookup", "_memo")
-
-    def __init__(self, lookup: Callable[[z3.BitVecRef], z3.ExprRef]) -> None:
-        """A field whose value at frame ``g`` is ``lookup(g)``."""
-        self._lookup = lookup
-        self._memo: dict[int, tuple[z3.BitVecRef, z3.ExprRef]] = {}
-
-    def __getitem__(self, g: z3.BitVecRef) -> z3.ExprRef:
-        """The field's value at frame ``g`` (built once per frame term: a chain of conditional steps reads
-        the field before and after each step, which would otherwise double the work at every step)."""
-        key = g.get_id()
-        hit = self._memo.get(key)
-        if hit is None:
-            # the term is kept with its value, so that its id cannot be reused while the entry lives
-            hit = self._memo[key] = (g, self._lookup(g))
-        return hit[1]
-
-
-def store(field: Field, at: z3.BitVecRef, value: z3.ExprRef) -> Field:
-    """``field`` with frame ``at`` set to ``value``."""
-    return Field(lambda g: z3.If(g == at, value, field[g]))
-
-
-def constant_field(value: z3.ExprRef) -> Field:
-    """A field that is ``value`` at every frame."""
-    return Field(lambda g: value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,11 +228,6 @@ def update(state: State, **changes: z3.ExprRef) -> State:
     return replace(state, **changes)
 
 
-def frame(value: int) -> z3.BitVecRef:
-    """The frame number ``value`` as a z3 numeral."""
-    return z3.BitVecVal(value, FRAME_BITS)
-
-
 def small(value: int) -> z3.BitVecRef:
     """``value`` as a small-field numeral (orders, counts, codes, CPU ids)."""
     return z3.BitVecVal(value, SMALL_BITS)
@@ -282,11 +236,6 @@ def small(value: int) -> z3.BitVecRef:
 def word(value: int) -> z3.BitVecRef:
     """``value`` as a 64-bit numeral (refcounts, generations)."""
     return z3.BitVecVal(value, 64)
-
-
-def numeral(sort: z3.SortRef, value: int | bool) -> z3.ExprRef:
-    """A plain value as a z3 numeral of ``sort`` (a field's or a scalar's)."""
-    return z3.BoolVal(bool(value)) if sort == z3.BoolSort() else z3.BitVecVal(int(value), sort.size())
 
 
 UNUSED = word(REFCOUNT_UNUSED)

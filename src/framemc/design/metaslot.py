@@ -10,6 +10,7 @@ reaches the design through the same record as any other design.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Iterable, Mapping
 
 from framemc.design import Bug, Design
@@ -81,9 +82,14 @@ def _bug(name: str, description: str, source: str, module: str, fix: str) -> Bug
     model operation (``framemc.model.VARIANTS``, if it has one) and its twin scenario."""
     from framemc.model import VARIANTS
     model = VARIANTS.get(name)
-    twins = {s.twin: f"{m}/{s.name}" for m in MEMORY_MODELS for s in _scenarios(m).values()}
     return Bug(name, description, source, fix, module, model.replaces if model else None,
-               model.breaks if model else (), twins.get(name))
+               model.breaks if model else (), _twins().get(name))
+
+
+@functools.cache
+def _twins() -> dict[str, str]:
+    """The bundled scenario (``model/name``) each bug is the twin of, read once."""
+    return {s.twin: f"{m}/{s.name}" for m in MEMORY_MODELS for s in _scenarios(m).values()}
 
 
 def _bugs() -> dict[str, Bug]:

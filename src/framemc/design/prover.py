@@ -202,12 +202,19 @@ def check_witness(model: FrameModel, witness: Witness, work: Work | None = None)
     return None
 
 
-def _guard(model: FrameModel, o: Op, witnesses: Sequence[Witness], work: Work) -> tuple[Verdict, str, str]:
-    """Some witness state (that satisfies every state invariant everywhere) enables the operation."""
+def _guard(model: FrameModel, o: Op, witnesses: Sequence[Witness], work: Work,
+           checked: dict[str, str | None]) -> tuple[Verdict, str, str]:
+    """Some witness state (that satisfies every state invariant everywhere) enables the operation.
+
+    ``checked`` holds each witness's :func:`check_witness` answer, found once per run (by the first guard
+    obligation that needs it) and shared by the others.
+    """
     if not witnesses:
         return Verdict.UNKNOWN, "", "the design lists no witness states, so no state is known to enable the operation"
     for w in witnesses:
-        why = check_witness(model, w, work)
+        if w[0] not in checked:
+            checked[w[0]] = check_witness(model, w, work)
+        why = checked[w[0]]
         if why is not None:
             return Verdict.UNKNOWN, "", why
         label, s, nframes = w
@@ -231,6 +238,7 @@ def run(model: FrameModel, selection: Iterable[str] | None = None, *, variant: s
     if rlimit_scale <= 0:
         raise UsageError(f"the rlimit scale must be positive, got {rlimit_scale}")
     by_name = {i.name: i for i in model.invariants}
+    checked: dict[str, str | None] = {}
     results = []
     for ob in select(model, selection, variant=variant):
         started = time.monotonic()
@@ -238,11 +246,10 @@ def run(model: FrameModel, selection: Iterable[str] | None = None, *, variant: s
         if ob.op == "init":
             verdict, text, reason = _prove_init(model, by_name[ob.invariant], work)
         elif ob.invariant == GUARD:
-            verdict, text, reason = _guard(model, model.operation(ob.op, variant), witnesses, work)
+            verdict, text, reason = _guard(model, model.operation(ob.op, variant), witnesses, work, checked)
         else:
             verdict, text, reason = _prove_step(model, model.operation(ob.op, variant), by_name[ob.invariant], work)
-        cause = (work.cause or UnknownCause.SOLVER) if verdict is Verdict.UNKNOWN and work.cause is not None \
-            else (UnknownCause.SOLVER if verdict is Verdict.UNKNOWN else None)
+        cause = (work.cause or UnknownCause.SOLVER) if verdict is Verdict.UNKNOWN else None
         result = ObligationResult(ob.name, verdict, time.monotonic() - started, text, reason, cause, work.used,
                                   work.rlimit)
         results.append(result)

@@ -37,7 +37,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from framemc.errors import UsageError
 
@@ -59,11 +59,17 @@ __all__ = [
     "active_runtime",
     "install_runtime",
     "uninstall_runtime",
+    "set_creation_hook",
+    "origin_of",
 ]
 
 
 class Ordering(enum.Enum):
     """C11 / Rust ``core::sync::atomic::Ordering``."""
+
+    #: members are singletons: hash by identity (Enum hashes the name in Python code, and these are
+    #: looked up on every explored event)
+    __hash__ = object.__hash__
 
     RELAXED = "Relaxed"
     ACQUIRE = "Acquire"
@@ -84,6 +90,10 @@ class Ordering(enum.Enum):
 
 class AtomicOp(enum.Enum):
     """The kinds of atomic operation a runtime is asked to perform."""
+
+    #: members are singletons: hash by identity (Enum hashes the name in Python code, and these are
+    #: looked up on every explored event)
+    __hash__ = object.__hash__
 
     LOAD = "load"
     STORE = "store"
@@ -110,6 +120,8 @@ class Runtime(Protocol):
 class _Slot(threading.local):
     runtime: Runtime | None = None
     cpu: int = 0
+    #: called with every Atomic, Cell, Location and Mutex made on this OS thread (an exploring search's)
+    created: Callable[[object], None] | None = None
 
 
 _SLOT = _Slot()
@@ -136,14 +148,32 @@ def uninstall_runtime(rt: Runtime) -> None:
 _PLUMBING = frozenset({__name__, "framemc.explorer.events"})
 
 
-def _creation_site() -> str | None:
-    """``file:line`` of the code that created a location (for errors about shared state made in the wrong place)."""
+def set_creation_hook(callback: Callable[[object], None] | None) -> Callable[[object], None] | None:
+    """Have ``callback(obj)`` called for every location object made on this OS thread; return the previous one."""
+    previous = _SLOT.created
+    _SLOT.created = callback
+    return previous
+
+
+def _born(obj: object) -> tuple[str, int] | None:
+    """A location was made: tell the creation hook, and return the (file, line) that made it, for errors
+    about shared state made in the wrong place (:func:`origin_of` formats it; this runs for every location
+    of every explored execution, so it stays raw)."""
+    callback = _SLOT.created
+    if callback is not None:
+        callback(obj)
     frame = sys._getframe(2)
     while frame is not None and frame.f_globals.get("__name__") in _PLUMBING:
         frame = frame.f_back
     if frame is None:
         return None
-    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+    return frame.f_code.co_filename, frame.f_lineno
+
+
+def origin_of(obj: object) -> str | None:
+    """``file:line`` where a location object was created, or None when unknown."""
+    site = getattr(obj, "_origin", None)
+    return None if site is None else f"{os.path.basename(site[0])}:{site[1]}"
 
 
 def _check_order(order: object, what: str) -> Ordering:
@@ -169,8 +199,8 @@ class Atomic:
         self._value = initial
         #: label used in traces (e.g. ``meta[3].refcount``)
         self.name = name
-        #: ``file:line`` that created it
-        self._origin = _creation_site()
+        #: (file, line) that created it (see :func:`origin_of`)
+        self._origin = _born(self)
 
     def __repr__(self) -> str:
         return f"Atomic({self._value}, name={self.name!r})"
@@ -188,7 +218,8 @@ class Atomic:
 
     def load(self, order: Ordering = Ordering.SEQ_CST) -> int:
         """Atomically read the value."""
-        _check_order(order, "load")
+        if order.__class__ is not Ordering:
+            _check_order(order, "load")
         if order in (Ordering.RELEASE, Ordering.ACQ_REL):
             raise UsageError(f"load: ordering {order.value} is not valid for a load (as in Rust, it panics)")
         rt = _SLOT.runtime
@@ -198,10 +229,12 @@ class Atomic:
 
     def store(self, value: int, order: Ordering = Ordering.SEQ_CST) -> None:
         """Atomically write ``value``."""
-        _check_order(order, "store")
+        if order.__class__ is not Ordering:
+            _check_order(order, "store")
         if order in (Ordering.ACQUIRE, Ordering.ACQ_REL):
             raise UsageError(f"store: ordering {order.value} is not valid for a store (as in Rust, it panics)")
-        value = self._fit(value, "store")
+        if value.__class__ is not int or not 0 <= value <= self._mask:
+            value = self._fit(value, "store")
         rt = _SLOT.runtime
         if rt is None:
             self._value = value
@@ -269,8 +302,8 @@ class Location:
     def __init__(self, name: str | None = None) -> None:
         #: label used in traces (e.g. ``payload[3]``)
         self.name = name
-        #: ``file:line`` that created it
-        self._origin = _creation_site()
+        #: (file, line) that created it (see :func:`origin_of`)
+        self._origin = _born(self)
 
     def __repr__(self) -> str:
         return f"Location({self.name!r})"
@@ -323,8 +356,8 @@ class Mutex:
         self._held_by: int | None = None
         #: label used in traces
         self.name = name
-        #: ``file:line`` that created it
-        self._origin = _creation_site()
+        #: (file, line) that created it (see :func:`origin_of`)
+        self._origin = _born(self)
 
     def __repr__(self) -> str:
         return f"Mutex(name={self.name!r}, held_by={self._held_by!r})"

@@ -146,7 +146,7 @@ def _result(found: SearchOutcome, violation: Counterexample | None, bounds: Boun
     else:
         status = Status.PASS
     stats = ExploreStats(found.events, found.elapsed, checker.checked, checker.hits, found.blocked,
-                         extra, found.consistent, found.invalid)
+                         extra, found.consistent, found.invalid, found.replayed)
     return ExploreResult(found.executions, exhaustive, violation, status, stats, bounds, found.cut, inconclusive,
                          found.outcomes)
 

@@ -117,6 +117,8 @@ class SearchOutcome:
     outcomes: dict[Any, int] | None = None
     #: revisits that led to an inconsistent graph and were dropped
     invalid: int = 0
+    #: events re-performed to restore graphs (each restored graph re-runs setup() and its events)
+    replayed: int = 0
 
 
 #: where a revisit sits in the order the one-process search explores them: the path of push indices from
@@ -205,6 +207,7 @@ class Explorer:
         self.blocked = 0
         self.invalid = 0
         self.events = 0
+        self.replayed = 0
         self.failing: ExecutionRecord | None = None
         self.cut: BoundKind | None = None
         self.outcomes: dict[Any, int] = {}
@@ -250,7 +253,7 @@ class Explorer:
         consistent = self.executions if self._optimal else len(self._graphs)
         return SearchOutcome(self.executions, self.events, self.failing, self.cut, self.blocked,
                              time.perf_counter() - self._start, consistent,
-                             self.outcomes if self._want_outcomes else None, self.invalid)
+                             self.outcomes if self._want_outcomes else None, self.invalid, self.replayed)
 
     def explore_piece(self, frames: list[_Frame] | None, pause_after: float | None,
                       seconds_left: float | None, pause_pops: int | None = None) -> list[_Frame]:
@@ -262,7 +265,7 @@ class Explorer:
         violation, a bound or the end of the piece.  ``seconds_left`` is what remains of the time budget.
         ``pause_pops`` pauses after that many revisits instead of after a time.
         """
-        self.executions = self.blocked = self.invalid = self.events = self.pops = 0
+        self.executions = self.blocked = self.invalid = self.events = self.pops = self.replayed = 0
         self.failing, self.failing_key, self.cut, self.outcomes = None, None, None, {}
         self.marks = [] if self._bounds.max_executions is not None else None
         self._start = time.perf_counter()
@@ -462,8 +465,12 @@ class Explorer:
         if not self._optimal:
             return
         g = frame.graph
-        prefix = g.porf(w.pos)
-        loads = [r for r in g.readers(w.loc) if not r.stable and not g.contains(prefix, r.pos)]
+        prefix = g.porf((w.thread, w.index))
+        loc = w.loc
+        loads = [r for nodes in g.threads for r in nodes
+                 if r.reads and r.loc == loc and not r.stable and r.index >= prefix[r.thread]]
+        if not loads:
+            return
         loads.sort(key=lambda r: r.stamp, reverse=True)
         for r in loads:
             preds = g.stamp_view(r.stamp)
@@ -494,7 +501,7 @@ class Explorer:
         return True
 
     def _consistent(self, g: Graph) -> bool:
-        return self._model.consistent(Events(g))
+        return self._model.consistent(g)
 
     # ---------------------------------------------------------------- plain
 
@@ -537,49 +544,65 @@ class Explorer:
         """Re-run the program up to graph ``g``: setup, then every event with the values ``g`` gives it."""
         run = self._fresh_run()
         shown: dict[Any, int] = {}
-        for n in g.linearization():
-            self.perform(g, run, n, shown)
+        co_at = g.co_positions()
+        perform = self.perform
+        order = g.linearization()
+        self.replayed += len(order)
+        for n in order:
+            perform(g, run, n, shown, co_at)
 
-    def perform(self, g: Graph, run: ProgramRun, n: Node, shown: dict[Any, int]) -> None:
-        """Make thread ``n.thread`` of ``run`` perform node ``n`` of ``g`` (the next one it has not performed)."""
+    def perform(self, g: Graph, run: ProgramRun, n: Node, shown: dict[Any, int],
+                co_at: dict[Pos, int] | None = None) -> None:
+        """Make thread ``n.thread`` of ``run`` perform node ``n`` of ``g`` (the next one it has not performed).
+
+        This is the replay path every restored graph runs once per event, so it is kept short: the
+        checks that the program behaves as before (the same operation on the same location, the same
+        value written) stay, everything else is looked up directly.  ``co_at`` maps writes to their
+        place in modification order (1-based; computed when None).
+        """
         t = n.thread
         if n.writes and n.rmw:
             r = g.threads[t][n.index - 1]
-            r.rval = g.value_of(r.loc, r.rf)
-            self._after_write(g, n, shown)
-            self._resume(run, t, n, g)
+            r.rval = g.init[r.loc] if r.rf is None else g.threads[r.rf[0]][r.rf[1]].wval
+            self._after_write(g, n, shown, co_at)
+            run.resume(t, _result(n, g))
             return
         p = run.pending[t]
-        if p is None or p.op is not n.op or (p.info.key if p.info else None) != n.loc:
-            got = "nothing" if p is None else f"{p.op.value} of {p.info.name if p.info else 'no location'}"
+        info = p.info if p is not None else None
+        if p is None or p.op is not n.op or (info.key if info is not None else None) != n.loc:
+            got = "nothing" if p is None else f"{p.op.value} of {info.name if info else 'no location'}"
             raise UsageError(f"the scenario is not deterministic: re-running thread {t}, its event "
                              f"{n.index} was {n.op.value} of {n.info.name if n.info else 'no location'} "
                              f"before and is {got} now; setup() and threads must behave the same way on "
                              "every run")
-        self._bind_location(g, p)
+        if info is not None and info.key not in run.bound:
+            self._bind_location(g, p)
         if n.reads:
             # this run's objects: a Cell may hold an object made afresh by each run's setup()
-            n.rval = g.value_of(n.loc, n.rf)
-            run.iteration[t].append(n.pos)
+            rf = n.rf
+            n.rval = g.init[n.loc] if rf is None else g.threads[rf[0]][rf[1]].wval
+            run.iteration[t].append((t, n.index))
             if n.rmw and _succeeds(n):
                 return  # resumed with its write part
             if n.blocks:
                 run.block(t, ThreadState.LOCKED)
                 return
         if n.writes:
-            now = _written(p)
-            if plain_value(n.wval) != plain_value(now):
+            now = 0 if p.op is OpKind.UNLOCK else p.a
+            was = n.wval
+            if now is not was and not (type(now) is int and type(was) is int and now == was) \
+                    and plain_value(was) != plain_value(now):
                 raise UsageError(f"the scenario is not deterministic: re-running thread {t}, its event "
                                  f"{n.index} stored {plain_value(now)!r} where it stored "
-                                 f"{plain_value(n.wval)!r} before")
+                                 f"{plain_value(was)!r} before")
             n.wval = now
-            self._after_write(g, n, shown)
-        self._resume(run, t, n, g)
+            self._after_write(g, n, shown, co_at)
+        run.resume(t, _result(n, g))
 
-    def _after_write(self, g: Graph, n: Node, shown: dict[Any, int]) -> None:
+    def _after_write(self, g: Graph, n: Node, shown: dict[Any, int], co_at: dict[Pos, int] | None = None) -> None:
         run = self._run
         run.iteration_wrote[n.thread] = True
-        at = g.co_index(n.pos)
+        at = g.co_index(n.pos) if co_at is None else co_at[(n.thread, n.index)]
         if at >= shown.get(n.loc, 0):
             shown[n.loc] = at
             run.set_value(n.loc, n.wval)
@@ -623,7 +646,19 @@ class Explorer:
         self._ended(g, run, end)
 
     def _next_thread(self, g: Graph, run: ProgramRun) -> int | None:
-        ready = [t for t in range(len(run.state)) if run.state[t] is ThreadState.READY and run.pending[t] is not None]
+        state, pending = run.state, run.pending
+        if self._optimal and self._trace is None:
+            # the lowest-numbered thread that can move, preferring one not waiting for a held lock
+            first = None
+            for t, st in enumerate(state):
+                p = pending[t]
+                if st is ThreadState.READY and p is not None:
+                    if p.op is not OpKind.LOCK or not self._waits_for_lock(g, p):
+                        return t
+                    if first is None:
+                        first = t
+            return first
+        ready = [t for t in range(len(state)) if state[t] is ThreadState.READY and pending[t] is not None]
         if not ready:
             return None
         if self._trace is not None:
@@ -639,8 +674,7 @@ class Explorer:
                 self._preemptions += 1
             self._last_thread = t
             return t
-        free = [t for t in ready if not self._waits_for_lock(g, run.pending[t])]
-        return (free or ready)[0]
+        raise CheckerBug("the optimal search picks its thread above")
 
     def _waits_for_lock(self, g: Graph, p: Pending | None) -> bool:
         if p is None or p.op is not OpKind.LOCK:
@@ -1128,12 +1162,6 @@ def _succeeds(r: Node) -> bool:
     if r.op is OpKind.LOCK:
         return r.rval != LOCKED
     return True
-
-
-def _written(p: Pending) -> Any:
-    if p.op is OpKind.UNLOCK:
-        return 0
-    return p.a
 
 
 def _result(n: Node, g: Graph) -> Any:

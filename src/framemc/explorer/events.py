@@ -14,12 +14,11 @@ from __future__ import annotations
 import enum
 import os
 import sys
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from framemc.sync import Atomic, AtomicOp, Cell, Location, Mutex
+from framemc.sync import Atomic, AtomicOp, Cell, Mutex, set_creation_hook
 
 __all__ = ["OpKind", "Event", "LocationInfo", "dependent", "SourceLocator", "creation_hook", "location_kind",
            "SC_ORDER_KEY"]
@@ -30,6 +29,10 @@ SC_ORDER_KEY = ("sc-order",)
 
 class OpKind(enum.Enum):
     """The operation an event performs (the trace spelling is the value)."""
+
+    #: members are singletons: hash by identity (Enum hashes the name in Python code, and these are
+    #: looked up on every explored event)
+    __hash__ = object.__hash__
 
     LOAD = AtomicOp.LOAD.value
     STORE = AtomicOp.STORE.value
@@ -46,32 +49,17 @@ class OpKind(enum.Enum):
 
 
 class LocationInfo:
-    """Per-execution state of one location: its stable key, trace name and clocks."""
+    """One location as events name it: its key stable across executions, its trace name and its kind."""
 
-    __slots__ = ("key", "name", "kind", "last_write", "w_clock", "r_clock", "store_sync",
-                 "cell_write", "cell_reads", "version")
+    __slots__ = ("key", "name", "kind")
 
-    def __init__(self, key: Any, name: str, kind: str, nthreads: int) -> None:
+    def __init__(self, key: Any, name: str, kind: str) -> None:
         #: identity stable across executions of one scenario
         self.key = key
         #: the name traces show
         self.name = name
         #: "atomic", "cell", "location" or "mutex"
         self.kind = kind
-        #: index of the event that wrote the current value (None: the initial value)
-        self.last_write: int | None = None
-        #: dependence clock of the last write
-        self.w_clock: tuple[int, ...] = (0,) * nthreads
-        #: join of the dependence clocks of reads since the last write
-        self.r_clock: list[int] = [0] * nthreads
-        #: happens-before clock a read of the current value (or a lock) acquires
-        self.store_sync: tuple[int, ...] | None = None
-        #: last non-atomic write as (thread, per-thread index, event index)
-        self.cell_write: tuple[int, int, int] | None = None
-        #: non-atomic reads since that write: thread -> (per-thread index, event index)
-        self.cell_reads: dict[int, tuple[int, int]] = {}
-        #: count of writes so far (a spinning thread waits for it to change)
-        self.version = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -142,6 +130,9 @@ def dependent(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None) -> bool:
 _SKIPPED_MODULES = frozenset({"framemc.sync", "framemc.explorer.execution", "framemc.explorer.events"})
 
 
+_UNSEEN = object()
+
+
 class SourceLocator:
     """Finds the ``file:line`` of the user or impl code behind an operation, cheaply."""
 
@@ -168,9 +159,15 @@ class SourceLocator:
 
     def locate(self, depth: int = 2) -> str:
         """``file:line`` of the first frame, ``depth`` frames up or more, outside the skipped code."""
-        frame = sys._getframe(depth)
+        return self.at(sys._getframe(depth))
+
+    def at(self, frame: Any) -> str:
+        """``file:line`` of ``frame`` or, when it is plumbing, of the first caller outside the skipped code."""
+        names = self._names
         while frame is not None:
-            name = self._name(frame)
+            name = names.get(frame.f_code, _UNSEEN)
+            if name is _UNSEEN:
+                name = self._name(frame)
             if name is not None:
                 return f"{name}:{frame.f_lineno}"
             frame = frame.f_back
@@ -187,49 +184,17 @@ class SourceLocator:
         return found
 
 
-class _CreationSlot(threading.local):
-    callback: Any = None
-
-
-_CREATION = _CreationSlot()
-_PATCH_LOCK = threading.Lock()
-_PATCH_USERS = [0]
-_ORIGINAL_INITS: dict[type, Any] = {}
-
-
-def _wrap_init(original: Any) -> Any:
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        callback = _CREATION.callback
-        if callback is not None:
-            callback(self)
-    __init__.__wrapped__ = original  # type: ignore[attr-defined]
-    return __init__
-
-
 @contextmanager
 def creation_hook(callback: Any) -> Iterator[None]:
     """Call ``callback(obj)`` for every Atomic, Cell, Location and Mutex this OS thread creates.
 
     Location keys must be stable across executions for the DPOR to compare
     events of different runs; creation order (within setup, or within one
-    thread) is.  The constructors are wrapped only while a search runs.
+    thread) is.  The atomics layer calls the hook from its constructors
+    (:func:`framemc.sync.set_creation_hook`).
     """
-    with _PATCH_LOCK:
-        if _PATCH_USERS[0] == 0:
-            for cls in (Atomic, Location, Cell, Mutex):
-                _ORIGINAL_INITS[cls] = cls.__dict__["__init__"]
-                setattr(cls, "__init__", _wrap_init(_ORIGINAL_INITS[cls]))
-        _PATCH_USERS[0] += 1
-    previous = _CREATION.callback
-    _CREATION.callback = callback
+    previous = set_creation_hook(callback)
     try:
         yield
     finally:
-        _CREATION.callback = previous
-        with _PATCH_LOCK:
-            _PATCH_USERS[0] -= 1
-            if _PATCH_USERS[0] == 0:
-                for cls, original in _ORIGINAL_INITS.items():
-                    setattr(cls, "__init__", original)
-                _ORIGINAL_INITS.clear()
+        set_creation_hook(previous)

@@ -101,10 +101,7 @@ class Node:
 
     def clone(self) -> "Node":
         """A copy (positions are plain tuples, so nothing else needs copying)."""
-        c = Node.__new__(Node)
-        for name in Node.__slots__:
-            setattr(c, name, getattr(self, name))
-        return c
+        raise NotImplementedError  # replaced below by a generated attribute-by-attribute copy
 
     def __repr__(self) -> str:
         parts = [f"T{self.thread}.{self.index}", self.op.value]
@@ -115,6 +112,21 @@ class Node:
         if self.writes:
             parts.append(f"w={self.wval!r}")
         return f"<{' '.join(parts)} @{self.stamp}>"
+
+
+def _clone_function() -> Any:
+    """``Node.clone`` written out over ``Node.__slots__`` (a backward revisit copies every node it keeps,
+    and one assignment per slot is several times faster than a loop of getattr/setattr)."""
+    lines = ["def clone(self):", "    c = new(Node)"] + [f"    c.{a} = self.{a}" for a in Node.__slots__] + \
+        ["    return c"]
+    scope: dict[str, Any] = {"new": Node.__new__, "Node": Node}
+    exec("\n".join(lines), scope)  # noqa: S102 - generated from the slot names above, nothing external
+    clone = scope["clone"]
+    clone.__doc__ = Node.clone.__doc__
+    return clone
+
+
+Node.clone = _clone_function()  # type: ignore[method-assign]
 
 
 class Graph:
@@ -168,6 +180,10 @@ class Graph:
         if pos is None:
             return 0
         return self.co[self.node(pos).loc].index(pos) + 1
+
+    def co_positions(self) -> dict[Pos, int]:
+        """Every write's place in its location's modification order (1-based, as :meth:`co_index`)."""
+        return {p: i for order in self.co.values() for i, p in enumerate(order, 1)}
 
     def identity(self, n: Node) -> tuple[Any, ...]:
         """What makes ``n`` the same event in another graph of the same program.
@@ -325,32 +341,49 @@ class Graph:
         return out
 
     def linearization(self) -> list[Node]:
-        """Every node in an order extending po and rf: by stamp whenever possible."""
-        done = [0] * len(self.threads)
+        """Every node in an order extending po and rf: by stamp whenever possible.
+
+        A merge of the threads by stamp (a heap holds each thread's next node) in which a read waits
+        for the write it reads.  Every restored graph is replayed in this order, so it is kept flat.
+        """
+        threads = self.threads
+        done = [0] * len(threads)
         out: list[Node] = []
         heap: list[tuple[int, int]] = []
         waiting: dict[Pos, list[int]] = {}
-
-        def offer(t: int) -> None:
-            nodes = self.threads[t]
-            if done[t] >= len(nodes):
-                return
-            n = nodes[done[t]]
-            if n.reads and n.rf is not None and not (n.rf[1] < done[n.rf[0]]):
-                waiting.setdefault(n.rf, []).append(t)
-                return
-            heapq.heappush(heap, (n.stamp, t))
-
-        for t in range(len(self.threads)):
-            offer(t)
+        push, pop = heapq.heappush, heapq.heappop
+        for t, nodes in enumerate(threads):
+            if nodes:
+                n = nodes[0]
+                rf = n.rf
+                if n.reads and rf is not None:
+                    waiting.setdefault(rf, []).append(t)
+                else:
+                    push(heap, (n.stamp, t))
         while heap:
-            _, t = heapq.heappop(heap)
-            n = self.threads[t][done[t]]
+            t = pop(heap)[1]
+            nodes = threads[t]
+            i = done[t]
+            n = nodes[i]
             out.append(n)
-            done[t] += 1
-            offer(t)
-            for u in waiting.pop(n.pos, ()):
-                offer(u)
+            i += 1
+            done[t] = i
+            offers = waiting.pop((t, i - 1), None) if waiting else None
+            if i < len(nodes):
+                m = nodes[i]
+                rf = m.rf
+                if m.reads and rf is not None and rf[1] >= done[rf[0]]:
+                    waiting.setdefault(rf, []).append(t)
+                else:
+                    push(heap, (m.stamp, t))
+            if offers:
+                for u in offers:
+                    m = threads[u][done[u]]
+                    rf = m.rf
+                    if rf[1] >= done[rf[0]]:
+                        waiting.setdefault(rf, []).append(u)
+                    else:
+                        push(heap, (m.stamp, u))
         if len(out) != self.size():
             raise AssertionError("po ∪ rf is cyclic")
         return out

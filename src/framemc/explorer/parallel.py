@@ -95,6 +95,8 @@ class PieceResult:
     worker: str
     #: the key of every execution, when asked for (to measure duplicated work)
     keys: list[Key] | None = None
+    #: events re-performed to restore graphs
+    replayed: int = 0
 
 
 @dataclass
@@ -204,7 +206,8 @@ def explore_piece(spec: SearchSpec, blob: bytes, pause_after: float | None, seco
     result = PieceResult(key, ex.executions, ex.blocked, ex.invalid, ex.events, ex.pops,
                          dict(ex.outcomes), ex.marks, ex.failing, ex.failing_key, ex.cut, rest,
                          ex._checker.checked - checked, ex._checker.hits - hits, dict(ex._checker.inconclusive),
-                         time.perf_counter() - start, f"{os.uname().nodename}:{os.getpid()}", ex.execution_keys)
+                         time.perf_counter() - start, f"{os.uname().nodename}:{os.getpid()}", ex.execution_keys,
+                         ex.replayed)
     return _pickled(result, "a result")
 
 
@@ -605,7 +608,7 @@ def merge(results: list[PieceResult], bounds: Bounds, outcomes: bool, elapsed: f
     """
     ordered = sorted(results, key=_by_key)
     n = bounds.max_executions
-    ex = bl = inv = ev = 0
+    ex = bl = inv = ev = rep = 0
     outs: dict[Any, int] = {}
     used: list[PieceResult] = []
     failing = None
@@ -627,6 +630,7 @@ def merge(results: list[PieceResult], bounds: Bounds, outcomes: bool, elapsed: f
             used[-1] = replace(r, inconclusive=dict(list(r.inconclusive.items())[:undecided]))
             break
         ex, bl, inv, ev = ex + r.executions, bl + r.blocked, inv + r.invalid, ev + r.events
+        rep += r.replayed
         for o, c in r.outcomes.items():
             outs[o] = outs.get(o, 0) + c
         if r.failing is not None:
@@ -634,5 +638,5 @@ def merge(results: list[PieceResult], bounds: Bounds, outcomes: bool, elapsed: f
             break
     if failing is None and cut is None and timed_out:
         cut = BoundKind.TIME_BUDGET
-    outcome = SearchOutcome(ex, ev, failing, cut, bl, elapsed, ex, outs if outcomes else None, inv)
+    outcome = SearchOutcome(ex, ev, failing, cut, bl, elapsed, ex, outs if outcomes else None, inv, rep)
     return outcome, used

@@ -18,6 +18,8 @@ results (the explorer's replay).
 from __future__ import annotations
 
 import enum
+import sys
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -27,8 +29,8 @@ from framemc.errors import CheckerBug, KernelError, RetryBoundExceeded, UsageErr
 from framemc.explorer.events import LocationInfo, OpKind, SourceLocator, location_kind
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import close_context, open_context
-from framemc.sync import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime,
-                                  uninstall_runtime)
+from framemc.sync import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime, origin_of,
+                          uninstall_runtime)
 
 __all__ = ["DeadlineExceeded", "Pending", "ProgramRun", "ThreadState", "parse_setup_result", "plain_value",
            "hashable_value", "classify_exception"]
@@ -91,6 +93,10 @@ def parse_setup_result(ret: Any) -> tuple[list[Callable[[], Any]], Callable[[], 
 class ThreadState(enum.Enum):
     """Where a thread stands."""
 
+    #: members are singletons: hash by identity (Enum hashes the name in Python code, and these are
+    #: looked up on every explored event)
+    __hash__ = object.__hash__
+
     #: waiting at its pending operation
     READY = "ready"
     #: returned
@@ -105,7 +111,7 @@ class ThreadState(enum.Enum):
     FAILED = "failed"
 
 
-@dataclass
+@dataclass(slots=True)
 class Pending:
     """An operation a thread announced and waits to have performed."""
 
@@ -123,8 +129,16 @@ class Pending:
     a: Any
     #: second operand (CAS new value)
     b: Any
-    #: ``file:line`` of the operation
-    source: str
+    #: the frame that called the operation (suspended there while the operation is pending)
+    frame: Any
+    #: finds the operation's source line
+    locator: SourceLocator
+
+    @property
+    def source(self) -> str:
+        """``file:line`` of the operation (looked up only when the explorer records a new event: replays of
+        known events never ask)."""
+        return self.locator.at(self.frame)
 
 
 class DeadlineExceeded(BaseException):
@@ -166,6 +180,47 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: what a pooled worker hands back to the run when its thread's body has returned
+_FINISHED = object()
+#: idle workers kept per OS thread at most
+_POOL_SIZE = 64
+
+
+class _WorkerPool(threading.local):
+    """Idle greenlets that run thread bodies one after another (greenlets are bound to their OS thread).
+
+    A greenlet costs a stack allocation to create and to free; a search starts one run per
+    execution, each with one greenlet per thread, so runs borrow workers here and give them back.
+    """
+
+    def __init__(self) -> None:
+        self.idle: list[greenlet] = []
+
+    def take(self) -> greenlet:
+        """An idle worker, or a new one; its parent is the calling greenlet."""
+        if self.idle:
+            g = self.idle.pop()
+            g.parent = getcurrent()
+            return g
+        return greenlet(_worker)
+
+    def give(self, g: greenlet) -> None:
+        """Return a worker whose body has returned."""
+        if not g.dead and len(self.idle) < _POOL_SIZE:
+            self.idle.append(g)
+
+
+_POOL = _WorkerPool()
+
+
+def _worker(body: Callable[[], Any]) -> None:
+    """A pooled greenlet's loop: run a thread body, report it finished, wait for the next body."""
+    while True:
+        back = body()
+        body = None  # type: ignore[assignment]  # keep nothing of the finished run alive
+        body = back.switch(_FINISHED)
+
+
 class ProgramRun:
     """One run of a scenario: setup, then threads resumed one operation at a time."""
 
@@ -175,7 +230,7 @@ class ProgramRun:
         #: source line finder (its cache lives as long as the search)
         self._locator = locator
         #: location objects by id -> (stable key, object, default name)
-        self._registry: dict[int, tuple[Any, Any, str]] = {}
+        self._registry: dict[int, tuple[Any, Any, int | None]] = {}
         self._kind_counts: dict[str, int] = {}
         self._thread_counts: dict[Any, int] = {}
         self._in_setup = False
@@ -192,8 +247,8 @@ class ProgramRun:
         self.violation: Violation | None = None
         #: a usage error or checker bug raised inside a thread (re-raised by the explorer)
         self.error: BaseException | None = None
-        #: the threads' callables' names
-        self.names: tuple[str, ...] = ()
+        #: the threads' callables
+        self._threads: list[Callable[[], Any]] = []
         #: per thread: its pending operation, or None
         self.pending: list[Pending | None] = []
         #: per thread: where it stands
@@ -214,32 +269,42 @@ class ProgramRun:
         #: the last state snapshot checked along this run (plain search and replay)
         self.last_snapshot: Any = None
         self._glets: list[greenlet] = []
+        #: per thread: its body has returned (its worker is idle)
+        self._done: list[bool] = []
         self._tearing_down = False
         self._installed = False
 
     # ------------------------------------------------------------ locations
 
     def created(self, obj: Any) -> None:
-        """Give a new location a key stable across runs: its creation order in setup or its thread."""
-        if id(obj) in self._registry:
+        """Give a new location a key stable across runs: its creation order in setup or its thread.
+
+        Runs for every location every execution creates, so the default name is only made when asked
+        (:meth:`_default_name`).
+        """
+        registry = self._registry
+        if id(obj) in registry:
             return
-        kind = location_kind(obj)
         if self._in_setup:
+            kind = location_kind(obj)
             ordinal = self._kind_counts.get(kind, 0)
             self._kind_counts[kind] = ordinal + 1
-            key: Any = ("setup", len(self._registry))
-            default = f"{kind}#{ordinal}"
+            registry[id(obj)] = (("setup", len(registry)), obj, ordinal)
         else:
             who = "final" if getcurrent() is self._main else self._current
             count = self._thread_counts.get(who, 0)
             self._thread_counts[who] = count + 1
-            key = (who, count)
-            default = f"{kind}#t{who}.{count}"
-        self._registry[id(obj)] = (key, obj, default)
+            registry[id(obj)] = ((who, count), obj, None)
+
+    @staticmethod
+    def _default_name(key: Any, obj: Any, ordinal: int | None) -> str:
+        """``atomic#3`` for the fourth atomic made by setup, ``cell#t1.0`` for thread 1's first location."""
+        kind = location_kind(obj)
+        return f"{kind}#{ordinal}" if ordinal is not None else f"{kind}#t{key[0]}.{key[1]}"
 
     def registered(self) -> list[tuple[Any, Any, str]]:
         """Every location object this run created: (stable key, object, default name), in creation order."""
-        return list(self._registry.values())
+        return [(key, obj, self._default_name(key, obj, ordinal)) for key, obj, ordinal in self._registry.values()]
 
     def info(self, obj: Any) -> LocationInfo:
         """The per-run info of ``obj``; UsageError for shared state made outside setup()."""
@@ -250,13 +315,13 @@ class ProgramRun:
         if reg is None or reg[1] is not obj:
             name = getattr(obj, "name", None)
             label = f"{type(obj).__name__} {name!r}" if name else repr(obj)
-            origin = getattr(obj, "_origin", None)
+            origin = origin_of(obj)
             where = f" (created at {origin})" if origin else ""
             raise UsageError(f"{label}{where} was created outside setup() and is shared between executions, "
                              "so state leaks from one execution into the next; create shared state inside "
                              "setup()")
-        name = getattr(obj, "name", None) or reg[2]
-        info = LocationInfo(reg[0], str(name), location_kind(obj), 0)
+        name = getattr(obj, "name", None) or self._default_name(*reg)
+        info = LocationInfo(reg[0], str(name), location_kind(obj))
         self.locs[id(obj)] = info
         self.objects[info.key] = obj
         self._keep.append(obj)
@@ -284,26 +349,35 @@ class ProgramRun:
         self.watchers = ctx.watchers
         self.value_names = dict(ctx.value_names)
         n = len(threads)
-        self.names = tuple(getattr(fn, "__name__", f"thread{i}") for i, fn in enumerate(threads))
+        self._threads = threads
         self.pending = [None] * n
         self.state = [ThreadState.READY] * n
         self.steps = [0] * n
         self.blocked_at = ["?"] * n
         self.iteration = [[] for _ in range(n)]
         self.iteration_wrote = [False] * n
-        self._glets = [greenlet(self._body(i, fn)) for i, fn in enumerate(threads)]
+        self._glets = [_POOL.take() for _ in range(n)]
+        self._done = [False] * n
         install_runtime(self)
         self._installed = True
-        for t in range(n):
-            self._run(t, None)
+        for t, fn in enumerate(threads):
+            self._run(t, self._body(t, fn))
             if self.error is not None:
                 raise self.error
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The threads' callables' names (for traces)."""
+        return tuple(getattr(fn, "__name__", None) or f"thread{i}" for i, fn in enumerate(self._threads))
 
     def resume(self, t: int, result: Any) -> None:
         """Hand thread ``t`` its pending operation's result and run it to its next operation."""
         self.pending[t] = None
         self.steps[t] += 1
-        self._run(t, result)
+        self._current = t
+        if self._glets[t].switch(result) is _FINISHED:
+            self._done[t] = True
+        self._current = -1
         if self.error is not None:
             raise self.error
 
@@ -313,21 +387,26 @@ class ProgramRun:
 
     def _run(self, t: int, result: Any) -> None:
         self._current = t
-        self._glets[t].switch(result)
+        if self._glets[t].switch(result) is _FINISHED:
+            self._done[t] = True
         self._current = -1
 
     def close(self) -> None:
         """Unwind unfinished threads (their finally blocks run while operations are refused)."""
         self._tearing_down = True
         try:
-            for g in self._glets:
-                if not g.dead:
+            for t, g in enumerate(self._glets):
+                if not self._done[t] and not g.dead:
                     try:
-                        g.throw(GreenletExit)
+                        if g.throw(GreenletExit) is _FINISHED:
+                            self._done[t] = True
                     except GreenletExit:
                         pass
                     except BaseException:
                         pass
+                if self._done[t]:
+                    _POOL.give(g)
+            self._glets = []
         finally:
             if self._installed:
                 uninstall_runtime(self)
@@ -353,8 +432,10 @@ class ProgramRun:
             self.violation = Violation(classify_exception(exc), f"final() raised {_describe(exc)} at {where}",
                                        (), None, {"thread": "final", "source": where})
 
-    def _body(self, t: int, fn: Callable[[], Any]) -> Callable[[Any], None]:
-        def run(_: Any) -> None:
+    def _body(self, t: int, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """Thread ``t``'s body for a pooled worker: it runs ``fn``, records how it ended and returns the
+        greenlet to go back to (the run's)."""
+        def run() -> Any:
             try:
                 fn()
                 self.state[t] = ThreadState.FINISHED
@@ -384,6 +465,7 @@ class ProgramRun:
                                                           "exception": type(exc).__name__})
             finally:
                 self.pending[t] = None
+            return self._main
         return run
 
     # ------------------------------------------------------------ runtime protocol
@@ -392,12 +474,12 @@ class ProgramRun:
                   a: Any = None, b: Any = None) -> Any:
         if self._tearing_down:
             raise GreenletExit
-        if getcurrent() is self._main:
+        t = self._current
+        if t < 0:  # the explorer's own greenlet: between two resumptions no thread runs
             raise UsageError("atomics-layer operations are not allowed in snapshot_fn, check hooks or "
                              "outside the explored threads; use peek() there")
-        t = self._current
-        info = None if obj is None else self.info(obj)
-        self.pending[t] = Pending(op, obj, info, order, failure, a, b, self._locator.locate(3))
+        info = None if obj is None else (self.locs.get(id(obj)) or self.info(obj))
+        self.pending[t] = Pending(op, obj, info, order, failure, a, b, sys._getframe(2), self._locator)
         result = self._main.switch()
         if self._tearing_down:
             raise GreenletExit

@@ -43,6 +43,9 @@ class ExploreStats:
     consistent_executions: int | None = None
     #: revisits whose graph turned out inconsistent under the memory model and was dropped
     invalid: int = 0
+    #: events re-performed to restore a graph before extending it (the program is re-run from setup() for
+    #: each explored graph); ``events + replayed`` is every event the search ran
+    replayed: int = 0
 
     @property
     def sleep_blocked(self) -> int:
@@ -57,8 +60,15 @@ class ExploreStats:
 
     @property
     def us_per_event(self) -> float:
-        """Microseconds of search time per event."""
+        """Microseconds of search time per event added to a graph (restoring graphs included)."""
         return self.elapsed * 1e6 / self.events if self.events else 0.0
+
+    @property
+    def us_per_run_event(self) -> float:
+        """Microseconds of search time per event the search ran: added or re-performed (``events + replayed``),
+        the sum of the explored executions' lengths."""
+        total = self.events + self.replayed
+        return self.elapsed * 1e6 / total if total else 0.0
 
 
 @dataclass(frozen=True)

@@ -145,22 +145,24 @@ class Events:
         return None
 
 
-def acyclic(edges: dict[int, list[int]]) -> bool:
-    """True when the directed graph ``node -> successors`` has no cycle (Kahn's algorithm)."""
-    indeg = {a: 0 for a in edges}
-    for outs in edges.values():
-        for b in outs:
-            indeg[b] += 1
-    ready = [a for a, d in indeg.items() if d == 0]
+def acyclic(succ: list[list[int]], indeg: list[int] | None = None) -> bool:
+    """True when the directed graph on nodes ``0..len(succ)-1`` with successor lists ``succ`` has no cycle
+    (Kahn's algorithm).  ``indeg``, when the caller counted in-degrees while building ``succ``, is used up."""
+    if indeg is None:
+        indeg = [0] * len(succ)
+        for outs in succ:
+            for b in outs:
+                indeg[b] += 1
+    ready = [a for a, d in enumerate(indeg) if d == 0]
     seen = 0
     while ready:
         a = ready.pop()
         seen += 1
-        for b in edges[a]:
+        for b in succ[a]:
             indeg[b] -= 1
             if indeg[b] == 0:
                 ready.append(b)
-    return seen == len(edges)
+    return seen == len(succ)
 
 
 class MemoryModelChecker(Protocol):
@@ -172,8 +174,8 @@ class MemoryModelChecker(Protocol):
     #: execution order, as under SC); False for a weak model, whose traces also explain what synchronised
     interleaving: bool
 
-    def consistent(self, ev: Events) -> bool:
-        """True when the graph is consistent under this model."""
+    def consistent(self, graph: Graph) -> bool:
+        """True when the execution graph is consistent under this model."""
 
     def hb_clocks(self, ev: Events) -> list[tuple[int, ...]]:
         """Happens-before vector clocks of every event."""

@@ -32,6 +32,7 @@ and b a read.
 
 from __future__ import annotations
 
+from framemc.explorer.graph import Graph
 from framemc.explorer.memory import F, R, W, Events, acyclic
 from framemc.sync import Ordering
 
@@ -105,8 +106,9 @@ class RC11:
 
     # ------------------------------------------------------------ consistency
 
-    def consistent(self, ev: Events) -> bool:
+    def consistent(self, graph: Graph) -> bool:
         """Coherence, atomicity and acyclic psc."""
+        ev = Events(graph)
         if not ev.atomic_ok():
             return False
         clocks = self.hb_clocks(ev)
@@ -180,6 +182,7 @@ class RC11:
         fences = {e for e in sc if ev.kind[e] == F}
         hb_eco_hb = compose(compose(hb, eco), hb)
         edges: dict[int, list[int]] = {a: [] for a in sc}
+        dense = {e: i for i, e in enumerate(edges)}
         for a in sc:
             start = 1 << a
             if a in fences:
@@ -192,4 +195,4 @@ class RC11:
                     edges[a].append(b)
                 elif a in fences and b in fences and ((hb[a] | hb_eco_hb[a]) >> b & 1):
                     edges[a].append(b)
-        return acyclic(edges)
+        return acyclic([[dense[b] for b in outs] for outs in edges.values()])

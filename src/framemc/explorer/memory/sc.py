@@ -10,9 +10,8 @@ order plus every atomic reads-from (a lock reads from the unlock it follows).
 
 from __future__ import annotations
 
-from typing import Any
-
-from framemc.explorer.memory import R, W, Events, acyclic
+from framemc.explorer.graph import Graph, Pos
+from framemc.explorer.memory import R, Events, acyclic
 
 __all__ = ["SequentialConsistency"]
 
@@ -25,32 +24,60 @@ class SequentialConsistency:
     #: every consistent graph is an interleaving
     interleaving = True
 
-    def consistent(self, ev: Events) -> bool:
-        """Acyclic po ∪ rf ∪ co ∪ fr, and atomic read-modify-writes."""
-        if not ev.atomic_ok():
-            return False
-        succ: list[list[int]] = [[] for _ in range(ev.count)]
-        for evs in ev.by_thread:
-            for a, b in zip(evs, evs[1:]):
-                succ[a].append(b)
-        layers: dict[Any, dict[int, tuple[list[int], list[int]]]] = {}
-        for e in range(ev.count):
-            k = ev.kind[e]
-            if k == R or k == W:
-                per = layers.setdefault(ev.loc[e], {})
-                slot = per.setdefault(ev.idx[e], ([], []))
-                slot[0 if k == W else 1].append(e)
-        for per in layers.values():
-            keys = sorted(per)
-            for i, c in enumerate(keys):
-                writes, reads = per[c]
-                nxt = per[keys[i + 1]][0] if i + 1 < len(keys) else []
-                for w in writes:
-                    succ[w].extend(reads)
-                    succ[w].extend(nxt)
-                for r in reads:
-                    succ[r].extend(nxt)
-        return acyclic(dict(enumerate(succ)))
+    def consistent(self, graph: Graph) -> bool:
+        """Acyclic po ∪ rf ∪ co ∪ fr, and atomic read-modify-writes.
+
+        Checked on the graph itself (no :class:`Events` view): events are numbered thread by
+        thread, fr goes to the co-immediate successor of the write read (co is a chain, so that
+        implies the rest), and Kahn's algorithm looks for a cycle.  This runs once per explored
+        graph, so it is kept to plain list work.
+        """
+        threads = graph.threads
+        base: list[int] = []
+        count = 0
+        for nodes in threads:
+            base.append(count)
+            count += len(nodes)
+        succ: list[list[int]] = [[] for _ in range(count)]
+        indeg = [0] * count
+        nxt: dict[Pos | None, int] = {}
+        at: dict[Pos, int] = {}
+        for order in graph.co.values():
+            prev = -1
+            for i, p in enumerate(order):
+                at[p] = i
+                e = base[p[0]] + p[1]
+                if prev >= 0:
+                    succ[prev].append(e)
+                    indeg[e] += 1
+                prev = e
+        for t, nodes in enumerate(threads):
+            e = base[t]
+            last = e + len(nodes) - 1
+            for n in nodes:
+                if e < last:
+                    succ[e].append(e + 1)
+                    indeg[e + 1] += 1
+                if n.reads:
+                    rf = n.rf
+                    order = graph.co.get(n.loc)
+                    if rf is not None:
+                        w = base[rf[0]] + rf[1]
+                        succ[w].append(e)
+                        indeg[e] += 1
+                        i = at[rf] + 1
+                    else:
+                        i = 0
+                    if order is not None and i < len(order):
+                        f = order[i]
+                        succ[e].append(base[f[0]] + f[1])
+                        indeg[base[f[0]] + f[1]] += 1
+                elif n.rmw and n.writes:
+                    rf = nodes[n.index - 1].rf
+                    if at[n.pos] != (0 if rf is None else at[rf] + 1):
+                        return False
+                e += 1
+        return acyclic(succ, indeg)
 
     def hb_clocks(self, ev: Events) -> list[tuple[int, ...]]:
         """Program order plus every atomic reads-from edge."""

@@ -192,6 +192,8 @@ class Explorer:
         self._checker = checker
         #: source line finder
         self._locator = locator
+        #: location infos shared by the runs of this search (:class:`ProgramRun`)
+        self._infos: dict[Any, Any] = {}
         #: True: TruSt; False: every schedule
         self._optimal = optimal
         #: collect outcomes
@@ -317,7 +319,7 @@ class Explorer:
 
     def _fresh_run(self) -> ProgramRun:
         self._close()
-        run = ProgramRun(self._setup, self._locator)
+        run = ProgramRun(self._setup, self._locator, self._infos)
         self._run = run
         run.start()
         return run

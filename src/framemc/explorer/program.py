@@ -224,11 +224,14 @@ def _worker(body: Callable[[], Any]) -> None:
 class ProgramRun:
     """One run of a scenario: setup, then threads resumed one operation at a time."""
 
-    def __init__(self, setup: Callable[[], Any], locator: SourceLocator) -> None:
+    def __init__(self, setup: Callable[[], Any], locator: SourceLocator,
+                 infos: dict[Any, LocationInfo] | None = None) -> None:
         #: the scenario
         self._setup = setup
         #: source line finder (its cache lives as long as the search)
         self._locator = locator
+        #: location infos made by earlier runs of the search, by (key, name, type): they never change
+        self._infos: dict[Any, LocationInfo] = {} if infos is None else infos
         #: location objects by id -> (stable key, object, default name)
         self._registry: dict[int, tuple[Any, Any, int | None]] = {}
         self._kind_counts: dict[str, int] = {}
@@ -320,8 +323,11 @@ class ProgramRun:
             raise UsageError(f"{label}{where} was created outside setup() and is shared between executions, "
                              "so state leaks from one execution into the next; create shared state inside "
                              "setup()")
-        name = getattr(obj, "name", None) or self._default_name(*reg)
-        info = LocationInfo(reg[0], str(name), location_kind(obj))
+        name = str(getattr(obj, "name", None) or self._default_name(*reg))
+        known = (reg[0], name, type(obj))
+        info = self._infos.get(known)
+        if info is None:
+            info = self._infos[known] = LocationInfo(reg[0], name, location_kind(obj))
         self.locs[id(obj)] = info
         self.objects[info.key] = obj
         self._keep.append(obj)

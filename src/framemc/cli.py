@@ -685,7 +685,7 @@ def _explore_json(user: Any, memory_model: str, result: Any) -> dict[str, Any]:
     return {"scenario": f"{user.path}:{user.func}", "memory_model": memory_model, "status": result.status.value,
             "executions": result.executions, "exhaustive": result.exhaustive,
             "bound_hit": None if result.bound_hit is None else result.bound_hit.value,
-            "stats": {"events": st.events, "blocked": st.blocked, "invalid": st.invalid,
+            "stats": {"events": st.events, "replayed": st.replayed, "blocked": st.blocked, "invalid": st.invalid,
                       "seconds": round(st.elapsed, 3), "states_checked": st.states_checked,
                       "cache_hits": st.cache_hits},
             "violation": None if result.violation is None else result.violation.to_json(),

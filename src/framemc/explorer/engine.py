@@ -549,7 +549,8 @@ class Explorer:
         co_at = g.co_positions()
         perform = self.perform
         order = g.linearization()
-        self.replayed += len(order)
+        # operations, as ``events`` counts them: a read-modify-write's write part is not one of its own
+        self.replayed += len(order) - sum(1 for n in order if n.rmw and n.writes)
         for n in order:
             perform(g, run, n, shown, co_at)
 

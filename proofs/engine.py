@@ -104,6 +104,12 @@ class _OpContext:
         self.named = self.seeds + (self.pre.pool[self.f],)
         self.closure = _instantiation_points(
             cfg, self.seeds + tuple(self.pre.pool[t] for t in self.seeds)) + list(own_buddies)
+        #: a frame variable no formula of the operation mentions: each invariant's body is built once at it
+        #: and substituted at every instantiation point (z3's substitution does not rewrite, so the result is
+        #: the very term the body would build there, at a fraction of the Python cost)
+        self._point = z3.Const("hypothesis.point", FrameSort)
+        self._templates: dict[str, z3.BoolRef] = {}
+        self._instances: dict[tuple[str, int], z3.BoolRef] = {}
         self._hypotheses: dict[tuple[int, str], list[z3.BoolRef]] = {}
         self._cased: dict[tuple[tuple[int, str], int], list[z3.BoolRef]] = {}
         #: the answers of the vacuity checks (:func:`_vacuity`) by hypothesis key, once asked
@@ -133,16 +139,17 @@ class _OpContext:
         """The guard and the invariants instantiated at the points of ``level`` (0 weakest), in order case
         ``case`` (see :meth:`cases`).
 
-        Levels 0 and 1 are focused on the arbitrary frame: level 0 assumes the
+        Levels 0 to 2 are focused on the arbitrary frame: level 0 assumes the
         goal's own invariant and the core structural ones at the arbitrary
         frame and the core ones alone at the frames the step names; level 1
-        every state invariant at the arbitrary frame and the goal's and the
-        core ones at the step's frames.  Level 2 assumes the goal's and the
-        core invariants at all those frames and at the first frame of the
-        arbitrary frame's pool; level 3 the same plus the pool-id invariant at
-        the closure (aligned starts and buddies of those frames and of their
-        pools' first frames, at every order); level 4 every state invariant at
-        the operation's frames; level 5 every state invariant at the closure.
+        the goal's and the core ones at both; level 2 every state invariant
+        at the arbitrary frame and the goal's and the core ones at the
+        step's frames.  Level 3 assumes the goal's and the core invariants at
+        all those frames and at the first frame of the arbitrary frame's
+        pool; level 4 the same plus the pool-id invariant at the closure
+        (aligned starts and buddies of those frames and of their pools'
+        first frames, at every order); level 5 every state invariant at the
+        operation's frames; level 6 every state invariant at the closure.
         Fewer hypotheses make z3 much faster (at a high MAX_ORDER every frame
         brings a lookup per order, and the focused levels keep z3 off those a
         proof does not need), and a proof from weaker hypotheses is still a
@@ -160,7 +167,7 @@ class _OpContext:
     @staticmethod
     def key(level: int, goal: Invariant) -> tuple[int, str]:
         """What the hypotheses of ``level`` for ``goal`` depend on: the goal only at the goal-specific levels."""
-        return level, goal.name if level in (0, 1, 2, 3) else ""
+        return level, goal.name if level < 5 else ""
 
     def _build_hypotheses(self, level: int, goal: Invariant) -> list[z3.BoolRef]:
         """Build the hypotheses of :meth:`hypotheses` (cached there): each point with its invariants."""
@@ -168,17 +175,27 @@ class _OpContext:
             return [inv for inv in STATE_INVARIANTS if names is None or inv.name in names]
 
         goal_and_core = _CORE | {goal.name}
-        if level in (0, 1):
-            placed = [(self.f, chosen(goal_and_core if level == 0 else None))] + [
-                (t, chosen(_CORE if level == 0 else goal_and_core)) for t in self.step.seeds]
+        if level < 3:
+            at_f, at_seeds = ((goal_and_core, _CORE), (goal_and_core, goal_and_core), (None, goal_and_core))[level]
+            placed = [(self.f, chosen(at_f))] + [(t, chosen(at_seeds)) for t in self.step.seeds]
         else:
-            names = None if level >= 4 else goal_and_core | ({"S-pool-ids"} if level == 3 else set())
-            placed = [(t, chosen(names)) for t in (self.closure if level in (3, 5) else self.named)]
+            names = None if level >= 5 else goal_and_core | ({"S-pool-ids"} if level == 4 else set())
+            placed = [(t, chosen(names)) for t in (self.closure if level in (4, 6) else self.named)]
         result = [self.step.guard]
         for t, invariants in placed:
-            result.extend(inv.body(self.cfg, self.pre, t) for inv in invariants)
-            result.extend(g.at(t) for g in self.step.ranged)
+            result.extend(self._at(inv.name, lambda p, inv=inv: inv.body(self.cfg, self.pre, p), t)
+                          for inv in invariants)
+            result.extend(self._at(f"ranged {i}", g.at, t) for i, g in enumerate(self.step.ranged))
         return result
+
+    def _at(self, key: str, body: Callable[[z3.BitVecRef], z3.BoolRef], t: z3.BitVecRef) -> z3.BoolRef:
+        """``body(t)``, built once per operation at the point variable and substituted (cached per point)."""
+        hit = self._instances.get((key, t.get_id()))
+        if hit is None:
+            if key not in self._templates:
+                self._templates[key] = body(self._point)
+            hit = self._instances[(key, t.get_id())] = z3.substitute(self._templates[key], (self._point, t))
+        return hit
 
 
 #: the order case "any value other than 0..MAX_ORDER" (see :meth:`_OpContext.cases`)
@@ -186,7 +203,7 @@ OTHER_ORDERS = -1
 #: invariants every level assumes: the shape of the free lists
 _CORE = frozenset({"I2-non-overlapping-ranges", "S-buddy-aligned", "S-pending-block"})
 #: number of hypothesis levels; only the last may refute
-LEVELS = 6
+LEVELS = 7
 
 
 def _instantiation_points(cfg: ModelConfig, seeds: tuple[z3.BitVecRef, ...]) -> list[z3.BitVecRef]:
@@ -223,6 +240,8 @@ class Work:
         self.rlimit = rlimit
         #: resource units spent so far
         self.used = 0
+        #: z3 queries posed so far
+        self.queries = 0
         #: wall-clock safety net per query, in milliseconds
         self.timeout_ms = timeout_ms
         #: monotonic time after which no query may run, or None
@@ -259,6 +278,7 @@ class Work:
             wall = min(wall, remaining)
         limits = [x for x in (left, cap) if x is not None]
         grant = min(limits) if limits else 0
+        self.queries += 1
         context = z3.Context()
         solver = z3.Solver(ctx=context)
         solver.set("rlimit", grant)
@@ -438,12 +458,21 @@ def _decide(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work
 
     The goal is split into the operation's order cases (:meth:`_OpContext.cases`)
     and each case into the goal's conjuncts (one commented line of the
-    invariant each).  An order case is first tried whole, as one piece, at
-    the focused hypothesis level: at a high MAX_ORDER most conjuncts are
-    about orders the step does not touch, and one query costs much less
-    than one per conjunct.  Once a whole case is not proved that way, this
-    and the later cases go conjunct by conjunct through the levels
-    (:func:`_prove_piece`), where a counterexample names its conjunct.
+    invariant each).  A conjunct tends to need the same hypotheses in every
+    case, so it starts at the level that proved it in the previous case.
+    The conjuncts the weakest level proved are tried either in one query
+    per group (:func:`_prove_group`) or one query each: every query pays
+    for its hypotheses, whatever its goal, but the negation of a large
+    conjunction can be much harder for z3 than its conjuncts one by one.
+    Which way is cheaper depends on the operation and the invariant, so the
+    first two cases are grouped, the third goes conjunct by conjunct, and
+    the later ones go the way that cost fewer z3 units in the second and
+    the third (plus a charge per query for its fixed cost), except the
+    case of the orders out of range, which the guard alone settles and is
+    grouped; the choice depends on z3 units alone, so it is as
+    deterministic as the verdicts.  A conjunct that is not proved alone
+    goes through the levels (:func:`_prove_piece`), and a counterexample
+    names its conjunct.
     """
     post = ctx.step.post
     if inv.kind is InvariantKind.STATE:
@@ -451,40 +480,75 @@ def _decide(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work
     else:
         goal = inv.body(cfg, ctx.pre, post, ctx.f)
     conjuncts = goal.children() if z3.is_and(goal) else [goal]
-    whole = len(conjuncts) > 1 and ctx.step.order is not None
-    # the level that proved each conjunct (by number) in the latest case where it was proved alone
-    proved: dict[int, int | None] = {}
-    for order in ctx.cases():
-        shown = "" if order is None else ", order " + ("other" if order == OTHER_ORDERS else str(order))
-        if whole:
-            negated = ctx.in_case([z3.Not(goal)], order)
-            result, _ = work.solve(ctx.hypotheses(0, inv, order) + negated, WEAK_LEVEL_RLIMIT)
-            if result == z3.unsat:
-                work.levels.add(0)
-                work.proved_at = 0
-                yield f"all {len(conjuncts)} conjuncts{shown}", order, negated, Verdict.PROVED, ""
-                continue
-            whole = False
-            if work.cause in _FINAL_CAUSES:
-                yield f"all {len(conjuncts)} conjuncts{shown}", order, negated, Verdict.UNKNOWN, work.explain()
-                continue
-        for i, conjunct in enumerate(conjuncts, 1):
-            negated = ctx.in_case([z3.Not(conjunct)], order)
-            verdict, detail = _prove_piece(ctx, inv, order, negated, work, proved.get(i))
-            if verdict is Verdict.PROVED:
-                proved[i] = work.proved_at
-            yield f"conjunct {i}/{len(conjuncts)}{shown}", order, negated, verdict, detail
+    # the level that proved each conjunct (by index) in the latest case; the weakest one to begin with
+    proved: dict[int, int | None] = {i: 0 for i in range(len(conjuncts))}
+    # the cost of the second case (grouped) and of the third (one by one), once known
+    costs: list[int] = []
+    for index, order in enumerate(ctx.cases()):
+        before = work.used + QUERY_UNITS * work.queries
+        weakest = [i for i in range(len(conjuncts)) if proved[i] == 0]
+        # (conjunct, level to try first, whether the weakest level is known to fail it)
+        alone = [(i, proved[i], False) for i in range(len(conjuncts)) if proved[i] != 0]
+        grouped = index < 2 or order == OTHER_ORDERS or (index > 2 and costs[0] <= costs[1])
+        if len(weakest) > 1 and grouped:
+            alone += yield from _prove_group(ctx, inv, order, conjuncts, weakest, work)
+        else:
+            alone += [(i, 0, False) for i in weakest]
+        for i, first, failed_weakest in sorted(alone):
+            negated = ctx.in_case([z3.Not(conjuncts[i])], order)
+            verdict, detail = _prove_piece(ctx, inv, order, negated, work, first, skip_weakest=failed_weakest)
+            proved[i] = work.proved_at if verdict is Verdict.PROVED else None
+            yield f"conjunct {i + 1}/{len(conjuncts)}{_case_text(order)}", order, negated, verdict, detail
+        if index in (1, 2):
+            costs.append(work.used + QUERY_UNITS * work.queries - before)
 
 
-def _satisfies_strongest(model: z3.ModelRef, ctx: _OpContext, inv: Invariant, case: int | None,
-                         negated: list[z3.BoolRef]) -> bool:
-    """``model`` (completed) satisfies every hypothesis of the strongest level and the negated goal."""
-    strongest = ctx.hypotheses(LEVELS - 1, inv, case) + negated
-    return z3.is_true(model.eval(z3.And(strongest), model_completion=True))
+#: z3 units charged per query when choosing between grouped and single conjuncts: about what a query's fixed
+#: cost (a fresh context, translating and asserting the hypotheses) takes in time
+QUERY_UNITS = 20_000
+
+
+def _case_text(order: int | None) -> str:
+    """How a piece's label names its order case."""
+    return "" if order is None else ", order " + ("other" if order == OTHER_ORDERS else str(order))
+
+
+def _prove_group(ctx: _OpContext, inv: Invariant, order: int | None, conjuncts: list[z3.BoolRef],
+                 members: list[int], work: Work) -> Iterator[tuple[str, int | None, list[z3.BoolRef], Verdict, str]]:
+    """Prove the conjuncts ``members`` (indices) of one order case together at the weakest level, yielding the
+    pieces decided; return the conjuncts left to prove alone, as :func:`_decide` lists them.
+
+    A group that is not proved gives a model of the weakest hypotheses:
+    the conjuncts false in it cannot be proved at that level and are left
+    (marked so); the rest are tried again as a smaller group.
+    """
+    left: list[tuple[int, int | None, bool]] = []
+    while len(members) > 1:
+        label = (f"all {len(conjuncts)} conjuncts" if len(members) == len(conjuncts) else
+                 "conjuncts " + ",".join(str(i + 1) for i in members) + f"/{len(conjuncts)}")
+        negated = ctx.in_case([z3.Not(z3.And([conjuncts[i] for i in members]))], order)
+        result, model = work.solve(ctx.hypotheses(0, inv, order) + negated, WEAK_LEVEL_RLIMIT)
+        if result == z3.unsat:
+            work.levels.add(0)
+            work.proved_at = 0
+            yield f"{label}{_case_text(order)}", order, negated, Verdict.PROVED, ""
+            return left
+        if work.cause in _FINAL_CAUSES:
+            yield f"{label}{_case_text(order)}", order, negated, Verdict.UNKNOWN, work.explain()
+            return left
+        if model is None:
+            break
+        false = [i for i in members if not z3.is_true(
+            model.eval(z3.And(ctx.in_case([conjuncts[i]], order)), model_completion=True))]
+        if not false:
+            break  # cannot happen for a model of the negated group; then prove every member alone
+        left += [(i, None, True) for i in false]
+        members = [i for i in members if i not in false]
+    return left + [(i, 0, False) for i in members]
 
 
 def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: list[z3.BoolRef], work: Work,
-                 first: int | None = None) -> tuple[Verdict, str]:
+                 first: int | None = None, *, skip_weakest: bool = False) -> tuple[Verdict, str]:
     """One piece of an obligation (see :func:`_decide`): verdict and diff (or unknown reason).
 
     The piece goes through the hypothesis levels, weakest first, except
@@ -496,6 +560,8 @@ def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: lis
     stronger levels.
     """
     order = list(range(LEVELS)) if first is None else [first] + [x for x in range(LEVELS) if x != first]
+    if skip_weakest:
+        order.remove(0)  # a model of the weakest level's hypotheses already falsified the piece
     for level in order:
         last = level == LEVELS - 1
         result, model = work.solve(ctx.hypotheses(level, inv, case) + negated, None if last else WEAK_LEVEL_RLIMIT)
@@ -503,8 +569,10 @@ def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: lis
             work.levels.add(level)
             work.proved_at = level
             return Verdict.PROVED, ""
-        if model is not None and (last or _satisfies_strongest(model, ctx, inv, case, negated)):
-            # a model of a weaker level that also satisfies the strongest level is a real counterexample
+        if model is not None and last:
+            # a model of a weaker level is no counterexample: it may break a hypothesis that level left out
+            # (checking it against the strongest level cost more than the stronger queries a correct model
+            # never answers sat)
             diff = counterexample_diff(model, ctx, ctx.pre, ctx.step.post, ctx.f, ctx.step.seeds, ctx.closure)
             return Verdict.REFUTED, diff
         if work.cause in _FINAL_CAUSES:

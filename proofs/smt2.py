@@ -122,8 +122,7 @@ def _decided(cfg: ModelConfig, ob: Obligation, variant: str | None, work: _Recor
                 level = work.proved_at
                 rows.append((label, "proof", "unsat", "unsat", level, work.posed[-1][0]))
             else:
-                # a refutation is a model of the strongest level (found there, or at a weaker level and
-                # checked against it); an unknown is exported at the strongest level too
+                # a refutation is a model of the strongest level; an unknown is exported there too
                 answer = "sat" if verdict is Verdict.REFUTED else "unknown"
                 rows.append((label, "proof", "unsat", answer, LEVELS - 1,
                              ctx.hypotheses(LEVELS - 1, inv, case) + negated))

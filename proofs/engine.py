@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import functools
+import math
 import multiprocessing
 import time
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ import z3
 
 from framemc.errors import CheckerBug, UsageError
 from framemc.verdicts import GUARD, Obligation, ObligationResult, UnknownCause, Verdict
-from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, Invariant, InvariantKind
+from framemc.model.invariants import INVARIANTS, POINT, STATE_INVARIANTS, Invariant, InvariantKind, grounded
 from framemc.model.ops import OPERATIONS, VARIANTS, OpSpec, Step, initial_state, resolve
 from framemc.model.state import (MODEL_FIELDS, SCALAR_FIELDS, FrameSort, ModelConfig, State, align, buddy, frame, small,
                                   symbolic_state, update)
@@ -104,10 +105,8 @@ class _OpContext:
         self.named = self.seeds + (self.pre.pool[self.f],)
         self.closure = _instantiation_points(
             cfg, self.seeds + tuple(self.pre.pool[t] for t in self.seeds)) + list(own_buddies)
-        #: a frame variable no formula of the operation mentions: each invariant's body is built once at it
-        #: and substituted at every instantiation point (z3's substitution does not rewrite, so the result is
-        #: the very term the body would build there, at a fraction of the Python cost)
-        self._point = z3.Const("hypothesis.point", FrameSort)
+        #: each invariant's body (and each ranged guard) at :data:`POINT`, substituted at every
+        #: instantiation point (as :func:`grounded` does, one point at a time)
         self._templates: dict[str, z3.BoolRef] = {}
         self._instances: dict[tuple[str, int], z3.BoolRef] = {}
         self._hypotheses: dict[tuple[int, str], list[z3.BoolRef]] = {}
@@ -193,8 +192,8 @@ class _OpContext:
         hit = self._instances.get((key, t.get_id()))
         if hit is None:
             if key not in self._templates:
-                self._templates[key] = body(self._point)
-            hit = self._instances[(key, t.get_id())] = z3.substitute(self._templates[key], (self._point, t))
+                self._templates[key] = body(POINT)
+            hit = self._instances[(key, t.get_id())] = z3.substitute(self._templates[key], (POINT, t))
         return hit
 
 
@@ -630,8 +629,9 @@ def _witness_values(cfg: ModelConfig) -> tuple[tuple[str, State, int, FrameValue
 def _check_witness(cfg: ModelConfig, label: str, state: State, bound: int) -> None:
     """Every state invariant holds at every frame of a witness state that no snapshot can show (frames from
     ``bound`` on all look alike); CheckerBug otherwise."""
+    frames = [frame(i) for i in range(bound + 1)]
     bad = [inv.name for inv in STATE_INVARIANTS
-           if not all(z3.is_true(z3.simplify(inv.body(cfg, state, frame(i)))) for i in range(bound + 1))]
+           if not all(z3.is_true(z3.simplify(g)) for g in grounded(lambda f: inv.body(cfg, state, f), frames))]
     if bad:
         raise CheckerBug(f"the {label} guard witness violates {', '.join(bad)}")
 
@@ -716,13 +716,9 @@ def run_obligations(selection: Iterable[str] | None = None, *, variant: str | No
     limits = _Limits(timeout_ms, float(rlimit_scale), deadline)
     if jobs == 1:
         return _run_group([ob.name for ob in chosen], variant, limits, cfg, on_result)
-    groups: dict[str, list[str]] = {}
-    for ob in chosen:
-        groups.setdefault(ob.op, []).append(ob.name)
-    # the boot-path operations carry the slowest obligations: start them first
-    order = sorted(groups, key=lambda op: (op not in _SLOW_OPS, list(groups).index(op)))
+    tasks = _tasks(chosen, variant, jobs)
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_run_group, groups[op], variant, limits, cfg) for op in order]
+        futures = [pool.submit(_run_group, names, variant, limits, cfg) for names in tasks]
         by_name = {}
         for fut in futures:
             for r in fut.result():
@@ -730,6 +726,33 @@ def run_obligations(selection: Iterable[str] | None = None, *, variant: str | No
                 if on_result is not None:
                     on_result(r)
     return [by_name[ob.name] for ob in chosen]
+
+
+def _tasks(chosen: list[Obligation], variant: str | None, jobs: int) -> list[list[str]]:
+    """The obligations shared out into tasks for ``jobs`` workers, costliest task first.
+
+    A task holds one operation's obligations, so that a worker builds the
+    operation's context once; an operation that would take more than a
+    worker's fair share is cut into as many tasks as needed, costs dealt
+    greedily.  The workers take the tasks costliest first (the longest
+    processing time rule), by the calibrated z3 units of their obligations,
+    so that no worker is left with a long task at the end.
+    """
+    groups: dict[str, list[str]] = {}
+    for ob in chosen:
+        groups.setdefault(ob.op, []).append(ob.name)
+    cost = {ob.name: MEASURED.get(f"{variant}:{ob.name}" if variant else ob.name, MEASURED.get(ob.name, RLIMIT_FLOOR))
+            for ob in chosen}
+    share = sum(cost.values()) / (2 * jobs)
+    tasks: list[tuple[int, list[str]]] = []
+    for names in groups.values():
+        total = sum(cost[n] for n in names)
+        parts: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(jobs, math.ceil(total / share))))]
+        for name in sorted(names, key=lambda n: -cost[n]):
+            least = min(range(len(parts)), key=lambda i: parts[i][0])
+            parts[least] = (parts[least][0] + cost[name], parts[least][1] + [name])
+        tasks += [(units, sorted(part, key=names.index)) for units, part in parts if part]
+    return [names for _, names in sorted(tasks, key=lambda t: -t[0])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -748,14 +771,14 @@ class _Limits:
         return 0 if self.rlimit_scale == 0 else max(1, round(units * self.rlimit_scale))
 
 
+#: operations whose obligations take longest (the suite runs them one task per obligation)
+_SLOW_OPS = ("add_block", "buddy_free", "split", "merge")
+
+
 @functools.lru_cache(maxsize=64)
 def _context(cfg: ModelConfig, op: str, variant: str | None) -> _OpContext:
     """The shared symbolic context of an operation (cached: building hypotheses costs more than many proofs)."""
     return _OpContext(cfg, resolve(op, variant))
-
-
-#: operations whose obligations take longest (started first when running in parallel)
-_SLOW_OPS = ("add_block", "buddy_free", "split", "merge")
 
 
 def _run_group(names: list[str], variant: str | None, limits: _Limits, cfg: ModelConfig,

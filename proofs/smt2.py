@@ -308,13 +308,9 @@ def export_smt2(directory: str | Path, selection: Iterable[str] | None = None, *
     if jobs == 1:
         written = _export_group(names, variant, cfg, rlimit_scale, timeout_ms, str(path))
     else:
-        groups: dict[str, list[str]] = {}
-        for ob in chosen:
-            groups.setdefault(ob.op, []).append(ob.name)
-        order = sorted(groups, key=lambda op: (op not in engine._SLOW_OPS, list(groups).index(op)))
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_export_group, groups[op], variant, cfg, rlimit_scale, timeout_ms, str(path))
-                       for op in order]
+            futures = [pool.submit(_export_group, task, variant, cfg, rlimit_scale, timeout_ms, str(path))
+                       for task in engine._tasks(chosen, variant, jobs)]
             by_name: dict[str, list[ExportedQuery]] = {}
             for fut in futures:
                 for q in fut.result():

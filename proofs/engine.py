@@ -32,6 +32,7 @@ import functools
 import math
 import multiprocessing
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -239,7 +240,7 @@ class Work:
         self.rlimit = rlimit
         #: resource units spent so far
         self.used = 0
-        #: z3 queries posed so far
+        #: z3 queries posed so far in contexts of their own (not those of an incremental session)
         self.queries = 0
         #: wall-clock safety net per query, in milliseconds
         self.timeout_ms = timeout_ms
@@ -253,6 +254,8 @@ class Work:
         self.levels: set[int] = set()
         #: the level that proved the last piece (tried first on the next one), or None
         self.proved_at: int | None = None
+        #: the incremental session of :meth:`solve_under`: its hypotheses, solver and units counted so far
+        self._session: tuple[list[z3.BoolRef], z3.Solver, int] | None = None
 
     def left(self) -> int | None:
         """Resource units left, or None when unlimited."""
@@ -266,6 +269,24 @@ class Work:
         An answer cut short by ``cap`` alone (a weak hypothesis level's slice)
         is unknown with no cause: the caller moves on to the next level.
         """
+        return self._check(None, assertions, cap)
+
+    def solve_under(self, hypotheses: list[z3.BoolRef], negated: list[z3.BoolRef], cap: int | None = None
+                    ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        """:meth:`solve` for ``hypotheses + negated``, in an incremental z3 session kept for ``hypotheses``.
+
+        The hypotheses are asserted once per session, and each goal is
+        checked in a scope of its own: z3 preprocesses and bit-blasts the
+        hypotheses once for all the goals posed under them, instead of once
+        per query.  A new list of hypotheses starts a new session, in a fresh
+        context, so the units counted depend on the obligation's own queries
+        alone.
+        """
+        return self._check(hypotheses, negated, cap)
+
+    def _check(self, hypotheses: list[z3.BoolRef] | None, assertions: list[z3.BoolRef], cap: int | None
+               ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        """:meth:`solve` (``hypotheses`` None) or :meth:`solve_under`."""
         left = self.left()
         if left is not None and left <= 0:
             return self._unknown(UnknownCause.RLIMIT, "resource limit reached")
@@ -277,20 +298,27 @@ class Work:
             wall = min(wall, remaining)
         limits = [x for x in (left, cap) if x is not None]
         grant = min(limits) if limits else 0
-        self.queries += 1
-        context = z3.Context()
-        solver = z3.Solver(ctx=context)
+        if hypotheses is None:
+            self.queries += 1
+            solver, counted = z3.Solver(ctx=z3.Context()), 0
+        else:
+            if self._session is None or self._session[0] is not hypotheses:
+                solver = z3.Solver(ctx=z3.Context())
+                solver.add(*[a.translate(solver.ctx) for a in hypotheses])
+                self._session = (hypotheses, solver, 0)
+            _, solver, counted = self._session
+            solver.push()
+        # the rlimit is counted from what the solver's context counted so far
         solver.set("rlimit", grant)
         solver.set("timeout", wall)
-        solver.add(*[a.translate(context) for a in assertions])
+        solver.add(*[a.translate(solver.ctx) for a in assertions])
         started = time.monotonic()
         result = solver.check()
         elapsed_ms = (time.monotonic() - started) * 1000
-        spent = _rlimit_count(solver)
+        spent = max(_rlimit_count(solver) - counted, 0)
         self.used += spent
         self.cause, self.z3_reason = None, ""
-        if result == z3.sat:
-            return result, solver.model().translate(z3.main_ctx())
+        model = solver.model().translate(z3.main_ctx()) if result == z3.sat else None
         if result == z3.unknown:
             # z3 says "canceled" for a hit resource limit as well as for a timeout: tell them apart by counts
             self.z3_reason = solver.reason_unknown()
@@ -301,7 +329,10 @@ class Work:
                 self.cause = UnknownCause.DEADLINE if wall < self.timeout_ms else UnknownCause.WALL_CLOCK
             else:
                 self.cause = UnknownCause.SOLVER
-        return result, None
+        if hypotheses is not None:
+            solver.pop()
+            self._session = (hypotheses, solver, counted + spent)
+        return result, model
 
     def _unknown(self, cause: UnknownCause, reason: str) -> tuple[z3.CheckSatResult, None]:
         self.cause, self.z3_reason = cause, reason
@@ -493,15 +524,32 @@ def _decide(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work
             alone += yield from _prove_group(ctx, inv, order, conjuncts, weakest, work)
         else:
             alone += [(i, 0, False) for i in weakest]
+        # conjuncts that start at the same level share its hypotheses: an incremental session pays for them once
+        sharing = Counter(first for _, first, failed_weakest in alone if first is not None and not failed_weakest)
         for i, first, failed_weakest in sorted(alone):
             negated = ctx.in_case([z3.Not(conjuncts[i])], order)
-            verdict, detail = _prove_piece(ctx, inv, order, negated, work, first, skip_weakest=failed_weakest)
+            label = f"conjunct {i + 1}/{len(conjuncts)}{_case_text(order)}"
+            skip = 0 if failed_weakest else None
+            if skip is None and sharing[first] > 1:
+                # most conjuncts are easy where they were proved before: ask under the hypotheses kept asserted
+                result, _ = work.solve_under(ctx.hypotheses(first, inv, order), negated, INCREMENTAL_RLIMIT)
+                if result == z3.unsat:
+                    work.levels.add(first)
+                    proved[i] = work.proved_at = first
+                    yield label, order, negated, Verdict.PROVED, ""
+                    continue
+                if result == z3.sat and first < LEVELS - 1:
+                    skip = first
+            verdict, detail = _prove_piece(ctx, inv, order, negated, work, first, skip=skip)
             proved[i] = work.proved_at if verdict is Verdict.PROVED else None
-            yield f"conjunct {i + 1}/{len(conjuncts)}{_case_text(order)}", order, negated, verdict, detail
+            yield label, order, negated, verdict, detail
         if index in (1, 2):
             costs.append(work.used + QUERY_UNITS * work.queries - before)
 
 
+#: z3 units a conjunct may take in the incremental session of the level that proved it in the previous case
+#: before it is posed on its own (most take a few thousand; the rest would cost the session dearly)
+INCREMENTAL_RLIMIT = 500_000
 #: z3 units charged per query when choosing between grouped and single conjuncts: about what a query's fixed
 #: cost (a fresh context, translating and asserting the hypotheses) takes in time
 QUERY_UNITS = 20_000
@@ -547,7 +595,7 @@ def _prove_group(ctx: _OpContext, inv: Invariant, order: int | None, conjuncts: 
 
 
 def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: list[z3.BoolRef], work: Work,
-                 first: int | None = None, *, skip_weakest: bool = False) -> tuple[Verdict, str]:
+                 first: int | None = None, *, skip: int | None = None) -> tuple[Verdict, str]:
     """One piece of an obligation (see :func:`_decide`): verdict and diff (or unknown reason).
 
     The piece goes through the hypothesis levels, weakest first, except
@@ -559,8 +607,8 @@ def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: lis
     stronger levels.
     """
     order = list(range(LEVELS)) if first is None else [first] + [x for x in range(LEVELS) if x != first]
-    if skip_weakest:
-        order.remove(0)  # a model of the weakest level's hypotheses already falsified the piece
+    if skip is not None:
+        order.remove(skip)  # a model of that level's hypotheses already falsified the piece
     for level in order:
         last = level == LEVELS - 1
         result, model = work.solve(ctx.hypotheses(level, inv, case) + negated, None if last else WEAK_LEVEL_RLIMIT)

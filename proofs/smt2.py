@@ -103,6 +103,12 @@ class _RecordingWork(engine.Work):
         self.posed.append((list(assertions), result))
         return result, model
 
+    def solve_under(self, hypotheses: list[z3.BoolRef], negated: list[z3.BoolRef], cap: int | None = None
+                    ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        result, model = super().solve_under(hypotheses, negated, cap)
+        self.posed.append((list(hypotheses) + list(negated), result))
+        return result, model
+
 
 def _answer(result: z3.CheckSatResult) -> str:
     return "sat" if result == z3.sat else "unsat" if result == z3.unsat else "unknown"

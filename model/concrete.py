@@ -20,7 +20,7 @@ import z3
 
 from framemc.design.frames import numeral
 from framemc.errors import UsageError
-from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, STEP_INVARIANTS, Invariant
+from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, STEP_INVARIANTS, Invariant, grounded
 from framemc.model.render import render_value
 from framemc.verdicts import InvariantResult, Outcome
 from framemc.model.state import (
@@ -184,7 +184,8 @@ class _Template:
                                                   early_hi=frame(0), booted=z3.BoolVal(True)), cfg.ncpus,
                                            actor if p == "post" else ACTOR_ANY)
                        for p in prefixes]
-        self.per_frame = [z3.simplify(inv.body(cfg, *self.states, frame(i))) for i in range(bound)]
+        self.per_frame = [z3.simplify(g) for g in grounded(lambda f: inv.body(cfg, *self.states, f),
+                                                             (frame(i) for i in range(bound)))]
         self.whole = z3.simplify(z3.And(self.per_frame))
 
 
@@ -307,7 +308,7 @@ def _model_template(name: str, cfg: ModelConfig, bound: int) -> _ModelTemplate:
     """The cached grounded template of invariant ``name`` for these bounds."""
     inv = next(i for i in INVARIANTS if i.name == name)
     state = symbolic_state("m")
-    per_frame = [z3.simplify(inv.body(cfg, state, frame(i))) for i in range(bound)]
+    per_frame = [z3.simplify(g) for g in grounded(lambda f: inv.body(cfg, state, f), (frame(i) for i in range(bound)))]
     whole = z3.simplify(z3.And(per_frame))
     apps = _lookups(whole)
     at_numerals = tuple((app, app.decl().name()[2:], app.arg(0).as_long()) for app in apps

@@ -29,8 +29,10 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import functools
+import math
 import multiprocessing
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -38,7 +40,7 @@ import z3
 
 from framemc.errors import CheckerBug, UsageError
 from framemc.verdicts import GUARD, Obligation, ObligationResult, UnknownCause, Verdict
-from framemc.model.invariants import INVARIANTS, STATE_INVARIANTS, Invariant, InvariantKind
+from framemc.model.invariants import INVARIANTS, POINT, STATE_INVARIANTS, Invariant, InvariantKind, grounded
 from framemc.model.ops import OPERATIONS, VARIANTS, OpSpec, Step, initial_state, resolve
 from framemc.model.state import (MODEL_FIELDS, SCALAR_FIELDS, FrameSort, ModelConfig, State, align, buddy, frame, small,
                                   symbolic_state, update)
@@ -104,6 +106,10 @@ class _OpContext:
         self.named = self.seeds + (self.pre.pool[self.f],)
         self.closure = _instantiation_points(
             cfg, self.seeds + tuple(self.pre.pool[t] for t in self.seeds)) + list(own_buddies)
+        #: each invariant's body (and each ranged guard) at :data:`POINT`, substituted at every
+        #: instantiation point (as :func:`grounded` does, one point at a time)
+        self._templates: dict[str, z3.BoolRef] = {}
+        self._instances: dict[tuple[str, int], z3.BoolRef] = {}
         self._hypotheses: dict[tuple[int, str], list[z3.BoolRef]] = {}
         self._cased: dict[tuple[tuple[int, str], int], list[z3.BoolRef]] = {}
         #: the answers of the vacuity checks (:func:`_vacuity`) by hypothesis key, once asked
@@ -133,16 +139,17 @@ class _OpContext:
         """The guard and the invariants instantiated at the points of ``level`` (0 weakest), in order case
         ``case`` (see :meth:`cases`).
 
-        Levels 0 and 1 are focused on the arbitrary frame: level 0 assumes the
+        Levels 0 to 2 are focused on the arbitrary frame: level 0 assumes the
         goal's own invariant and the core structural ones at the arbitrary
         frame and the core ones alone at the frames the step names; level 1
-        every state invariant at the arbitrary frame and the goal's and the
-        core ones at the step's frames.  Level 2 assumes the goal's and the
-        core invariants at all those frames and at the first frame of the
-        arbitrary frame's pool; level 3 the same plus the pool-id invariant at
-        the closure (aligned starts and buddies of those frames and of their
-        pools' first frames, at every order); level 4 every state invariant at
-        the operation's frames; level 5 every state invariant at the closure.
+        the goal's and the core ones at both; level 2 every state invariant
+        at the arbitrary frame and the goal's and the core ones at the
+        step's frames.  Level 3 assumes the goal's and the core invariants at
+        all those frames and at the first frame of the arbitrary frame's
+        pool; level 4 the same plus the pool-id invariant at the closure
+        (aligned starts and buddies of those frames and of their pools'
+        first frames, at every order); level 5 every state invariant at the
+        operation's frames; level 6 every state invariant at the closure.
         Fewer hypotheses make z3 much faster (at a high MAX_ORDER every frame
         brings a lookup per order, and the focused levels keep z3 off those a
         proof does not need), and a proof from weaker hypotheses is still a
@@ -160,7 +167,7 @@ class _OpContext:
     @staticmethod
     def key(level: int, goal: Invariant) -> tuple[int, str]:
         """What the hypotheses of ``level`` for ``goal`` depend on: the goal only at the goal-specific levels."""
-        return level, goal.name if level in (0, 1, 2, 3) else ""
+        return level, goal.name if level < 5 else ""
 
     def _build_hypotheses(self, level: int, goal: Invariant) -> list[z3.BoolRef]:
         """Build the hypotheses of :meth:`hypotheses` (cached there): each point with its invariants."""
@@ -168,17 +175,27 @@ class _OpContext:
             return [inv for inv in STATE_INVARIANTS if names is None or inv.name in names]
 
         goal_and_core = _CORE | {goal.name}
-        if level in (0, 1):
-            placed = [(self.f, chosen(goal_and_core if level == 0 else None))] + [
-                (t, chosen(_CORE if level == 0 else goal_and_core)) for t in self.step.seeds]
+        if level < 3:
+            at_f, at_seeds = ((goal_and_core, _CORE), (goal_and_core, goal_and_core), (None, goal_and_core))[level]
+            placed = [(self.f, chosen(at_f))] + [(t, chosen(at_seeds)) for t in self.step.seeds]
         else:
-            names = None if level >= 4 else goal_and_core | ({"S-pool-ids"} if level == 3 else set())
-            placed = [(t, chosen(names)) for t in (self.closure if level in (3, 5) else self.named)]
+            names = None if level >= 5 else goal_and_core | ({"S-pool-ids"} if level == 4 else set())
+            placed = [(t, chosen(names)) for t in (self.closure if level in (4, 6) else self.named)]
         result = [self.step.guard]
         for t, invariants in placed:
-            result.extend(inv.body(self.cfg, self.pre, t) for inv in invariants)
-            result.extend(g.at(t) for g in self.step.ranged)
+            result.extend(self._at(inv.name, lambda p, inv=inv: inv.body(self.cfg, self.pre, p), t)
+                          for inv in invariants)
+            result.extend(self._at(f"ranged {i}", g.at, t) for i, g in enumerate(self.step.ranged))
         return result
+
+    def _at(self, key: str, body: Callable[[z3.BitVecRef], z3.BoolRef], t: z3.BitVecRef) -> z3.BoolRef:
+        """``body(t)``, built once per operation at the point variable and substituted (cached per point)."""
+        hit = self._instances.get((key, t.get_id()))
+        if hit is None:
+            if key not in self._templates:
+                self._templates[key] = body(POINT)
+            hit = self._instances[(key, t.get_id())] = z3.substitute(self._templates[key], (POINT, t))
+        return hit
 
 
 #: the order case "any value other than 0..MAX_ORDER" (see :meth:`_OpContext.cases`)
@@ -186,7 +203,7 @@ OTHER_ORDERS = -1
 #: invariants every level assumes: the shape of the free lists
 _CORE = frozenset({"I2-non-overlapping-ranges", "S-buddy-aligned", "S-pending-block"})
 #: number of hypothesis levels; only the last may refute
-LEVELS = 6
+LEVELS = 7
 
 
 def _instantiation_points(cfg: ModelConfig, seeds: tuple[z3.BitVecRef, ...]) -> list[z3.BitVecRef]:
@@ -223,6 +240,8 @@ class Work:
         self.rlimit = rlimit
         #: resource units spent so far
         self.used = 0
+        #: z3 queries posed so far in contexts of their own (not those of an incremental session)
+        self.queries = 0
         #: wall-clock safety net per query, in milliseconds
         self.timeout_ms = timeout_ms
         #: monotonic time after which no query may run, or None
@@ -235,6 +254,8 @@ class Work:
         self.levels: set[int] = set()
         #: the level that proved the last piece (tried first on the next one), or None
         self.proved_at: int | None = None
+        #: the incremental session of :meth:`solve_under`: its hypotheses, solver and units counted so far
+        self._session: tuple[list[z3.BoolRef], z3.Solver, int] | None = None
 
     def left(self) -> int | None:
         """Resource units left, or None when unlimited."""
@@ -248,6 +269,24 @@ class Work:
         An answer cut short by ``cap`` alone (a weak hypothesis level's slice)
         is unknown with no cause: the caller moves on to the next level.
         """
+        return self._check(None, assertions, cap)
+
+    def solve_under(self, hypotheses: list[z3.BoolRef], negated: list[z3.BoolRef], cap: int | None = None
+                    ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        """:meth:`solve` for ``hypotheses + negated``, in an incremental z3 session kept for ``hypotheses``.
+
+        The hypotheses are asserted once per session, and each goal is
+        checked in a scope of its own: z3 preprocesses and bit-blasts the
+        hypotheses once for all the goals posed under them, instead of once
+        per query.  A new list of hypotheses starts a new session, in a fresh
+        context, so the units counted depend on the obligation's own queries
+        alone.
+        """
+        return self._check(hypotheses, negated, cap)
+
+    def _check(self, hypotheses: list[z3.BoolRef] | None, assertions: list[z3.BoolRef], cap: int | None
+               ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        """:meth:`solve` (``hypotheses`` None) or :meth:`solve_under`."""
         left = self.left()
         if left is not None and left <= 0:
             return self._unknown(UnknownCause.RLIMIT, "resource limit reached")
@@ -259,19 +298,27 @@ class Work:
             wall = min(wall, remaining)
         limits = [x for x in (left, cap) if x is not None]
         grant = min(limits) if limits else 0
-        context = z3.Context()
-        solver = z3.Solver(ctx=context)
+        if hypotheses is None:
+            self.queries += 1
+            solver, counted = z3.Solver(ctx=z3.Context()), 0
+        else:
+            if self._session is None or self._session[0] is not hypotheses:
+                solver = z3.Solver(ctx=z3.Context())
+                solver.add(*[a.translate(solver.ctx) for a in hypotheses])
+                self._session = (hypotheses, solver, 0)
+            _, solver, counted = self._session
+            solver.push()
+        # the rlimit is counted from what the solver's context counted so far
         solver.set("rlimit", grant)
         solver.set("timeout", wall)
-        solver.add(*[a.translate(context) for a in assertions])
+        solver.add(*[a.translate(solver.ctx) for a in assertions])
         started = time.monotonic()
         result = solver.check()
         elapsed_ms = (time.monotonic() - started) * 1000
-        spent = _rlimit_count(solver)
+        spent = max(_rlimit_count(solver) - counted, 0)
         self.used += spent
         self.cause, self.z3_reason = None, ""
-        if result == z3.sat:
-            return result, solver.model().translate(z3.main_ctx())
+        model = solver.model().translate(z3.main_ctx()) if result == z3.sat else None
         if result == z3.unknown:
             # z3 says "canceled" for a hit resource limit as well as for a timeout: tell them apart by counts
             self.z3_reason = solver.reason_unknown()
@@ -282,7 +329,10 @@ class Work:
                 self.cause = UnknownCause.DEADLINE if wall < self.timeout_ms else UnknownCause.WALL_CLOCK
             else:
                 self.cause = UnknownCause.SOLVER
-        return result, None
+        if hypotheses is not None:
+            solver.pop()
+            self._session = (hypotheses, solver, counted + spent)
+        return result, model
 
     def _unknown(self, cause: UnknownCause, reason: str) -> tuple[z3.CheckSatResult, None]:
         self.cause, self.z3_reason = cause, reason
@@ -438,12 +488,21 @@ def _decide(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work
 
     The goal is split into the operation's order cases (:meth:`_OpContext.cases`)
     and each case into the goal's conjuncts (one commented line of the
-    invariant each).  An order case is first tried whole, as one piece, at
-    the focused hypothesis level: at a high MAX_ORDER most conjuncts are
-    about orders the step does not touch, and one query costs much less
-    than one per conjunct.  Once a whole case is not proved that way, this
-    and the later cases go conjunct by conjunct through the levels
-    (:func:`_prove_piece`), where a counterexample names its conjunct.
+    invariant each).  A conjunct tends to need the same hypotheses in every
+    case, so it starts at the level that proved it in the previous case.
+    The conjuncts the weakest level proved are tried either in one query
+    per group (:func:`_prove_group`) or one query each: every query pays
+    for its hypotheses, whatever its goal, but the negation of a large
+    conjunction can be much harder for z3 than its conjuncts one by one.
+    Which way is cheaper depends on the operation and the invariant, so the
+    first two cases are grouped, the third goes conjunct by conjunct, and
+    the later ones go the way that cost fewer z3 units in the second and
+    the third (plus a charge per query for its fixed cost), except the
+    case of the orders out of range, which the guard alone settles and is
+    grouped; the choice depends on z3 units alone, so it is as
+    deterministic as the verdicts.  A conjunct that is not proved alone
+    goes through the levels (:func:`_prove_piece`), and a counterexample
+    names its conjunct.
     """
     post = ctx.step.post
     if inv.kind is InvariantKind.STATE:
@@ -451,40 +510,92 @@ def _decide(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work
     else:
         goal = inv.body(cfg, ctx.pre, post, ctx.f)
     conjuncts = goal.children() if z3.is_and(goal) else [goal]
-    whole = len(conjuncts) > 1 and ctx.step.order is not None
-    # the level that proved each conjunct (by number) in the latest case where it was proved alone
-    proved: dict[int, int | None] = {}
-    for order in ctx.cases():
-        shown = "" if order is None else ", order " + ("other" if order == OTHER_ORDERS else str(order))
-        if whole:
-            negated = ctx.in_case([z3.Not(goal)], order)
-            result, _ = work.solve(ctx.hypotheses(0, inv, order) + negated, WEAK_LEVEL_RLIMIT)
-            if result == z3.unsat:
-                work.levels.add(0)
-                work.proved_at = 0
-                yield f"all {len(conjuncts)} conjuncts{shown}", order, negated, Verdict.PROVED, ""
-                continue
-            whole = False
-            if work.cause in _FINAL_CAUSES:
-                yield f"all {len(conjuncts)} conjuncts{shown}", order, negated, Verdict.UNKNOWN, work.explain()
-                continue
-        for i, conjunct in enumerate(conjuncts, 1):
-            negated = ctx.in_case([z3.Not(conjunct)], order)
-            verdict, detail = _prove_piece(ctx, inv, order, negated, work, proved.get(i))
-            if verdict is Verdict.PROVED:
-                proved[i] = work.proved_at
-            yield f"conjunct {i}/{len(conjuncts)}{shown}", order, negated, verdict, detail
+    # the level that proved each conjunct (by index) in the latest case; the weakest one to begin with
+    proved: dict[int, int | None] = {i: 0 for i in range(len(conjuncts))}
+    # the cost of the second case (grouped) and of the third (one by one), once known
+    costs: list[int] = []
+    for index, order in enumerate(ctx.cases()):
+        before = work.used + QUERY_UNITS * work.queries
+        weakest = [i for i in range(len(conjuncts)) if proved[i] == 0]
+        # (conjunct, level to try first, whether the weakest level is known to fail it)
+        alone = [(i, proved[i], False) for i in range(len(conjuncts)) if proved[i] != 0]
+        grouped = index < 2 or order == OTHER_ORDERS or (index > 2 and costs[0] <= costs[1])
+        if len(weakest) > 1 and grouped:
+            alone += yield from _prove_group(ctx, inv, order, conjuncts, weakest, work)
+        else:
+            alone += [(i, 0, False) for i in weakest]
+        # conjuncts that start at the same level share its hypotheses: an incremental session pays for them once
+        sharing = Counter(first for _, first, failed_weakest in alone if first is not None and not failed_weakest)
+        for i, first, failed_weakest in sorted(alone):
+            negated = ctx.in_case([z3.Not(conjuncts[i])], order)
+            label = f"conjunct {i + 1}/{len(conjuncts)}{_case_text(order)}"
+            skip = 0 if failed_weakest else None
+            if skip is None and sharing[first] > 1:
+                # most conjuncts are easy where they were proved before: ask under the hypotheses kept asserted
+                result, _ = work.solve_under(ctx.hypotheses(first, inv, order), negated, INCREMENTAL_RLIMIT)
+                if result == z3.unsat:
+                    work.levels.add(first)
+                    proved[i] = work.proved_at = first
+                    yield label, order, negated, Verdict.PROVED, ""
+                    continue
+                if result == z3.sat and first < LEVELS - 1:
+                    skip = first
+            verdict, detail = _prove_piece(ctx, inv, order, negated, work, first, skip=skip)
+            proved[i] = work.proved_at if verdict is Verdict.PROVED else None
+            yield label, order, negated, verdict, detail
+        if index in (1, 2):
+            costs.append(work.used + QUERY_UNITS * work.queries - before)
 
 
-def _satisfies_strongest(model: z3.ModelRef, ctx: _OpContext, inv: Invariant, case: int | None,
-                         negated: list[z3.BoolRef]) -> bool:
-    """``model`` (completed) satisfies every hypothesis of the strongest level and the negated goal."""
-    strongest = ctx.hypotheses(LEVELS - 1, inv, case) + negated
-    return z3.is_true(model.eval(z3.And(strongest), model_completion=True))
+#: z3 units a conjunct may take in the incremental session of the level that proved it in the previous case
+#: before it is posed on its own (most take a few thousand; the rest would cost the session dearly)
+INCREMENTAL_RLIMIT = 500_000
+#: z3 units charged per query when choosing between grouped and single conjuncts: about what a query's fixed
+#: cost (a fresh context, translating and asserting the hypotheses) takes in time
+QUERY_UNITS = 20_000
+
+
+def _case_text(order: int | None) -> str:
+    """How a piece's label names its order case."""
+    return "" if order is None else ", order " + ("other" if order == OTHER_ORDERS else str(order))
+
+
+def _prove_group(ctx: _OpContext, inv: Invariant, order: int | None, conjuncts: list[z3.BoolRef],
+                 members: list[int], work: Work) -> Iterator[tuple[str, int | None, list[z3.BoolRef], Verdict, str]]:
+    """Prove the conjuncts ``members`` (indices) of one order case together at the weakest level, yielding the
+    pieces decided; return the conjuncts left to prove alone, as :func:`_decide` lists them.
+
+    A group that is not proved gives a model of the weakest hypotheses:
+    the conjuncts false in it cannot be proved at that level and are left
+    (marked so); the rest are tried again as a smaller group.
+    """
+    left: list[tuple[int, int | None, bool]] = []
+    while len(members) > 1:
+        label = (f"all {len(conjuncts)} conjuncts" if len(members) == len(conjuncts) else
+                 "conjuncts " + ",".join(str(i + 1) for i in members) + f"/{len(conjuncts)}")
+        negated = ctx.in_case([z3.Not(z3.And([conjuncts[i] for i in members]))], order)
+        result, model = work.solve(ctx.hypotheses(0, inv, order) + negated, WEAK_LEVEL_RLIMIT)
+        if result == z3.unsat:
+            work.levels.add(0)
+            work.proved_at = 0
+            yield f"{label}{_case_text(order)}", order, negated, Verdict.PROVED, ""
+            return left
+        if work.cause in _FINAL_CAUSES:
+            yield f"{label}{_case_text(order)}", order, negated, Verdict.UNKNOWN, work.explain()
+            return left
+        if model is None:
+            break
+        false = [i for i in members if not z3.is_true(
+            model.eval(z3.And(ctx.in_case([conjuncts[i]], order)), model_completion=True))]
+        if not false:
+            break  # cannot happen for a model of the negated group; then prove every member alone
+        left += [(i, None, True) for i in false]
+        members = [i for i in members if i not in false]
+    return left + [(i, 0, False) for i in members]
 
 
 def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: list[z3.BoolRef], work: Work,
-                 first: int | None = None) -> tuple[Verdict, str]:
+                 first: int | None = None, *, skip: int | None = None) -> tuple[Verdict, str]:
     """One piece of an obligation (see :func:`_decide`): verdict and diff (or unknown reason).
 
     The piece goes through the hypothesis levels, weakest first, except
@@ -496,6 +607,8 @@ def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: lis
     stronger levels.
     """
     order = list(range(LEVELS)) if first is None else [first] + [x for x in range(LEVELS) if x != first]
+    if skip is not None:
+        order.remove(skip)  # a model of that level's hypotheses already falsified the piece
     for level in order:
         last = level == LEVELS - 1
         result, model = work.solve(ctx.hypotheses(level, inv, case) + negated, None if last else WEAK_LEVEL_RLIMIT)
@@ -503,8 +616,10 @@ def _prove_piece(ctx: _OpContext, inv: Invariant, case: int | None, negated: lis
             work.levels.add(level)
             work.proved_at = level
             return Verdict.PROVED, ""
-        if model is not None and (last or _satisfies_strongest(model, ctx, inv, case, negated)):
-            # a model of a weaker level that also satisfies the strongest level is a real counterexample
+        if model is not None and last:
+            # a model of a weaker level is no counterexample: it may break a hypothesis that level left out
+            # (checking it against the strongest level cost more than the stronger queries a correct model
+            # never answers sat)
             diff = counterexample_diff(model, ctx, ctx.pre, ctx.step.post, ctx.f, ctx.step.seeds, ctx.closure)
             return Verdict.REFUTED, diff
         if work.cause in _FINAL_CAUSES:
@@ -562,8 +677,9 @@ def _witness_values(cfg: ModelConfig) -> tuple[tuple[str, State, int, FrameValue
 def _check_witness(cfg: ModelConfig, label: str, state: State, bound: int) -> None:
     """Every state invariant holds at every frame of a witness state that no snapshot can show (frames from
     ``bound`` on all look alike); CheckerBug otherwise."""
+    frames = [frame(i) for i in range(bound + 1)]
     bad = [inv.name for inv in STATE_INVARIANTS
-           if not all(z3.is_true(z3.simplify(inv.body(cfg, state, frame(i)))) for i in range(bound + 1))]
+           if not all(z3.is_true(z3.simplify(g)) for g in grounded(lambda f: inv.body(cfg, state, f), frames))]
     if bad:
         raise CheckerBug(f"the {label} guard witness violates {', '.join(bad)}")
 
@@ -648,13 +764,9 @@ def run_obligations(selection: Iterable[str] | None = None, *, variant: str | No
     limits = _Limits(timeout_ms, float(rlimit_scale), deadline)
     if jobs == 1:
         return _run_group([ob.name for ob in chosen], variant, limits, cfg, on_result)
-    groups: dict[str, list[str]] = {}
-    for ob in chosen:
-        groups.setdefault(ob.op, []).append(ob.name)
-    # the boot-path operations carry the slowest obligations: start them first
-    order = sorted(groups, key=lambda op: (op not in _SLOW_OPS, list(groups).index(op)))
+    tasks = _tasks(chosen, variant, jobs)
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_run_group, groups[op], variant, limits, cfg) for op in order]
+        futures = [pool.submit(_run_group, names, variant, limits, cfg) for names in tasks]
         by_name = {}
         for fut in futures:
             for r in fut.result():
@@ -662,6 +774,33 @@ def run_obligations(selection: Iterable[str] | None = None, *, variant: str | No
                 if on_result is not None:
                     on_result(r)
     return [by_name[ob.name] for ob in chosen]
+
+
+def _tasks(chosen: list[Obligation], variant: str | None, jobs: int) -> list[list[str]]:
+    """The obligations shared out into tasks for ``jobs`` workers, costliest task first.
+
+    A task holds one operation's obligations, so that a worker builds the
+    operation's context once; an operation that would take more than a
+    worker's fair share is cut into as many tasks as needed, costs dealt
+    greedily.  The workers take the tasks costliest first (the longest
+    processing time rule), by the calibrated z3 units of their obligations,
+    so that no worker is left with a long task at the end.
+    """
+    groups: dict[str, list[str]] = {}
+    for ob in chosen:
+        groups.setdefault(ob.op, []).append(ob.name)
+    cost = {ob.name: MEASURED.get(f"{variant}:{ob.name}" if variant else ob.name, MEASURED.get(ob.name, RLIMIT_FLOOR))
+            for ob in chosen}
+    share = sum(cost.values()) / (2 * jobs)
+    tasks: list[tuple[int, list[str]]] = []
+    for names in groups.values():
+        total = sum(cost[n] for n in names)
+        parts: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(jobs, math.ceil(total / share))))]
+        for name in sorted(names, key=lambda n: -cost[n]):
+            least = min(range(len(parts)), key=lambda i: parts[i][0])
+            parts[least] = (parts[least][0] + cost[name], parts[least][1] + [name])
+        tasks += [(units, sorted(part, key=names.index)) for units, part in parts if part]
+    return [names for _, names in sorted(tasks, key=lambda t: -t[0])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -680,14 +819,14 @@ class _Limits:
         return 0 if self.rlimit_scale == 0 else max(1, round(units * self.rlimit_scale))
 
 
+#: operations whose obligations take longest (the suite runs them one task per obligation)
+_SLOW_OPS = ("add_block", "buddy_free", "split", "merge")
+
+
 @functools.lru_cache(maxsize=64)
 def _context(cfg: ModelConfig, op: str, variant: str | None) -> _OpContext:
     """The shared symbolic context of an operation (cached: building hypotheses costs more than many proofs)."""
     return _OpContext(cfg, resolve(op, variant))
-
-
-#: operations whose obligations take longest (started first when running in parallel)
-_SLOW_OPS = ("add_block", "buddy_free", "split", "merge")
 
 
 def _run_group(names: list[str], variant: str | None, limits: _Limits, cfg: ModelConfig,

@@ -103,6 +103,12 @@ class _RecordingWork(engine.Work):
         self.posed.append((list(assertions), result))
         return result, model
 
+    def solve_under(self, hypotheses: list[z3.BoolRef], negated: list[z3.BoolRef], cap: int | None = None
+                    ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        result, model = super().solve_under(hypotheses, negated, cap)
+        self.posed.append((list(hypotheses) + list(negated), result))
+        return result, model
+
 
 def _answer(result: z3.CheckSatResult) -> str:
     return "sat" if result == z3.sat else "unsat" if result == z3.unsat else "unknown"
@@ -122,8 +128,7 @@ def _decided(cfg: ModelConfig, ob: Obligation, variant: str | None, work: _Recor
                 level = work.proved_at
                 rows.append((label, "proof", "unsat", "unsat", level, work.posed[-1][0]))
             else:
-                # a refutation is a model of the strongest level (found there, or at a weaker level and
-                # checked against it); an unknown is exported at the strongest level too
+                # a refutation is a model of the strongest level; an unknown is exported there too
                 answer = "sat" if verdict is Verdict.REFUTED else "unknown"
                 rows.append((label, "proof", "unsat", answer, LEVELS - 1,
                              ctx.hypotheses(LEVELS - 1, inv, case) + negated))
@@ -309,13 +314,9 @@ def export_smt2(directory: str | Path, selection: Iterable[str] | None = None, *
     if jobs == 1:
         written = _export_group(names, variant, cfg, rlimit_scale, timeout_ms, str(path))
     else:
-        groups: dict[str, list[str]] = {}
-        for ob in chosen:
-            groups.setdefault(ob.op, []).append(ob.name)
-        order = sorted(groups, key=lambda op: (op not in engine._SLOW_OPS, list(groups).index(op)))
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_export_group, groups[op], variant, cfg, rlimit_scale, timeout_ms, str(path))
-                       for op in order]
+            futures = [pool.submit(_export_group, task, variant, cfg, rlimit_scale, timeout_ms, str(path))
+                       for task in engine._tasks(chosen, variant, jobs)]
             by_name: dict[str, list[ExportedQuery]] = {}
             for fut in futures:
                 for q in fut.result():

@@ -78,7 +78,10 @@ def test_the_kinds_and_levels_are_recorded(claim_export):
     by = Counter((q.obligation.split("/")[0] if q.obligation.startswith(("guard", "init")) else q.obligation,
                   q.role) for q in kinds.queries)
     assert by[("guard", "witness")] >= 1 and by[("init", "proof")] == 1
-    pieces = [q for q in kinds.queries if q.obligation == "claim/I3-generation"]
+    # the three conjuncts of claim/I3-generation are proved in one query at the weakest level
+    [whole] = [q for q in kinds.queries if q.obligation == "claim/I3-generation"]
+    assert (whole.piece, whole.label, whole.level) == (0, "all 3 conjuncts", 0)
+    pieces = [q for q in kinds.queries if q.obligation == "merge/S-pending-block"]
     assert [q.piece for q in pieces] == list(range(len(pieces))) and len(pieces) > 1
     assert all(q.level is not None for q in pieces)
     assert all(q.level is None for q in kinds.queries if q.obligation.startswith(("guard", "init")))

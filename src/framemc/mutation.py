@@ -58,7 +58,8 @@ mutant run cheapest first and the first kill stops the mutant:
 * ``impl/``: the conformance run of every design whose reference impl
   imports the module (:func:`impl_designs`: MetaSlot seeds 0, 1 and 2,
   Theseus seed 2, see :data:`CONFORMANCE_SEEDS`), those designs' bundled
-  scenarios under every memory model (default bounds), then ``tests/impl``.
+  scenarios under every memory model (default bounds), then ``tests/impl``
+  and the reference event-log check (:data:`IMPL_TESTS`).
 
 The proofs run under their calibrated z3 resource limits and the explorer
 under its default bounds, so verdicts are deterministic; a wall-clock limit
@@ -692,9 +693,12 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
         return plan
     designs = impl_designs(root).get(mutant.module, ())
     return [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs] + \
-        [{"kind": "scenarios", "designs": list(designs)}, {"kind": "pytest", "paths": ["tests/impl"]}]
+        [{"kind": "scenarios", "designs": list(designs)}, {"kind": "pytest", "paths": list(IMPL_TESTS)}]
 
 
+#: the tests an impl mutant runs: the impl's own, and the check that the MetaSlot reference's event log (what
+#: ``framemc validate`` reads, docs/validate.md) validates in every execution of the bundled scenarios
+IMPL_TESTS = ("tests/impl", "tests/validate/test_reference_logs.py")
 #: conformance seeds per design (default :data:`DEFAULT_CONFORMANCE_SEEDS`): a Theseus run costs about 35 s of
 #: CPU per seed and ``tests/impl/test_theseus_conformance.py`` already runs seeds 0 and 1, so its mutants get
 #: the seed the tests do not run
@@ -1105,7 +1109,7 @@ def baseline_detectors(areas: Iterable[str]) -> list[dict[str, Any]]:
         designs = sorted({d for ds in impl_designs().values() for d in ds})
         plan += [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs]
         plan.append({"kind": "scenarios", "designs": designs})
-        paths += ["tests/impl"]
+        paths += list(IMPL_TESTS)
     return plan + [{"kind": "pytest", "paths": paths}]
 
 

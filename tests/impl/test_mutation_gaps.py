@@ -13,6 +13,7 @@ import pytest
 
 import framemc
 from framemc.errors import UsageError
+from framemc.impl import eventlog
 from framemc.impl.boot import EarlyFrameAllocator, MemoryRegion, MemoryRegionType, range_difference
 from framemc.impl.buddy import BuddyFrameAllocator, Layout
 from framemc.impl.errors import GetFrameError, InvalidLayout, MisalignedAddress
@@ -107,6 +108,29 @@ def test_running_on_a_cpu_the_system_does_not_have_is_a_usage_error(cpu: int) ->
     assert system.snapshot() == before
     with on_cpu(1):
         assert system.allocator.alloc(Layout(P)) is not None
+
+
+@pytest.mark.parametrize("max_order", [0, 20])
+def test_max_order_takes_both_ends_of_its_range(max_order: int) -> None:
+    """max_order may be anything in 0..20, both ends included (21 is refused, see test_gfa_contract)."""
+    system = FrameSystem(4, max_order=max_order, cache_capacity=0)
+    assert system.allocator.max_order == max_order
+    assert system.allocator.alloc(Layout(P)) == 0
+
+
+def test_a_refused_cache_allocation_is_logged_with_a_null_address() -> None:
+    """docs/validate.md: every alloc() is logged when it returns, ``addr`` null when there is no memory; so a
+    refused allocation through the per-CPU cache is logged too, not only the successful one."""
+    events: list[dict] = []
+    eventlog.record_to(events)
+    try:
+        system = FrameSystem(1, cache_capacity=2)
+        assert system.allocator.alloc(Layout(P)) == 0
+        assert system.allocator.alloc(Layout(P)) is None
+    finally:
+        eventlog.record_to(None)
+    assert [e for e in events if e["ev"] == "alloc"] == [{"cpu": 0, "ev": "alloc", "addr": 0, "size": P},
+                                                         {"cpu": 0, "ev": "alloc", "addr": None, "size": P}]
 
 
 def test_a_zero_size_early_allocation_takes_nothing() -> None:
@@ -313,3 +337,11 @@ def test_the_early_list_overflow_variant_grows_the_array_past_its_32_slots() -> 
     holes[0].drop()
     free = alloc.snapshot().free_general
     assert len(free) == EARLY_CHUNK_CAPACITY + 1 and (1, 1) in free
+
+
+def test_a_whole_number_of_frames_in_bytes_is_not_rounded_up() -> None:
+    """by_bytes rounds up only a partial frame: exactly two frames' bytes is two frames, and a page-aligned
+    page at an address is that one frame."""
+    alloc = theseus(16)
+    assert alloc.allocate_frames_by_bytes(2 * P).nframes == 2
+    assert alloc.allocate_frames_by_bytes_at(8 * P, P).range == FrameRange(8, 1)

@@ -55,9 +55,11 @@ mutant run cheapest first and the first kill stops the mutant:
   concrete-check tests ``tests/model/test_check_snapshot.py`` and
   ``test_check_step.py``, then every other obligation (a weakened state
   invariant is a hypothesis of all of them);
-* ``impl/``: conformance (seed 0 with the default steps, then seeds 1 and
-  2), every bundled scenario under sc and c11 (default bounds), then
-  ``tests/impl``.
+* ``impl/``: the conformance run of every design whose reference impl
+  imports the module (:func:`impl_designs`: MetaSlot seeds 0, 1 and 2,
+  Theseus seed 2, see :data:`CONFORMANCE_SEEDS`), those designs' bundled
+  scenarios under every memory model (default bounds), then ``tests/impl``
+  and the reference event-log check (:data:`IMPL_TESTS`).
 
 The proofs run under their calibrated z3 resource limits and the explorer
 under its default bounds, so verdicts are deterministic; a wall-clock limit
@@ -689,8 +691,63 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
                                                  "tests/model/test_check_step.py"]})
         plan.append({"kind": "proofs", "selection": None, "exclude": names, "label": "proofs (others)"})
         return plan
-    return [{"kind": "conformance", "seeds": [0, 1, 2]}, {"kind": "scenarios"},
-            {"kind": "pytest", "paths": ["tests/impl"]}]
+    designs = impl_designs(root).get(mutant.module, ())
+    return [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs] + \
+        [{"kind": "scenarios", "designs": list(designs)}, {"kind": "pytest", "paths": list(IMPL_TESTS)}]
+
+
+#: the tests an impl mutant runs: the impl's own, and the check that the MetaSlot reference's event log (what
+#: ``framemc validate`` reads, docs/validate.md) validates in every execution of the bundled scenarios
+IMPL_TESTS = ("tests/impl", "tests/validate/test_reference_logs.py")
+#: conformance seeds per design (default :data:`DEFAULT_CONFORMANCE_SEEDS`): a Theseus run costs about 35 s of
+#: CPU per seed and ``tests/impl/test_theseus_conformance.py`` already runs seeds 0 and 1, so its mutants get
+#: the seed the tests do not run
+CONFORMANCE_SEEDS: dict[str, tuple[int, ...]] = {"theseus": (2,)}
+#: conformance seeds of a design not in :data:`CONFORMANCE_SEEDS`
+DEFAULT_CONFORMANCE_SEEDS = (0, 1, 2)
+
+
+def conformance_seeds(design: str) -> tuple[int, ...]:
+    """The conformance seeds the mutants of ``design``'s impl run."""
+    return CONFORMANCE_SEEDS.get(design, DEFAULT_CONFORMANCE_SEEDS)
+
+
+def _impl_imports(text: str) -> set[str]:
+    """The ``framemc.impl`` modules a module's source imports, at top level or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found |= {n for n in names if n.startswith("framemc.impl.")}
+    return found
+
+
+def impl_designs(root: Path = ROOT) -> dict[str, tuple[str, ...]]:
+    """Per impl module (dotted name): the built-in designs whose reference impl runs its code, by name.
+
+    A design's impl is the module of what ``design.build`` returns plus every impl module it imports,
+    transitively (so ``impl/meta.py``, whose range check the Theseus allocator shares, belongs to both).
+    """
+    from framemc.design import designs
+    graph = {module_name(str(p.relative_to(root))): _impl_imports(p.read_text(encoding="utf-8"))
+             for p in sorted((root / "impl").glob("*.py"))}
+    result: dict[str, list[str]] = {}
+    for name, design in sorted(designs().items()):
+        if design.conformance is None:
+            continue
+        todo, seen = [type(design.build(frozenset())).__module__], set()
+        while todo:
+            module = todo.pop()
+            if module in graph and module not in seen:
+                seen.add(module)
+                todo.extend(graph[module])
+        for module in seen:
+            result.setdefault(module, []).append(name)
+    return {m: tuple(ds) for m, ds in result.items()}
 
 
 def _label(det: dict[str, Any]) -> str:
@@ -850,35 +907,39 @@ def _det_pytest(det: dict[str, Any], collect: bool) -> list[str]:
 
 
 def _det_conformance(det: dict[str, Any], collect: bool) -> list[str]:
-    """Conformance seeds whose run does not PASS."""
-    from framemc.conformance import run_conformance
-    from framemc.model import CheckVerdict
+    """Conformance seeds of ``det["design"]`` whose run does not PASS (``design/seed``)."""
+    from framemc.design import design_named
+    from framemc.verdicts import Outcome
+    design = design_named(det["design"])
     failures = []
     for seed in det["seeds"]:
-        if str(seed) in set(det.get("skip", ())):
+        if f"{design.name}/{seed}" in set(det.get("skip", ())):
             continue
-        report = run_conformance(seed=seed)
-        if report.verdict is not CheckVerdict.PASS:
+        report = design.conformance(seed=seed)
+        if report.verdict is not Outcome.PASS:
             failure = report.first_failure()
             where = "" if failure is None else \
                 f" step {failure[0]} {failure[1].op}: {', '.join(r.name for r in failure[1].failures)}"
-            failures.append(f"{seed}" if collect else f"seed {seed} {report.verdict.value}{where}")
+            failures.append(f"{design.name}/{seed}" if collect
+                            else f"{design.name} seed {seed} {report.verdict.value}{where}")
             if not collect:
                 break
     return failures
 
 
 def _det_scenarios(det: dict[str, Any], collect: bool) -> list[str]:
-    """Bundled scenarios (``model/name``) that do not PASS."""
+    """Bundled scenarios of ``det["designs"]`` (``model/name``) that do not PASS."""
     from framemc.config import MEMORY_MODELS, CheckConfig
-    from framemc.setups import bundled_registry
+    from framemc.design import design_named
     from framemc.explorer import Bounds, Status, explore
     cfg = CheckConfig()
     skip = set(det.get("skip", ()))
     failures = []
     for model in MEMORY_MODELS:
-        registry = bundled_registry(model)
-        for name in registry:
+        registry: dict[str, Any] = {}
+        for design in det["designs"]:
+            registry.update(design_named(design).scenarios(model))
+        for name in sorted(registry):
             if f"{model}/{name}" in skip:
                 continue
             result = explore(registry[name].setup(()), model,
@@ -1045,8 +1106,10 @@ def baseline_detectors(areas: Iterable[str]) -> list[dict[str, Any]]:
         paths += ["tests/model/test_relates.py", "tests/model/test_conformance.py",
                   "tests/model/test_check_snapshot.py", "tests/model/test_check_step.py"]
     if "impl" in areas:
-        plan += [{"kind": "conformance", "seeds": [0, 1, 2]}, {"kind": "scenarios"}]
-        paths += ["tests/impl"]
+        designs = sorted({d for ds in impl_designs().values() for d in ds})
+        plan += [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs]
+        plan.append({"kind": "scenarios", "designs": designs})
+        paths += list(IMPL_TESTS)
     return plan + [{"kind": "pytest", "paths": paths}]
 
 

@@ -89,8 +89,9 @@ def test_early_allocator_takes_every_power_of_two_alignment_and_rounds_it_to_a_p
     assert early.alloc(Layout(P, align)) == 0x2000
 
 
-@pytest.mark.parametrize("base, length", [(-P, P), (0, -P), (-P, -P)])
+@pytest.mark.parametrize("base, length", [(-P, P), (0, -P), (-P, -P), (-1, P), (0, -1)])
 def test_a_memory_region_with_a_negative_bound_is_refused(base, length):
+    """Negative is said first, even of a bound that is also not page-aligned (-1)."""
     with pytest.raises(UsageError, match="negative bound"):
         MemoryRegion(base, length, USABLE)
 

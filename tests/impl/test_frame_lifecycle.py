@@ -110,14 +110,17 @@ def test_clone_increments_and_drop_decrements():
     assert system.snapshot().frames[0].refcount == REFCOUNT_UNUSED
 
 
-def test_dropped_handle_cannot_be_used():
+@pytest.mark.parametrize("use", ["drop", "clone", "on_unmap", "mark_poisoned", "read", "write"])
+def test_dropped_handle_cannot_be_used(use):
+    """Every method of a dropped handle is a UsageError and changes nothing (the frame may be someone else's)."""
     system = FrameSystem(4)
     frame = system.alloc_frame()
     frame.drop()
-    with pytest.raises(UsageError, match="after it was dropped"):
-        frame.drop()
-    with pytest.raises(UsageError, match="after it was dropped"):
-        frame.clone()
+    before = system.snapshot()
+    args = {"read": (0, 8), "write": (0, b"x")}.get(use, ())
+    with pytest.raises(UsageError, match=f"{use} on frame handle 0x0 after it was dropped"):
+        getattr(frame, use)(*args)
+    assert system.snapshot() == before
 
 
 def test_freed_frame_comes_back_with_new_generation():

@@ -13,9 +13,12 @@ import pytest
 
 import framemc
 from framemc.errors import UsageError
+from framemc.impl import eventlog
 from framemc.impl.boot import EarlyFrameAllocator, MemoryRegion, MemoryRegionType, range_difference
-from framemc.impl.buddy import Layout
+from framemc.impl.buddy import BuddyFrameAllocator, Layout
 from framemc.impl.errors import GetFrameError, InvalidLayout, MisalignedAddress
+from framemc.impl.machine import PhysMemory
+from framemc.impl.meta import MetaArray
 from framemc.impl.system import FrameSystem
 from framemc.impl.theseus import (
     AllocationError,
@@ -27,6 +30,7 @@ from framemc.impl.theseus import (
 )
 from framemc.impl.theseus_chunks import EARLY_CHUNK_CAPACITY
 from framemc.snapshot import PAGE_SIZE, PAYLOAD_FILL
+from framemc.sync import on_cpu
 
 P = PAGE_SIZE
 
@@ -83,6 +87,50 @@ def test_a_double_free_on_a_one_frame_machine_shows_the_frame_free_twice() -> No
     assert sysm.snapshot().free_blocks == ((0, 0),)
     sysm.allocator.dealloc(0, P)
     assert sysm.snapshot().free_blocks == ((0, 0), (0, 0))
+
+
+@pytest.mark.parametrize("nslots", [3, 5])
+def test_a_metadata_array_of_another_length_is_refused(nslots: int) -> None:
+    """The buddy allocator needs one MetaSlot per frame: a shorter or longer array is a UsageError."""
+    with pytest.raises(UsageError, match=f"metadata array has {nslots} slots for 4 frames"):
+        BuddyFrameAllocator(PhysMemory(4), MetaArray(nslots), ncpus=1, max_order=2, cache_capacity=0,
+                            bugs=frozenset())
+
+
+@pytest.mark.parametrize("cpu", [2, 3])
+def test_running_on_a_cpu_the_system_does_not_have_is_a_usage_error(cpu: int) -> None:
+    """CPUs are 0..ncpus-1: an allocation on CPU ncpus (one past the last cache) or beyond is refused as a
+    UsageError naming the CPU, and changes nothing; the last real CPU allocates."""
+    system = FrameSystem(4, ncpus=2)
+    before = system.snapshot()
+    with on_cpu(cpu), pytest.raises(UsageError, match=f"running on CPU {cpu} but the system has 2 CPUs"):
+        system.allocator.alloc(Layout(P))
+    assert system.snapshot() == before
+    with on_cpu(1):
+        assert system.allocator.alloc(Layout(P)) is not None
+
+
+@pytest.mark.parametrize("max_order", [0, 20])
+def test_max_order_takes_both_ends_of_its_range(max_order: int) -> None:
+    """max_order may be anything in 0..20, both ends included (21 is refused, see test_gfa_contract)."""
+    system = FrameSystem(4, max_order=max_order, cache_capacity=0)
+    assert system.allocator.max_order == max_order
+    assert system.allocator.alloc(Layout(P)) == 0
+
+
+def test_a_refused_cache_allocation_is_logged_with_a_null_address() -> None:
+    """docs/validate.md: every alloc() is logged when it returns, ``addr`` null when there is no memory; so a
+    refused allocation through the per-CPU cache is logged too, not only the successful one."""
+    events: list[dict] = []
+    eventlog.record_to(events)
+    try:
+        system = FrameSystem(1, cache_capacity=2)
+        assert system.allocator.alloc(Layout(P)) == 0
+        assert system.allocator.alloc(Layout(P)) is None
+    finally:
+        eventlog.record_to(None)
+    assert [e for e in events if e["ev"] == "alloc"] == [{"cpu": 0, "ev": "alloc", "addr": 0, "size": P},
+                                                         {"cpu": 0, "ev": "alloc", "addr": None, "size": P}]
 
 
 def test_a_zero_size_early_allocation_takes_nothing() -> None:
@@ -261,3 +309,39 @@ def test_allocate_at_past_a_free_general_chunk_into_allocated_memory_is_contiguo
         alloc.allocate_frames_at(2 * P, 4)
     assert info.value.kind is AllocFailure.CONTIGUOUS_CHUNK_NOT_FOUND
     assert alloc.snapshot() == before
+
+
+def test_allocate_at_over_reserved_memory_in_use_is_refused() -> None:
+    """A request at unknown memory becomes a new reserved region only if it overlaps no reserved region: one
+    reaching into a reserved region in use (from below or from inside) is ADDRESS_NOT_FREE and changes nothing;
+    once the region is dropped its frames can be allocated at again."""
+    alloc = theseus(16)
+    held = alloc.allocate_frames_at(100 * P, 2)           # a new reserved region [100, 102), in use
+    before = alloc.snapshot()
+    for first in (99, 101):
+        with pytest.raises(AllocationError, match="is reserved memory in use") as info:
+            alloc.allocate_frames_at(first * P, 2)
+        assert info.value.kind is AllocFailure.ADDRESS_NOT_FREE
+        assert alloc.snapshot() == before
+    held.drop()
+    assert alloc.allocate_frames_at(100 * P, 2).range == FrameRange(100, 2)
+
+
+def test_the_early_list_overflow_variant_grows_the_array_past_its_32_slots() -> None:
+    """The planted early-list-overflow bug is what its record says: a drop into a full early array is not
+    refused, the array grows a 33rd slot and holds the chunk (so the counterexample shows 33 chunks)."""
+    alloc = TheseusFrameAllocator(phys_frames=256, bugs={"early-list-overflow"})
+    alloc.add_free_memory(0, (2 * EARLY_CHUNK_CAPACITY - 1) * P)
+    holes = [alloc.allocate_frames_at((2 * i + 1) * P, 1) for i in range(EARLY_CHUNK_CAPACITY - 1)]
+    assert len(alloc.snapshot().free_general) == EARLY_CHUNK_CAPACITY
+    holes[0].drop()
+    free = alloc.snapshot().free_general
+    assert len(free) == EARLY_CHUNK_CAPACITY + 1 and (1, 1) in free
+
+
+def test_a_whole_number_of_frames_in_bytes_is_not_rounded_up() -> None:
+    """by_bytes rounds up only a partial frame: exactly two frames' bytes is two frames, and a page-aligned
+    page at an address is that one frame."""
+    alloc = theseus(16)
+    assert alloc.allocate_frames_by_bytes(2 * P).nframes == 2
+    assert alloc.allocate_frames_by_bytes_at(8 * P, P).range == FrameRange(8, 1)

@@ -134,3 +134,29 @@ def test_known_equivalent_mutant_is_reported_equivalent():
     bare = Result(mutant, "survived")
     classify([bare], {})
     assert bare.classification == "gap"
+
+
+def test_an_impl_mutant_runs_the_conformance_of_every_design_whose_impl_imports_it():
+    """The Theseus modules get the Theseus conformance run and scenarios, the buddy the MetaSlot ones, and
+    impl/meta.py (whose range check both allocators call) both."""
+    designs = mutation.impl_designs()
+    assert designs["framemc.impl.theseus_chunks"] == designs["framemc.impl.theseus"] == ("theseus",)
+    assert designs["framemc.impl.buddy"] == designs["framemc.impl.boot"] == ("metaslot",)
+    assert designs["framemc.impl.meta"] == ("metaslot", "theseus")
+    path = "impl/theseus_chunks.py"
+    mutant = generate_from_source((mutation.ROOT / path).read_text(encoding="utf-8"), path, area="impl")[0]
+    plan = mutation.detectors_for(mutant)
+    assert [(d["kind"], d.get("design"), d.get("designs")) for d in plan] == [
+        ("conformance", "theseus", None), ("scenarios", None, ["theseus"]), ("pytest", None, None)]
+    assert plan[0]["seeds"] == list(mutation.conformance_seeds("theseus"))
+
+
+def test_the_theseus_conformance_detector_kills_a_theseus_mutant():
+    """A transaction whose copy of a chunk list loses its chunks is caught by the Theseus run itself."""
+    path = "impl/theseus_chunks.py"
+    mutant = next(m for m in generate_from_source((mutation.ROOT / path).read_text(encoding="utf-8"), path,
+                                                  area="impl")
+                  if m.id.startswith("impl/theseus_chunks.py::ChunkList.copy:") and "_entries" in m.original)
+    result = run_mutant(mutant, mutation.detectors_for(mutant)[:1], timeout=120)
+    assert result.status == "killed" and result.kill == "detected", result
+    assert result.detector == "conformance" and result.detail.startswith("theseus seed 2 violation")

@@ -5,7 +5,8 @@ Usage: ``python benchmarks/mutation.py [--area model|impl|all] [--sample N --see
 allocator modules of ``impl/``; each runs in its own subprocess through the detectors that can see it
 (proof obligations, variant refutations, model tests; conformance, bundled scenarios, impl tests), and
 the survivors not listed in ``benchmarks/mutation_equivalent.toml`` are reported as gaps.  The logic and
-its documentation live in :mod:`framemc.mutation`.  Exit 1 when a gap survives, 2 on a usage error or
+its documentation live in :mod:`framemc.mutation`.  Exit 1 when a gap survives, 3 when a mutant got no verdict
+within the time limit (and no gap survives), 2 on a usage error or
 when the unmutated code fails a detector.
 """
 

@@ -63,8 +63,9 @@ mutant run cheapest first and the first kill stops the mutant:
 
 The proofs run under their calibrated z3 resource limits and the explorer
 under its default bounds, so verdicts are deterministic; a wall-clock limit
-per mutant (default 300 s) is only a safety net, reported as
-``killed (timeout)``.  A detector that raises is ``killed (crash)``.
+per mutant (default 300 s) is only a safety net: a mutant that reaches it is
+``undecided``, never killed (it counts against the kill rate, and the run exits
+3 when nothing else failed).  A detector that raises is ``killed (crash)``.
 
 Survivors listed in the equivalent-mutants file (``benchmarks/
 mutation_equivalent.toml``: id -> mutation text and one-line reason) are
@@ -970,9 +971,9 @@ class Result:
     """What happened to one mutant."""
 
     mutant: Mutant
-    #: killed / survived
+    #: killed / survived / undecided (no verdict within the time limit)
     status: str
-    #: how it was killed: detected / crash / timeout, or "" for a survivor
+    #: how it was killed: detected / crash, "timeout" for an undecided one, or "" for a survivor
     kill: str = ""
     #: the detector that killed it
     detector: str = ""
@@ -1037,7 +1038,8 @@ def run_mutant(mutant: Mutant | None, detectors: list[dict[str, Any]], *, timeou
     placeholder = mutant or _BASELINE
     if record is None:
         if tail == "timeout":
-            return Result(placeholder, "killed", "timeout", "-", f"no verdict within {timeout:g} s", seconds)
+            # the time limit is a safety net, not a detector: running out of time kills nothing
+            return Result(placeholder, "undecided", "timeout", "-", f"no verdict within {timeout:g} s", seconds)
         return Result(placeholder, "killed", "crash", "-", f"worker died: {_short(tail, 200)}", seconds)
     killed = record["killed"]
     if killed is None:
@@ -1144,7 +1146,7 @@ def summary(results: list[Result], areas: Iterable[str]) -> list[dict[str, Any]]
         rows.append({"area": area, "generated": len(mine), "killed": len(killed),
                      "killed_detected": sum(r.kill == "detected" for r in killed),
                      "killed_crash": sum(r.kill == "crash" for r in killed),
-                     "killed_timeout": sum(r.kill == "timeout" for r in killed),
+                     "undecided": sum(r.status == "undecided" for r in mine),
                      "equivalent": equivalent, "gaps": sum(r.classification == "gap" for r in mine),
                      "kill_rate": round(len(killed) / denominator, 4) if denominator else None,
                      "seconds_per_mutant": round(sum(r.seconds for r in mine) / len(mine), 2) if mine else None})
@@ -1158,14 +1160,18 @@ def _columns(rows: list[tuple[str, ...]]) -> list[str]:
 
 def render(results: list[Result], areas: Iterable[str]) -> list[str]:
     """The tables and the survivor list, as text lines."""
-    rows = [("area", "generated", "killed", "(detected", "crash", "timeout)", "equivalent", "gaps", "kill rate",
+    rows = [("area", "generated", "killed", "(detected", "crash)", "undecided", "equivalent", "gaps", "kill rate",
              "s/mutant")]
     for s in summary(results, areas):
         rate = "-" if s["kill_rate"] is None else f"{100 * s['kill_rate']:.1f}%"
         rows.append((s["area"], str(s["generated"]), str(s["killed"]), str(s["killed_detected"]),
-                     str(s["killed_crash"]), str(s["killed_timeout"]), str(s["equivalent"]), str(s["gaps"]), rate,
+                     str(s["killed_crash"]), str(s["undecided"]), str(s["equivalent"]), str(s["gaps"]), rate,
                      "-" if s["seconds_per_mutant"] is None else f"{s['seconds_per_mutant']:.1f}"))
     lines = _columns(rows)
+    undecided = [r for r in results if r.status == "undecided"]
+    if undecided:
+        lines += ["", "undecided (no verdict within the time limit; not counted as killed):"]
+        lines += [f"  {r.mutant.id}  (line {r.mutant.line}): {r.detail}" for r in sorted(undecided, key=lambda r: r.mutant.id)]
     survivors = [r for r in results if r.status == "survived"]
     if survivors:
         lines += ["", "survivors:"]
@@ -1267,7 +1273,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                  "sample": args.sample, "seed": args.seed,
                                                                  "baseline_left_out": skips}),
                                         indent=2) + "\n", encoding="utf-8")
-    return 1 if any(r.classification == "gap" for r in results) else 0
+    if any(r.classification == "gap" for r in results):
+        return 1
+    return 3 if any(r.status == "undecided" for r in results) else 0
 
 
 if __name__ == "__main__":

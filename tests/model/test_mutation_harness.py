@@ -160,3 +160,16 @@ def test_the_theseus_conformance_detector_kills_a_theseus_mutant():
     result = run_mutant(mutant, mutation.detectors_for(mutant)[:1], timeout=120)
     assert result.status == "killed" and result.kill == "detected", result
     assert result.detector == "conformance" and result.detail.startswith("theseus seed 2 violation")
+
+
+def test_a_mutant_without_a_verdict_in_time_is_undecided_never_killed():
+    """The per-mutant time limit is a safety net, not a detector: a mutant that reaches it is undecided, it counts
+    against the kill rate, the report lists it, and the run is not a pass."""
+    mutant = _claim_conjunct_drop()
+    result = run_mutant(mutant, mutation.detectors_for(mutant)[:1], timeout=0.01)
+    assert result.status == "undecided" and result.kill == "timeout", result
+    killed = Result(mutant, "killed", "detected")
+    [row] = mutation.summary([result, killed], [mutant.area])
+    assert (row["killed"], row["undecided"], row["kill_rate"]) == (1, 1, 0.5)
+    report = "\n".join(mutation.render([result], [mutant.area]))
+    assert f"undecided (no verdict within the time limit; not counted as killed):\n  {mutant.id}" in report

@@ -345,3 +345,15 @@ def test_a_whole_number_of_frames_in_bytes_is_not_rounded_up() -> None:
     alloc = theseus(16)
     assert alloc.allocate_frames_by_bytes(2 * P).nframes == 2
     assert alloc.allocate_frames_by_bytes_at(8 * P, P).range == FrameRange(8, 1)
+
+
+@pytest.mark.parametrize("size,error", [(0, "ZeroSize"), (100, "MisalignedAddress")])
+def test_alloc_refuses_a_zero_or_unaligned_size_and_changes_nothing(size: int, error: str) -> None:
+    """alloc() checks its Layout before touching the free lists: a zero size is ZeroSize, a size that is not a
+    whole number of pages is MisalignedAddress (mutation sample seed 303 found both checks untested on alloc)."""
+    from framemc.impl import errors
+    system = FrameSystem(4, cache_capacity=0)
+    before = system.snapshot()
+    with pytest.raises(getattr(errors, error)):
+        system.allocator.alloc(Layout(size))
+    assert system.snapshot() == before

@@ -80,6 +80,7 @@ import ast
 import concurrent.futures
 import copy
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -893,8 +894,12 @@ def _det_pytest(det: dict[str, Any], collect: bool) -> list[str]:
     import pytest
     root = ROOT
     plugin = _FailedTests()
+    # in this process, never in xdist workers (the default run's -n auto): a worker is a fresh interpreter
+    # without the import hook, so it would test the unmutated code
     args = [str(root / p) for p in det["paths"]] + ["-q", "-p", "no:cacheprovider", "--rootdir", str(root),
                                                     "-c", str(root / "pyproject.toml")]
+    if importlib.util.find_spec("xdist") is not None:
+        args += ["-n", "0"]
     if not collect:
         args.append("-x")
     for nodeid in det.get("skip", ()):

@@ -145,7 +145,7 @@ def uninstall_runtime(rt: Runtime) -> None:
         _SLOT.runtime = None
 
 
-_PLUMBING = frozenset({__name__, "framemc.explorer.events"})
+_PLUMBING = frozenset({__name__})
 
 
 def set_creation_hook(callback: Callable[[object], None] | None) -> Callable[[object], None] | None:

@@ -468,9 +468,7 @@ class Explorer:
             return
         g = frame.graph
         prefix = g.porf((w.thread, w.index))
-        loc = w.loc
-        loads = [r for nodes in g.threads for r in nodes
-                 if r.reads and r.loc == loc and not r.stable and r.index >= prefix[r.thread]]
+        loads = [r for r in g.readers(w.loc) if not r.stable and r.index >= prefix[r.thread]]
         if not loads:
             return
         loads.sort(key=lambda r: r.stamp, reverse=True)
@@ -656,7 +654,7 @@ class Explorer:
             for t, st in enumerate(state):
                 p = pending[t]
                 if st is ThreadState.READY and p is not None:
-                    if p.op is not OpKind.LOCK or not self._waits_for_lock(g, p):
+                    if not self._waits_for_lock(g, p):
                         return t
                     if first is None:
                         first = t

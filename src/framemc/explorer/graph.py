@@ -99,10 +99,6 @@ class Node:
         return (self.thread, self.index)
 
 
-    def clone(self) -> "Node":
-        """A copy (positions are plain tuples, so nothing else needs copying)."""
-        raise NotImplementedError  # replaced below by a generated attribute-by-attribute copy
-
     def __repr__(self) -> str:
         parts = [f"T{self.thread}.{self.index}", self.op.value]
         if self.loc is not None:
@@ -122,11 +118,12 @@ def _clone_function() -> Any:
     scope: dict[str, Any] = {"new": Node.__new__, "Node": Node}
     exec("\n".join(lines), scope)  # noqa: S102 - generated from the slot names above, nothing external
     clone = scope["clone"]
-    clone.__doc__ = Node.clone.__doc__
+    clone.__doc__ = "A copy (positions are plain tuples, so nothing else needs copying)."
     return clone
 
 
-Node.clone = _clone_function()  # type: ignore[method-assign]
+#: a copy of the node (:func:`_clone_function`)
+Node.clone = _clone_function()  # type: ignore[attr-defined]
 
 
 class Graph:
@@ -344,7 +341,7 @@ class Graph:
         """Every node in an order extending po and rf: by stamp whenever possible.
 
         A merge of the threads by stamp (a heap holds each thread's next node) in which a read waits
-        for the write it reads.  Every restored graph is replayed in this order, so it is kept flat.
+        for the write it reads.  Every restored graph is replayed in this order.
         """
         threads = self.threads
         done = [0] * len(threads)
@@ -352,38 +349,29 @@ class Graph:
         heap: list[tuple[int, int]] = []
         waiting: dict[Pos, list[int]] = {}
         push, pop = heapq.heappush, heapq.heappop
-        for t, nodes in enumerate(threads):
-            if nodes:
-                n = nodes[0]
+
+        def offer(t: int) -> None:
+            nodes = threads[t]
+            i = done[t]
+            if i < len(nodes):
+                n = nodes[i]
                 rf = n.rf
-                if n.reads and rf is not None:
+                if n.reads and rf is not None and rf[1] >= done[rf[0]]:
                     waiting.setdefault(rf, []).append(t)
                 else:
                     push(heap, (n.stamp, t))
+
+        for t in range(len(threads)):
+            offer(t)
         while heap:
             t = pop(heap)[1]
-            nodes = threads[t]
             i = done[t]
-            n = nodes[i]
-            out.append(n)
-            i += 1
-            done[t] = i
-            offers = waiting.pop((t, i - 1), None) if waiting else None
-            if i < len(nodes):
-                m = nodes[i]
-                rf = m.rf
-                if m.reads and rf is not None and rf[1] >= done[rf[0]]:
-                    waiting.setdefault(rf, []).append(t)
-                else:
-                    push(heap, (m.stamp, t))
-            if offers:
-                for u in offers:
-                    m = threads[u][done[u]]
-                    rf = m.rf
-                    if rf[1] >= done[rf[0]]:
-                        waiting.setdefault(rf, []).append(u)
-                    else:
-                        push(heap, (m.stamp, u))
+            out.append(threads[t][i])
+            done[t] = i + 1
+            offer(t)
+            if waiting:
+                for u in waiting.pop((t, i), ()):
+                    offer(u)
         if len(out) != self.size():
             raise AssertionError("po ∪ rf is cyclic")
         return out

@@ -380,10 +380,7 @@ class ProgramRun:
         """Hand thread ``t`` its pending operation's result and run it to its next operation."""
         self.pending[t] = None
         self.steps[t] += 1
-        self._current = t
-        if self._glets[t].switch(result) is _FINISHED:
-            self._done[t] = True
-        self._current = -1
+        self._run(t, result)
         if self.error is not None:
             raise self.error
 

@@ -40,7 +40,6 @@ class SequentialConsistency:
             count += len(nodes)
         succ: list[list[int]] = [[] for _ in range(count)]
         indeg = [0] * count
-        nxt: dict[Pos | None, int] = {}
         at: dict[Pos, int] = {}
         for order in graph.co.values():
             prev = -1

@@ -1,13 +1,17 @@
 """Cross-check the exported proof queries with a second solver, cvc5 (``pip install 'framemc[smt]'``).
 
-Design: every file of an export (:mod:`framemc.proofs.smt2`) is parsed by
+Design: every file of an export (:mod:`framemc.proofs.smt2`), of every
+design in it, is parsed by
 cvc5's own SMT-LIB parser and solved under a deterministic per-query
 resource limit (cvc5's ``rlimit-per``, in cvc5's units of work), with a
-large wall-clock limit (``tlimit-per``) only as a safety net.  cvc5's
+large wall-clock limit (``tlimit-per``) only as a safety net, and with
+model-based quantifier instantiation (``mbqi``) for the files that quantify.  cvc5's
 answer is compared with z3's answer recorded in the manifest (and, if
 asked, with z3 solving the same file again).  An ``unknown`` from either
 solver is counted as such, never as an agreement; every disagreement is
-listed.
+listed.  Each obligation's verdict follows from its files' answers alike
+for both solvers (:func:`obligation_verdict`), and the report compares them
+design by design.
 
 ``python -m framemc.proofs.crosscheck DIR`` prints the table and exits 0
 when cvc5 decided every file and agreed with z3 on each, 1 on any
@@ -24,6 +28,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from framemc.errors import UsageError
 from framemc.proofs.smt2 import ExportedQuery, obligation_verdict, read_manifest
@@ -63,6 +68,9 @@ def solve_cvc5(path: str | Path, *, rlimit: int = CVC5_RLIMIT, tlimit_ms: int = 
         solver.setOption("rlimit-per", str(rlimit))
     if tlimit_ms:
         solver.setOption("tlimit-per", str(tlimit_ms))
+    # model-based quantifier instantiation: without it cvc5 answers a satisfiable quantified file (the
+    # theseus Init condition, "every frame is unknown memory") unknown; quantifier-free files are unaffected
+    solver.setOption("mbqi", "true")
     symbols = cvc5.SymbolManager(tm)
     parser = cvc5.InputParser(solver, symbols)
     parser.setFileInput(cvc5.InputLanguage.SMT_LIB_2_6, str(path))
@@ -135,12 +143,17 @@ class CrossCheck:
     directory: Path
     #: one row per file
     rows: tuple[Row, ...]
-    #: obligation -> (z3's verdict, cvc5's verdict), from the answers on its files
-    verdicts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: (design, obligation) -> (z3's verdict, cvc5's verdict), from the answers on its files
+    verdicts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
-    def count(self, status: str) -> int:
-        """How many rows have ``status`` (agree / disagree / unknown)."""
-        return sum(r.status == status for r in self.rows)
+    @property
+    def designs(self) -> list[str]:
+        """The designs the rows come from, in manifest order."""
+        return list(dict.fromkeys(r.query.design for r in self.rows))
+
+    def count(self, status: str, design: str | None = None) -> int:
+        """How many rows (of ``design``, or all) have ``status`` (agree / disagree / unknown)."""
+        return sum(r.status == status for r in self.rows if design is None or r.query.design == design)
 
     @property
     def disagreements(self) -> list[Row]:
@@ -168,8 +181,9 @@ def _solve_rows(directory: str, queries: list[ExportedQuery], rlimit: int, tlimi
 
 
 def crosscheck(directory: str | Path, *, rlimit: int = CVC5_RLIMIT, tlimit_ms: int = CVC5_TLIMIT_MS,
-               with_z3: bool = False, jobs: int = 1) -> CrossCheck:
-    """Solve every file of the export in ``directory`` with cvc5 and compare with z3's recorded answers.
+               with_z3: bool = False, jobs: int = 1, designs: Iterable[str] | None = None) -> CrossCheck:
+    """Solve every file of the export in ``directory`` (of ``designs`` only, if given) with cvc5 and compare
+    with z3's recorded answers.
 
     ``with_z3`` also re-solves each file with z3 (parsed from the file, no
     resource limit, ``tlimit_ms`` as its timeout).  With ``jobs > 1`` the
@@ -178,6 +192,14 @@ def crosscheck(directory: str | Path, *, rlimit: int = CVC5_RLIMIT, tlimit_ms: i
     if not cvc5_available():
         raise UsageError("cvc5 is not installed: pip install 'framemc[smt]'")
     _, queries = read_manifest(directory)
+    if designs is not None:
+        wanted = list(designs)
+        present = list(dict.fromkeys(q.design for q in queries))
+        missing = [d for d in wanted if d not in present]
+        if missing:
+            raise UsageError(f"the export in {directory} holds no queries of design {missing[0]!r}; it holds "
+                             f"{', '.join(present) or 'none'}")
+        queries = [q for q in queries if q.design in wanted]
     if jobs <= 1:
         rows = _solve_rows(str(directory), queries, rlimit, tlimit_ms, with_z3)
     else:
@@ -187,46 +209,68 @@ def crosscheck(directory: str | Path, *, rlimit: int = CVC5_RLIMIT, tlimit_ms: i
                        for chunk in chunks]
             by_file = {r.query.file: r for fut in futures for r in fut.result()}
         rows = [by_file[q.file] for q in queries]
-    verdicts = {}
-    for name in dict.fromkeys(q.obligation for q in queries):
-        mine = [q for q in queries if q.obligation == name]
-        cvc5_answers = {r.query.file: r.cvc5 for r in rows if r.query.obligation == name}
-        verdicts[name] = (obligation_verdict(mine), obligation_verdict(mine, cvc5_answers))
+    by_key: dict[tuple[str, str], list[ExportedQuery]] = {}
+    for q in queries:
+        by_key.setdefault((q.design, q.obligation), []).append(q)
+    cvc5_answers = {r.query.file: r.cvc5 for r in rows}
+    verdicts = {key: (obligation_verdict(mine), obligation_verdict(mine, cvc5_answers)) for key, mine in by_key.items()}
     return CrossCheck(Path(directory), tuple(rows), verdicts)
 
 
-def format_report(check: CrossCheck) -> str:
-    """The summary table of a cross-check, then every disagreement and undecided file."""
-    rows = check.rows
-    def tally(answers: list[str]) -> str:
-        counts = {a: answers.count(a) for a in dict.fromkeys(sorted(answers))}
-        return ", ".join(f"{n} {a}" for a, n in counts.items()) or "-"
+def _tally(answers: list[str]) -> str:
+    counts = {a: answers.count(a) for a in dict.fromkeys(sorted(answers))}
+    return ", ".join(f"{n} {a}" for a, n in counts.items()) or "-"
+
+
+def _summary(check: CrossCheck, design: str | None) -> list[str]:
+    """The table lines of one design's rows (all rows when None)."""
+    rows = [r for r in check.rows if design is None or r.query.design == design]
+    verdicts = [v for (d, _), v in check.verdicts.items() if design is None or d == design]
+    disagreements = [r for r in check.disagreements if design is None or r.query.design == design]
     times = [r.cvc5_seconds for r in rows]
     lines = [
-        f"obligations          {len(check.verdicts)}",
+        f"obligations          {len(verdicts)}",
         f"files (pieces)       {len(rows)}",
-        f"z3 answers           {tally([r.query.z3 for r in rows])}",
-        f"cvc5 answers         {tally([r.cvc5 for r in rows])}",
+        f"z3 answers           {_tally([r.query.z3 for r in rows])}",
+        f"cvc5 answers         {_tally([r.cvc5 for r in rows])}",
     ]
     if any(r.z3_file is not None for r in rows):
-        lines.append(f"z3 from the files    {tally([r.z3_file or '-' for r in rows])}")
+        lines.append(f"z3 from the files    {_tally([r.z3_file or '-' for r in rows])}")
     lines += [
-        f"agree                {check.count('agree')}",
-        f"disagree             {len(check.disagreements)}",
-        f"undecided            {check.count('unknown')}",
-        f"z3 verdicts          {tally([z for z, _ in check.verdicts.values()])}",
-        f"cvc5 verdicts        {tally([c for _, c in check.verdicts.values()])}",
+        f"agree                {check.count('agree', design)}",
+        f"disagree             {len(disagreements)}",
+        f"undecided            {check.count('unknown', design)}",
+        f"z3 verdicts          {_tally([z for z, _ in verdicts])}",
+        f"cvc5 verdicts        {_tally([c for _, c in verdicts])}",
+        f"verdicts differ      {sum(z != c for z, c in verdicts)}",
         f"cvc5 seconds         total {sum(times):.2f}, median {statistics.median(times) if times else 0:.3f}, "
         f"max {max(times, default=0):.2f}",
         f"cvc5 resource units  total {sum(r.cvc5_units for r in rows):,}, max "
         f"{max((r.cvc5_units for r in rows), default=0):,}",
     ]
+    return lines
+
+
+def format_report(check: CrossCheck) -> str:
+    """The summary table of a cross-check (each design's, then the whole's when there are several), then every
+    disagreement, undecided file and obligation whose verdicts differ."""
+    designs = check.designs
+    if len(designs) == 1:
+        lines = [f"design               {designs[0]}"] + _summary(check, designs[0])
+    else:
+        lines = []
+        for design in designs:
+            lines += [f"design               {design}"] + _summary(check, design) + [""]
+        lines += [f"all designs          {', '.join(designs) or '-'}"] + _summary(check, None)
     for r in check.disagreements:
         lines.append(f"DISAGREE  {r.query.file}: z3 {r.query.z3}"
                      + (f" (from the file: {r.z3_file})" if r.z3_file else "") + f", cvc5 {r.cvc5}")
-    for r in rows:
+    for r in check.rows:
         if r.status == "unknown":
             lines.append(f"UNDECIDED {r.query.file}: z3 {r.query.z3}, cvc5 {r.cvc5}")
+    for (design, name), (z3_verdict, cvc5_verdict) in check.verdicts.items():
+        if z3_verdict != cvc5_verdict:
+            lines.append(f"VERDICT   {design} {name}: z3 {z3_verdict}, cvc5 {cvc5_verdict}")
     return "\n".join(lines) + "\n"
 
 
@@ -238,10 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tlimit-ms", type=int, default=CVC5_TLIMIT_MS, help="wall-clock safety net per query")
     parser.add_argument("--z3", action="store_true", help="also re-solve every file with z3")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument("--design", action="append", metavar="NAME",
+                        help="only this design's files (repeatable; all designs in the export by default)")
     args = parser.parse_args(argv)
     try:
         check = crosscheck(args.directory, rlimit=args.rlimit, tlimit_ms=args.tlimit_ms, with_z3=args.z3,
-                           jobs=args.jobs)
+                           jobs=args.jobs, designs=args.design)
     except UsageError as exc:
         print(f"framemc: error: {exc}", file=sys.stderr)
         return 2

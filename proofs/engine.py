@@ -261,13 +261,15 @@ class Work:
         """Resource units left, or None when unlimited."""
         return None if not self.rlimit else self.rlimit - self.used
 
-    def solve(self, assertions: list[z3.BoolRef], cap: int | None = None) -> tuple[z3.CheckSatResult,
-                                                                                   z3.ModelRef | None]:
+    def solve(self, assertions: list[z3.BoolRef], cap: int | None = None, *, piece: Piece | None = None
+              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
         """Check ``assertions`` within the budget (and within ``cap`` units if given): the answer and, on
         sat, the model (in the main context).
 
         An answer cut short by ``cap`` alone (a weak hypothesis level's slice)
         is unknown with no cause: the caller moves on to the next level.
+        ``piece`` says what the query decides; a :class:`RecordingWork` keeps
+        it with the query, this class ignores it.
         """
         return self._check(None, assertions, cap)
 
@@ -352,6 +354,78 @@ class Work:
         if cause is UnknownCause.DEADLINE:
             return "cut by the time budget before z3 finished"
         return self.z3_reason or "z3 gave no reason"
+
+
+#: the roles of an exported query: ``proof`` and ``witness-check`` need unsat, ``vacuity`` and ``witness`` sat;
+#: every query of an obligation must get its answer, except the witnesses, of which one is enough
+ROLES = ("proof", "vacuity", "witness-check", "witness")
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """What one query decides of its obligation: what ``framemc prove --emit-smt2`` writes beside it."""
+
+    #: what the query asks, e.g. ``conjunct 2/3, order 1`` or ``witness rich``
+    label: str
+    #: one of :data:`ROLES`
+    role: str
+    #: the answer the obligation needs: ``unsat`` or ``sat``
+    expected: str
+    #: the obligation's verdict when a solver decides the query the other way (for witnesses: all of them)
+    fails_as: Verdict
+    #: the hypothesis level of the query (0 weakest .. LEVELS-1), or None where the prover has no levels
+    level: int | None = None
+
+    def __post_init__(self) -> None:
+        """Reject a role or an answer the export does not know (a prover's mistake)."""
+        if self.role not in ROLES or self.expected not in ("sat", "unsat"):
+            raise CheckerBug(f"a query piece has role {self.role!r} and expected answer {self.expected!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PosedQuery:
+    """A query a prover posed to decide a piece of an obligation, and z3's answer to it."""
+
+    #: what it decides
+    piece: Piece
+    #: z3's answer: ``sat``, ``unsat`` or ``unknown``
+    z3: str
+    #: the query: every assertion, in the main z3 context
+    assertions: tuple[z3.BoolRef, ...]
+
+
+def answer_text(result: z3.CheckSatResult) -> str:
+    """z3's answer as SMT-LIB says it: ``sat``, ``unsat`` or ``unknown``."""
+    return "sat" if result == z3.sat else "unsat" if result == z3.unsat else "unknown"
+
+
+class RecordingWork(Work):
+    """A :class:`Work` that records every query posed (with z3's answer and the piece it decides, if told)."""
+
+    def __init__(self, rlimit: int, timeout_ms: int) -> None:
+        """A budget of ``rlimit`` units, ``timeout_ms`` per query, no deadline, nothing recorded yet."""
+        super().__init__(rlimit, timeout_ms, None)
+        #: (piece or None, assertions, answer) of every query posed, in order
+        self.posed: list[tuple[Piece | None, list[z3.BoolRef], z3.CheckSatResult]] = []
+
+    def solve(self, assertions: list[z3.BoolRef], cap: int | None = None, *, piece: Piece | None = None
+              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        """:meth:`Work.solve`, recorded."""
+        result, model = super().solve(assertions, cap)
+        self.posed.append((piece, list(assertions), result))
+        return result, model
+
+    def solve_under(self, hypotheses: list[z3.BoolRef], negated: list[z3.BoolRef], cap: int | None = None
+                    ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        """:meth:`Work.solve_under`, recorded as the one query it stands for."""
+        result, model = super().solve_under(hypotheses, negated, cap)
+        self.posed.append((None, list(hypotheses) + list(negated), result))
+        return result, model
+
+    def pieces(self) -> list[PosedQuery]:
+        """Every query that was told its piece, in the order posed."""
+        return [PosedQuery(piece, answer_text(result), tuple(assertions))
+                for piece, assertions, result in self.posed if piece is not None]
 
 
 def _frame_rows(model: z3.ModelRef, pre: State, post: State, f: z3.ExprRef) -> list[str]:
@@ -864,6 +938,56 @@ def _run_group(names: list[str], variant: str | None, limits: _Limits, cfg: Mode
         if on_result is not None:
             on_result(result)
     return results
+
+
+def pose(names: Iterable[str], *, variant: str | None = None, cfg: ModelConfig | None = None,
+         timeout_ms: int = DEFAULT_TIMEOUT_MS, rlimit_scale: float = 1.0) -> list[tuple[str, list[PosedQuery]]]:
+    """The query that decided each piece of the named obligations, and z3's answer: what ``--emit-smt2`` writes.
+
+    Each obligation is posed through the prover itself under its
+    calibrated resource limit, recording every query, and each piece keeps
+    the query that decided it: for a piece of ``op/INV``
+    (:func:`_decide`), the hypothesis level at which z3 answered ``unsat``
+    (the weakest that proves it), or on ``sat`` or ``unknown`` the strongest
+    level, the one that refutes; for ``init/INV`` the proof query; for
+    ``guard/OP`` each witness query.  Not the strongest level for every
+    piece: its correct answer is the same (its hypotheses are a superset),
+    but z3 cannot decide some of those queries within minutes.
+    """
+    cfg = cfg or ModelConfig()
+    limits = _Limits(timeout_ms, float(rlimit_scale), None)
+    by_name = {ob.name: ob for ob in obligations(variant=variant)}
+    return [(name, _pose_one(cfg, by_name[name], variant,
+                             RecordingWork(limits.grant(rlimit_for(name, variant, cfg)), timeout_ms)))
+            for name in names]
+
+
+def _pose_one(cfg: ModelConfig, ob: Obligation, variant: str | None, work: RecordingWork) -> list[PosedQuery]:
+    """The deciding queries of ``ob`` (see :func:`pose`), in proof order."""
+    if ob.invariant == GUARD:
+        _guard_satisfiable(cfg, resolve(ob.op, variant), work)
+        labels = [label for label, _, _ in _witness_states(cfg)]
+        return [PosedQuery(Piece(f"witness {labels[i] if i < len(labels) else i}", "witness", "sat",
+                                 Verdict.REFUTED), answer_text(result), tuple(assertions))
+                for i, (_, assertions, result) in enumerate(work.posed)]
+    if ob.op == "init":
+        _prove_init(cfg, _invariant(ob.invariant), work)
+        proof = Piece("Init implies the invariant at an arbitrary frame", "proof", "unsat", Verdict.REFUTED)
+        return [PosedQuery(proof, answer_text(result), tuple(assertions)) for _, assertions, result in work.posed[-1:]]
+    ctx, inv = _context(cfg, ob.op, variant), _invariant(ob.invariant)
+    out = []
+    for label, case, negated, verdict, _ in _decide(cfg, ctx, inv, work):
+        if verdict is Verdict.PROVED:
+            # the last query posed answered unsat, at the level the prover records
+            piece = Piece(label, "proof", "unsat", Verdict.REFUTED, work.proved_at)
+            out.append(PosedQuery(piece, "unsat", tuple(work.posed[-1][1])))
+        else:
+            # a refutation is a model of the strongest level; an unknown is exported there too
+            piece = Piece(label, "proof", "unsat", Verdict.REFUTED, LEVELS - 1)
+            answer = "sat" if verdict is Verdict.REFUTED else "unknown"
+            out.append(PosedQuery(piece, answer, tuple(ctx.hypotheses(LEVELS - 1, inv, case) + negated)))
+        work.posed = []
+    return out
 
 
 def rlimit_for(name: str, variant: str | None = None, cfg: ModelConfig | None = None) -> int:

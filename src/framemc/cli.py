@@ -394,11 +394,13 @@ def check(design: tuple[str, ...], only: tuple[str, ...], scenarios: tuple[str, 
               "Linux-style buddies use 10-11).  It is the proofs' one bound: the CPU count is symbolic, so every "
               "proof holds for 1 to 253 CPUs, and frame numbers are arbitrary 64-bit values.  Obligations run under "
               "resource limits extrapolated from the calibrated ones at MAX_ORDER 3.")
-@click.option("--emit-smt2", "emit_smt2", metavar="DIR", help="Instead of the table: write the z3 query that decided "
-              "each piece of the selected obligations as a standalone SMT-LIB 2 file, DIR/<obligation>/<piece>.smt2, "
-              "and DIR/manifest.json (each file's obligation, the answer a proof needs, z3's answer); print a summary "
-              "and exit 0 once written, whatever the verdicts (run without --emit-smt2 for the verdict table and "
-              "exit code). DIR must be new, empty or an earlier export. Cross-check with cvc5: "
+@click.option("--emit-smt2", "emit_smt2", metavar="DIR", help="Instead of the table: write the z3 queries that decide "
+              "every selected obligation of every selected design (all by default; --design narrows them) as "
+              "standalone SMT-LIB 2 files, DIR/<design>/<obligation>/<piece>.smt2 (proof pieces, which need unsat; "
+              "vacuity checks and guard witnesses, which need sat), and DIR/manifest.json (each file's design, "
+              "obligation, the answer the obligation needs, the verdict any other answer gives, z3's answer); print "
+              "a summary per design and exit 0 once written, whatever the verdicts (run without --emit-smt2 for the "
+              "verdict table and exit code). DIR must be new, empty or an earlier export. Cross-check with cvc5: "
               "`python -m framemc.proofs.crosscheck DIR`.")
 @_ci_options
 def prove(names: tuple[str, ...], design: tuple[str, ...], variant: str | None, timeout_ms: int | None, rlimit_scale: float | None,
@@ -416,8 +418,6 @@ def prove(names: tuple[str, ...], design: tuple[str, ...], variant: str | None, 
     machine).  An UNKNOWN (a hit limit) is never a pass: exit 3.
     """
     base, _ = _config_from_file(config_path)
-    if emit_smt2 is not None and not design:
-        design = ("metaslot",)  # the one design whose queries the exporter knows
     chosen = chosen_designs(base.merged(design=_names(design)))
     if variant is not None and not any(variant in d.prover.variants for d in chosen):
         every = sorted({v for d in chosen for v in d.prover.variants})
@@ -433,33 +433,35 @@ def prove(names: tuple[str, ...], design: tuple[str, ...], variant: str | None, 
         if clashing:
             raise UsageError(f"--emit-smt2 writes queries, not verdicts: it cannot be combined with "
                              f"{', '.join(clashing)}")
-        if [d.name for d in chosen_designs(cfg)] != ["metaslot"]:
-            raise UsageError("--emit-smt2 exports the metaslot design's queries only: drop --design or name "
-                             "metaslot")
-        return _emit_smt2(emit_smt2, cfg, variant, quiet)
+        return _emit_smt2(emit_smt2, cfg, [d.name for d in chosen_designs(cfg)], variant, quiet)
     return _run_and_report(cfg, quiet, trace_dir, reports)
 
 
-def _emit_smt2(directory: str, cfg: CheckConfig, variant: str | None, quiet: bool) -> ExitCode:
-    """``prove --emit-smt2 DIR``: write the deciding queries and a one-line summary per obligation not PROVED."""
-    from framemc.model.state import ModelConfig
-    from framemc.proofs.smt2 import check_export_dir, export_smt2
-    from framemc.proofs.engine import select
-    check_export_dir(directory)
-    select(cfg.obligations, variant=variant)  # a bad selection fails here, before the folder is created
+def _emit_smt2(directory: str, cfg: CheckConfig, designs: list[str], variant: str | None, quiet: bool) -> ExitCode:
+    """``prove --emit-smt2 DIR``: write the deciding queries and, per design, a summary line and a line per
+    obligation not PROVED."""
+    from framemc.proofs.smt2 import export_smt2
+
+    def export() -> Any:
+        return export_smt2(directory, cfg.obligations, designs=designs, variant=variant, max_order=cfg.max_order,
+                           rlimit_scale=cfg.proof_rlimit_scale, timeout_ms=cfg.proof_timeout_ms, jobs=cfg.jobs)
+
     if _progress_enabled(quiet):
         from rich.console import Console
         with Console(stderr=True).status(f"posing the proof queries and writing them into {directory}"):
-            export = export_smt2(directory, cfg.obligations, variant=variant, rlimit_scale=cfg.proof_rlimit_scale,
-                                 cfg=ModelConfig(cfg.max_order), timeout_ms=cfg.proof_timeout_ms, jobs=cfg.jobs)
+            done = export()
     else:
-        export = export_smt2(directory, cfg.obligations, variant=variant, rlimit_scale=cfg.proof_rlimit_scale,
-                             cfg=ModelConfig(cfg.max_order), timeout_ms=cfg.proof_timeout_ms, jobs=cfg.jobs)
-    verdicts = list(export.verdicts.values())
-    tally = ", ".join(f"{verdicts.count(v)} {v}" for v in ("PROVED", "REFUTED", "UNKNOWN") if verdicts.count(v))
-    lines = [f"wrote {len(export.queries)} SMT-LIB 2 files for {len(verdicts)} obligations into {directory} "
-             f"(manifest.json); z3: {tally or 'nothing selected'}"]
-    lines += [f"  {verdict} {name}" for name, verdict in export.verdicts.items() if verdict != "PROVED"]
+        done = export()
+    lines = [f"wrote {len(done.queries)} SMT-LIB 2 files for {len(done.verdicts)} obligations into {directory} "
+             f"(manifest.json)"]
+    for name in dict.fromkeys(d for d, _ in done.verdicts):
+        verdicts = [v for (d, _), v in done.verdicts.items() if d == name]
+        tally = ", ".join(f"{verdicts.count(v)} {v}" for v in ("PROVED", "REFUTED", "VACUOUS", "UNKNOWN")
+                          if verdicts.count(v))
+        files = sum(q.design == name for q in done.queries)
+        lines.append(f"  {name}: {files} files; z3 on its obligations: {tally}")
+        lines += [f"    {verdict} {ob}" for (d, ob), verdict in done.verdicts.items() if d == name and verdict != "PROVED"]
+    lines += [f"  {name}: not exported (its prover has no pose method)" for name in done.skipped]
     _echo("\n".join(lines) + "\n")
     return ExitCode.OK
 

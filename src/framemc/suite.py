@@ -30,7 +30,7 @@ from framemc.verdicts import ExitCode, Outcome, exit_code
 from framemc.explorer import Bounds, Counterexample, Status, explore
 
 __all__ = ["Outcome", "ExitCode", "Section", "Row", "SuiteResult", "Progress", "exit_code", "run_suite",
-           "proof_variant", "NOT_RUN", "CUT"]
+           "proof_variant", "proof_groups", "NOT_RUN", "CUT"]
 
 #: the detail of an item the time budget left no room for
 NOT_RUN = "not run: the time budget ran out"
@@ -353,7 +353,7 @@ def _conformance_outcome(design: Any, cfg: CheckConfig, clock: _Clock) -> Row:
 
 # ----------------------------------------------------------------- proofs
 
-def _proof_groups(cfg: CheckConfig, chosen: list[Any]
+def proof_groups(cfg: CheckConfig, chosen: list[Any]
                   ) -> tuple[dict[tuple[str, str], list[str]], dict[str, str | None]]:
     """Obligation names by (design, operation), in suite order, and the model variant each design proves.
 
@@ -526,7 +526,7 @@ def run_suite(cfg: CheckConfig, progress: Progress | None = None) -> SuiteResult
                          f"prove it alone with `framemc prove --variant {model_only[0]}`")
     clock = _Clock(cfg.time_budget)
     plan, notes, broken = _scenario_plan(cfg, chosen) if "scenarios" in cfg.include else ([], [], [])
-    groups, variants = _proof_groups(cfg, chosen) if "proofs" in cfg.include else ({}, {})
+    groups, variants = proof_groups(cfg, chosen) if "proofs" in cfg.include else ({}, {})
     checked = [d for d in chosen if d.conformance is not None]
     names: dict[str, tuple[str, ...]] = {
         "scenarios": tuple(r.name for r in broken) + tuple(f"{m}/{s.name}" for _, m, s in plan),

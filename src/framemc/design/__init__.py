@@ -92,6 +92,12 @@ class Prover(Protocol):
             on_result: Callable[[ObligationResult], None] | None = None) -> list[ObligationResult]:
         """Discharge the named obligations (all when None), reporting each result as it is decided."""
 
+    def pose(self, names: Iterable[str] | None, *, variant: str | None = None, timeout_ms: int | None = None,
+             rlimit_scale: float = 1.0, max_order: int | None = None) -> list[tuple[str, list[Any]]]:
+        """Optional (``framemc prove --emit-smt2``): the named obligations (all when None), each with the
+        queries that decide it (:class:`framemc.proofs.engine.PosedQuery`: what a piece decides, z3's
+        answer, the assertions), posed as :meth:`run` poses them."""
+
 
 @dataclass(frozen=True)
 class Design:

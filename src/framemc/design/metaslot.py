@@ -56,6 +56,16 @@ class _Prover:
                                rlimit_scale=rlimit_scale, deadline=deadline, on_result=on_result)
 
 
+    def pose(self, names: Iterable[str] | None, *, variant: str | None = None, timeout_ms: int | None = None,
+             rlimit_scale: float = 1.0, max_order: int | None = None) -> list[tuple[str, Any]]:
+        """The queries that decided each piece of the named obligations (all when None), with z3's answers."""
+        from framemc.model.state import ModelConfig
+        from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, pose, select
+        cfg = ModelConfig() if max_order is None else ModelConfig(max_order)
+        return pose([ob.name for ob in select(names, variant=variant)], variant=variant, cfg=cfg,
+                    timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS, rlimit_scale=rlimit_scale)
+
+
 def _scenarios(memory_model: str) -> Mapping[str, Any]:
     from framemc.setups import bundled_registry
     return {n: s for n, s in bundled_registry(memory_model).items() if s.twin not in _THESEUS_KNOBS()}

@@ -40,10 +40,10 @@ import z3
 from framemc.design.frame_ints import IntEncoding, NotEncodable
 from framemc.design.frames import FState, FrameModel, FrameSort, Inv, InvKind, Op, Step
 from framemc.errors import UsageError
-from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, Work
+from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, Piece, PosedQuery, RecordingWork, Work
 from framemc.verdicts import GUARD, Obligation, ObligationResult, UnknownCause, Verdict
 
-__all__ = ["obligations", "select", "run", "Witness", "check_witness", "FrameModelProver"]
+__all__ = ["obligations", "select", "run", "pose", "Witness", "check_witness", "FrameModelProver"]
 
 #: a concrete state the guard obligations start from: (label, state, frames the state describes)
 Witness = tuple[str, FState, int]
@@ -150,16 +150,23 @@ def _encode(hyps: list[z3.BoolRef], guard: z3.BoolRef, goal: z3.BoolRef
     return premises + enc.ranges, premises + [negated] + enc.ranges, enc.value
 
 
+#: the two queries of an obligation: vacuity (hypotheses and guard are satisfiable together), then the claim
+_SATISFIABLE = Piece("the invariants at the instantiation points and the guard are satisfiable together",
+                     "vacuity", "sat", Verdict.VACUOUS)
+_CLAIM = Piece("the invariants at the instantiation points and the guard imply the goal", "proof", "unsat",
+               Verdict.REFUTED)
+
+
 def _prove(model: FrameModel, hyps: list[z3.BoolRef], guard: z3.BoolRef, goal: z3.BoolRef, work: Work,
            render: Callable[[Callable[[z3.ExprRef], str]], str]) -> tuple[Verdict, str, str]:
     """Vacuity first (hypotheses and guard must be satisfiable), then ``hyps and guard => goal``."""
     premises, claim, value = _encode(hyps, guard, goal)
-    result, _ = work.solve(premises)
+    result, _ = work.solve(premises, piece=_SATISFIABLE)
     if result == z3.unsat:
         return Verdict.VACUOUS, "", "the invariants at the instantiation points contradict the guard"
     if result == z3.unknown:
         return _unknown(work)
-    result, m = work.solve(claim)
+    result, m = work.solve(claim, piece=_CLAIM)
     if result == z3.unsat:
         return Verdict.PROVED, "", ""
     if result == z3.sat:
@@ -193,7 +200,9 @@ def check_witness(model: FrameModel, witness: Witness, work: Work | None = None)
     work = work or Work(model.rlimit, DEFAULT_TIMEOUT_MS, None)
     for i in model.state_invariants:
         frames = _frames(i)
-        result, m = work.solve([z3.Not(i.body(s, *frames))])
+        piece = Piece(f"the {label} witness state satisfies {i.name} at every frame", "witness-check", "unsat",
+                      Verdict.UNKNOWN)
+        result, m = work.solve([z3.Not(i.body(s, *frames))], piece=piece)
         if result == z3.sat:
             at = ", ".join(str(m.eval(f, model_completion=True)) for f in frames)
             return f"witness state {label!r} breaks {i.name} at frame {at}"
@@ -221,7 +230,8 @@ def _guard(model: FrameModel, o: Op, witnesses: Sequence[Witness], work: Work,
         args = o.symbolic_args("arg")
         step = o(s, *args)
         points = [z3.BitVecVal(k, 64) for k in range(nframes + 1)] + [r.first for r in step.ranged]
-        result, m = work.solve([step.full_guard(points)])
+        piece = Piece(f"witness {label}", "witness", "sat", Verdict.VACUOUS)
+        result, m = work.solve([step.full_guard(points)], piece=piece)
         if result == z3.sat:
             shown = ", ".join(f"{n}={m.eval(a, model_completion=True)}" for (n, _), a in zip(o.params, args))
             return Verdict.PROVED, f"  witness: the {label} state with {shown or 'no arguments'}", ""
@@ -237,18 +247,12 @@ def run(model: FrameModel, selection: Iterable[str] | None = None, *, variant: s
     """Discharge the selected obligations one by one (each under ``model.rlimit * rlimit_scale`` z3 units)."""
     if rlimit_scale <= 0:
         raise UsageError(f"the rlimit scale must be positive, got {rlimit_scale}")
-    by_name = {i.name: i for i in model.invariants}
     checked: dict[str, str | None] = {}
     results = []
     for ob in select(model, selection, variant=variant):
         started = time.monotonic()
         work = Work(int(model.rlimit * rlimit_scale), timeout_ms or DEFAULT_TIMEOUT_MS, deadline)
-        if ob.op == "init":
-            verdict, text, reason = _prove_init(model, by_name[ob.invariant], work)
-        elif ob.invariant == GUARD:
-            verdict, text, reason = _guard(model, model.operation(ob.op, variant), witnesses, work, checked)
-        else:
-            verdict, text, reason = _prove_step(model, model.operation(ob.op, variant), by_name[ob.invariant], work)
+        verdict, text, reason = _discharge(model, ob, variant, witnesses, work, checked)
         cause = (work.cause or UnknownCause.SOLVER) if verdict is Verdict.UNKNOWN else None
         result = ObligationResult(ob.name, verdict, time.monotonic() - started, text, reason, cause, work.used,
                                   work.rlimit)
@@ -256,6 +260,38 @@ def run(model: FrameModel, selection: Iterable[str] | None = None, *, variant: s
         if on_result is not None:
             on_result(result)
     return results
+
+
+def _discharge(model: FrameModel, ob: Obligation, variant: str | None, witnesses: Sequence[Witness], work: Work,
+               checked: dict[str, str | None]) -> tuple[Verdict, str, str]:
+    """One obligation: verdict, counterexample or witness text, unknown reason."""
+    by_name = {i.name: i for i in model.invariants}
+    if ob.op == "init":
+        return _prove_init(model, by_name[ob.invariant], work)
+    if ob.invariant == GUARD:
+        return _guard(model, model.operation(ob.op, variant), witnesses, work, checked)
+    return _prove_step(model, model.operation(ob.op, variant), by_name[ob.invariant], work)
+
+
+def pose(model: FrameModel, selection: Iterable[str] | None = None, *, variant: str | None = None,
+         witnesses: Sequence[Witness] = (), timeout_ms: int | None = None, rlimit_scale: float = 1.0
+         ) -> list[tuple[str, list[PosedQuery]]]:
+    """Every query the selected obligations pose, with z3's answer: what ``prove --emit-smt2`` writes.
+
+    Each obligation is discharged as :func:`run` does, recording its
+    queries: the vacuity query and the claim of ``init/INV`` and ``op/INV``;
+    the witness checks and witness queries of ``guard/OP``, which a guard
+    obligation poses itself here (:func:`run` checks each witness once per
+    run), so that every obligation's export stands alone.
+    """
+    if rlimit_scale <= 0:
+        raise UsageError(f"the rlimit scale must be positive, got {rlimit_scale}")
+    out = []
+    for ob in select(model, selection, variant=variant):
+        work = RecordingWork(int(model.rlimit * rlimit_scale), timeout_ms or DEFAULT_TIMEOUT_MS)
+        _discharge(model, ob, variant, witnesses, work, {})
+        out.append((ob.name, work.pieces()))
+    return out
 
 
 class FrameModelProver:
@@ -285,6 +321,12 @@ class FrameModelProver:
         """Discharge the named obligations (all when None)."""
         return run(self.model, names, variant=variant, witnesses=self.model.witnesses(), timeout_ms=timeout_ms,
                    rlimit_scale=rlimit_scale, deadline=deadline, on_result=on_result)
+
+    def pose(self, names: Iterable[str] | None, *, variant: str | None = None, timeout_ms: int | None = None,
+             rlimit_scale: float = 1.0, max_order: int | None = None) -> list[tuple[str, list[PosedQuery]]]:
+        """The queries that decide the named obligations (all when None), with z3's answers (:func:`pose`)."""
+        return pose(self.model, names, variant=variant, witnesses=self.model.witnesses(), timeout_ms=timeout_ms,
+                    rlimit_scale=rlimit_scale)
 
     def definition(self, name: str) -> Callable[..., object] | None:
         """The function defining invariant or operation ``name`` (or the ``relates:OP`` macro), or None."""

@@ -396,8 +396,8 @@ def check(design: tuple[str, ...], only: tuple[str, ...], scenarios: tuple[str, 
               "resource limits extrapolated from the calibrated ones at MAX_ORDER 3.")
 @click.option("--emit-smt2", "emit_smt2", metavar="DIR", help="Instead of the table: write the z3 queries that decide "
               "every selected obligation of every selected design (all by default; --design narrows them) as "
-              "standalone SMT-LIB 2 files, DIR/<design>/<obligation>/<piece>.smt2 (proof pieces, which need unsat; "
-              "vacuity checks and guard witnesses, which need sat), and DIR/manifest.json (each file's design, "
+              "standalone SMT-LIB 2 files, DIR/<design>/<obligation>/<piece>.smt2 (proof pieces and witness checks, "
+              "which need unsat; vacuity checks and guard witnesses, which need sat), and DIR/manifest.json (each file's design, "
               "obligation, the answer the obligation needs, the verdict any other answer gives, z3's answer); print "
               "a summary per design and exit 0 once written, whatever the verdicts (run without --emit-smt2 for the "
               "verdict table and exit code). DIR must be new, empty or an earlier export. Cross-check with cvc5: "

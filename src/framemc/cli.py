@@ -397,10 +397,10 @@ def check(design: tuple[str, ...], only: tuple[str, ...], scenarios: tuple[str, 
 @click.option("--emit-smt2", "emit_smt2", metavar="DIR", help="Instead of the table: write the z3 queries that decide "
               "every selected obligation of every selected design (all by default; --design narrows them) as "
               "standalone SMT-LIB 2 files, DIR/<design>/<obligation>/<piece>.smt2 (proof pieces and witness checks, "
-              "which need unsat; vacuity checks and guard witnesses, which need sat), and DIR/manifest.json (each file's design, "
-              "obligation, the answer the obligation needs, the verdict any other answer gives, z3's answer); print "
-              "a summary per design and exit 0 once written, whatever the verdicts (run without --emit-smt2 for the "
-              "verdict table and exit code). DIR must be new, empty or an earlier export. Cross-check with cvc5: "
+              "which need unsat; vacuity checks and guard witnesses, which need sat), and DIR/manifest.json (each "
+              "file's design, obligation, the answer the obligation needs, the verdict any other answer gives, z3's "
+              "answer); print a summary per design and exit 0 once written, whatever the verdicts (run without "
+              "--emit-smt2 for the verdict table and exit code). DIR must be new, empty or an earlier export. Cross-check with cvc5: "
               "`python -m framemc.proofs.crosscheck DIR`.")
 @_ci_options
 def prove(names: tuple[str, ...], design: tuple[str, ...], variant: str | None, timeout_ms: int | None, rlimit_scale: float | None,
@@ -460,7 +460,8 @@ def _emit_smt2(directory: str, cfg: CheckConfig, designs: list[str], variant: st
                           if verdicts.count(v))
         files = sum(q.design == name for q in done.queries)
         lines.append(f"  {name}: {files} files; z3 on its obligations: {tally}")
-        lines += [f"    {verdict} {ob}" for (d, ob), verdict in done.verdicts.items() if d == name and verdict != "PROVED"]
+        lines += [f"    {verdict} {ob}" for (d, ob), verdict in done.verdicts.items()
+                  if d == name and verdict != "PROVED"]
     lines += [f"  {name}: not exported (its prover has no pose method)" for name in done.skipped]
     _echo("\n".join(lines) + "\n")
     return ExitCode.OK

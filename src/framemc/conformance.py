@@ -28,10 +28,22 @@ order j to k, merge cascades by length and by what stopped them).
 Operations are chosen by a :class:`random.Random` with a fixed seed (for the
 command line) or by Hypothesis (for the tests); both go through
 :meth:`Driver.candidates`, so the two cover the same operations.
+
+Random steps rarely reach the buddy's rare corners: a split from the top
+order needs every smaller block taken, a merge cascade to the top order
+every frame but one of a top-order block free, and one poisoned or
+long-held frame keeps them out of reach for good.  So a seeded run starts
+with *corner tours* (:func:`run_conformance`): for each split and merge case,
+a fresh boot of the machine, then the raw ``alloc``/``dealloc`` steps that
+bring the pool closest to the case, each chosen by trying every such
+candidate on a copy of the allocator (:meth:`Driver.steer`).  The copy only
+predicts; every tour step is checked against the model like any other, and
+what a step covered is read off the real step.
 """
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from collections import Counter
@@ -154,6 +166,12 @@ _FREEING = ("dealloc", "drop")
 #: public operations whose macro has an explicit refusal candidate (checked with ``relates`` when refused too)
 REFUSAL_MACROS = frozenset({"from_in_use"})
 _ALLOCATING = ("alloc_frame", "alloc_segment", "alloc")
+#: at most this share of a seeded run's steps goes to corner tours
+TOUR_SHARE = 1 / 3
+#: steps a corner tour may take after its boot
+TOUR_STEPS = 12
+#: the allocator methods the driver instruments for coverage (instance attributes over the class's)
+_INSTRUMENTED = ("_take_block", "_free_block", "_refill")
 
 
 class Driver:
@@ -316,6 +334,51 @@ class Driver:
             if buddy < self.machine.nframes and allocator.frame_state(buddy) is FrameState.FREE:
                 return 4
         return 1
+
+    def steer(self, case: str) -> Op | None:
+        """The raw ``alloc``/``dealloc`` candidate to take next towards the buddy corner case ``case``.
+
+        Every such candidate is tried on a copy of the driver: the first whose step exercises ``case``
+        wins, else the one that leaves the pool closest to it (:func:`_distance`), if closer than now.
+        """
+        closest = _distance(self.system.snapshot(), case)
+        best = None
+        for op, group, _ in self._weighted():
+            if group not in ("alloc", "dealloc"):
+                continue
+            trial = self._trial()
+            if (CoverageKind.CASE, case) in trial.predict(op):
+                return op
+            distance = _distance(trial.system.snapshot(), case)
+            if distance < closest:
+                best, closest = op, distance
+        return best
+
+    def rebooted(self) -> Driver:
+        """A driver on a fresh machine of the same shape and variants, keeping the coverage so far."""
+        twin = Driver(self.machine, bugs=self.system.bugs)
+        twin.hits = self.hits
+        return twin
+
+    def _trial(self) -> Driver:
+        """A copy of this driver to try an operation on: its own allocator, handles and bookkeeping."""
+        twin = copy.copy(self)
+        twin.system, twin.handles, twin.raw, twin.segment_of = copy.deepcopy(
+            (self.system, self.handles, self.raw, self.segment_of))
+        twin.hits = Counter()
+        copied = twin.system.allocator.__dict__
+        for name in _INSTRUMENTED:   # the copies still wrap this driver's allocator: watch the twin's
+            del copied[name]
+        twin._instrument()
+        return twin
+
+    def predict(self, op: Op) -> list[tuple[CoverageKind, str]]:
+        """Apply ``op`` and return the corner cases it exercised (the impl shows them without the model)."""
+        pre = self.system.snapshot()
+        self._events = []
+        refusal = self._apply(op)
+        return [item for item in self._covered(op, refusal, (), pre, self.system.snapshot())
+                if item[0] is CoverageKind.CASE]
 
     def _retired(self) -> list[int]:
         allocator = self.system.allocator
@@ -524,6 +587,42 @@ class Driver:
         return _coverage(self.machine, self.hits)
 
 
+#: the distance of a pool from a case no raw step can steer towards
+_FAR = 1 << 30
+
+
+def tour_cases(machine: Machine) -> tuple[str, ...]:
+    """The buddy corner cases a run tours: every split from a higher order and every merge cascade."""
+    top = machine.max_order
+    return tuple([f"split order {j} -> {k}" for j in range(1, top + 1) for k in range(j)]
+                 + [f"merge cascade of length {n}" for n in range(1, top + 1)])
+
+
+def _distance(snapshot: AllocatorSnapshot, case: str) -> int:
+    """How far the pool is from one where the buddy corner case ``case`` can happen next.
+
+    ``split order j -> k``: the free blocks of orders k to j - 1 still to take, with an order-j block
+    free.  ``merge cascade of length n``: over the blocks of order n inside the added memory with no
+    poisoned frame, the fewest frames still to free (a wholly free block counts one more than its size:
+    it must be taken before it can be freed piecewise).  Anything else: :data:`_FAR`.
+    """
+    words = case.split()
+    if case.startswith("split order "):
+        j, k = int(words[2]), int(words[4])
+        orders = Counter(order for _, order in snapshot.free_blocks)
+        return sum(orders[o] for o in range(k, j)) if orders[j] else _FAR
+    if case.startswith("merge cascade of length "):
+        size = 1 << int(words[-1])
+        free = {f for first, order in snapshot.free_blocks for f in range(first, first + (1 << order))}
+        added = {f for first, n in snapshot.added for f in range(first, first + n)}
+        poisoned = {f for f, frame in enumerate(snapshot.frames) if frame.flags & FLAG_POISONED}
+        left = [sum(f not in free for f in block) or size + 1
+                for block in (range(head, head + size) for head in range(0, snapshot.nframes - size + 1, size))
+                if all(f in added and f not in poisoned for f in block)]
+        return min(left, default=_FAR)
+    return _FAR
+
+
 def _runs(frames: list[int]) -> list[tuple[int, int]]:
     """Sorted frame numbers as maximal ``[start, stop)`` runs of consecutive frames."""
     runs: list[tuple[int, int]] = []
@@ -568,7 +667,9 @@ def check_pair(pre: AllocatorSnapshot, post: AllocatorSnapshot, op: Op, applied:
 
 def run_conformance(*, seed: int = 0, steps: int = 60, bugs: Iterable[str] = frozenset(),
                     machine: Machine | None = None, deadline: float | None = None) -> ConformanceReport:
-    """Apply ``steps`` seeded random operations (the first boots the machine) and check each against the model.
+    """Apply ``steps`` operations (the first boots the machine) and check each against the model.
+
+    Up to a third of them are corner tours (see the module's docstring), the rest seeded random choices.
 
     With a ``deadline`` (a ``time.monotonic()`` value) no step starts after
     it; a run stopped that way is ``cut`` and INCONCLUSIVE, never a pass.
@@ -577,12 +678,39 @@ def run_conformance(*, seed: int = 0, steps: int = 60, bugs: Iterable[str] = fro
         raise UsageError(f"conformance needs at least one step, got {steps}")
     chooser = random.Random(seed)
     driver = Driver(machine, bugs=bugs)
-    reports = []
-    for _ in range(steps):
-        if deadline is not None and time.monotonic() >= deadline:
-            return ConformanceReport(seed, tuple(reports), steps, cut=True, coverage=driver.coverage())
-        report = driver.step(driver.choose(chooser))
+    reports: list[StepReport] = []
+
+    def cut() -> ConformanceReport:
+        return ConformanceReport(seed, tuple(reports), steps, cut=True, coverage=driver.coverage())
+
+    def step(op: Op) -> bool:
+        """Apply and check ``op``; False when the run must stop (a failed check)."""
+        report = driver.step(op)
         reports.append(report)
-        if report.failures:
+        return not report.failures
+
+    # corner tours: each from a fresh boot, within the first TOUR_SHARE of the steps
+    budget = int(steps * TOUR_SHARE)
+    for case in tour_cases(driver.machine):
+        if driver.hits[CoverageKind.CASE, case]:
+            continue
+        if len(reports) + 2 > budget:
+            break
+        if driver.booted:
+            driver = driver.rebooted()
+        for op in [driver.candidates()[0]] + [None] * TOUR_STEPS:
+            if deadline is not None and time.monotonic() >= deadline:
+                return cut()
+            op = op or driver.steer(case)
+            if op is None or len(reports) >= budget:
+                break
+            if not step(op):
+                return ConformanceReport(seed, tuple(reports), steps, coverage=driver.coverage())
+            if driver.hits[CoverageKind.CASE, case]:
+                break
+    while len(reports) < steps:
+        if deadline is not None and time.monotonic() >= deadline:
+            return cut()
+        if not step(driver.choose(chooser)):
             break
     return ConformanceReport(seed, tuple(reports), steps, coverage=driver.coverage())

@@ -6,7 +6,10 @@ conformance must notice the impl no longer does what the model says.  They
 are the regression cases of issue 13: an earlier conformance driver (8
 frames, single-frame frees only, no raw dealloc, no cache refill/flush, no
 add_free_memory) caught only the second.  The fourth takes a frame from
-another CPU's cache, which the cache-ownership step invariant names.
+another CPU's cache, which the cache-ownership step invariant names.  The
+last two break only the buddy's top-order corners (a cascade into the top
+order, a split of a top-order block down to one frame): the random driver
+alone passed both at the default seed, the corner tours catch them.
 """
 
 from __future__ import annotations
@@ -79,10 +82,40 @@ def cache_of_another_cpu() -> contextlib.AbstractContextManager[None]:
     return _patched(BuddyFrameAllocator, "_alloc_from_cache", make)
 
 
+def top_merge_stops_short() -> contextlib.AbstractContextManager[None]:
+    """A merge cascade never makes a block of the top order: two free top-order halves stay apart.
+
+    Only a pool with a whole top-order block free again shows it, which random steps rarely make.
+    """
+    def make(merge_partner):
+        def _merge_partner(self, block, order):
+            return None if order == self.max_order - 1 else merge_partner(self, block, order)
+        return _merge_partner
+    return _patched(BuddyFrameAllocator, "_merge_partner", make)
+
+
+def split_from_top_drops_a_half() -> contextlib.AbstractContextManager[None]:
+    """Splitting a top-order block down to one frame loses the upper half of the first split.
+
+    Only an order-0 request with no free block below the top order shows it.
+    """
+    def make(take_block):
+        def _take_block(self, order, then="alloc_block"):
+            found = self._lowest_block(order)
+            first = take_block(self, order, then)
+            if found is not None and found[1] == self.max_order and order == 0:
+                self._unlink(found[0] + (1 << (self.max_order - 1)))  # never reaches a free list
+            return first
+        return _take_block
+    return _patched(BuddyFrameAllocator, "_take_block", make)
+
+
 #: every planted divergence by name
 DIVERGENCES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "stale-order-tag": stale_order_tag,
     "generation-bumped-twice": generation_bumped_twice,
     "order-one-merges-with-next": order_one_merges_with_next,
     "cache-of-another-cpu": cache_of_another_cpu,
+    "top-merge-stops-short": top_merge_stops_short,
+    "split-from-top-drops-a-half": split_from_top_drops_a_half,
 }

@@ -32,11 +32,14 @@ command line) or by Hypothesis (for the tests); both go through
 Random steps rarely reach the buddy's rare corners: a split from the top
 order needs every smaller block taken, a merge cascade to the top order
 every frame but one of a top-order block free, and one poisoned or
-long-held frame keeps them out of reach for good.  So a seeded run starts
-with *corner tours* (:func:`run_conformance`): for each split and merge case,
-a fresh boot of the machine, then the raw ``alloc``/``dealloc`` steps that
-bring the pool closest to the case, each chosen by trying every such
-candidate on a copy of the allocator (:meth:`Driver.steer`).  The copy only
+long-held frame keeps them out of reach for good; the guards that need a
+drained pool, and a poisoned frame's retirement, are rare too.  So a seeded
+run starts with *corner tours* (:func:`run_conformance`): for each such item
+(:func:`tour_targets`), a fresh boot of the machine if the item is out of
+reach from where the last tour left it, then the steps that bring the
+allocator closest to the item, each chosen by trying every
+candidate of the groups that lead there on a copy of the allocator
+(:meth:`Driver.steer`).  The copy only
 predicts; every tour step is checked against the model like any other, and
 what a step covered is read off the real step.
 """
@@ -335,24 +338,74 @@ class Driver:
                 return 4
         return 1
 
-    def steer(self, case: str) -> Op | None:
-        """The raw ``alloc``/``dealloc`` candidate to take next towards the buddy corner case ``case``.
+    def steer(self, target: tuple[CoverageKind, str]) -> Op | None:
+        """The candidate to take next towards the coverage item ``target``, or None.
 
-        Every such candidate is tried on a copy of the driver: the first whose step exercises ``case``
-        wins, else the one that leaves the pool closest to it (:func:`_distance`), if closer than now.
+        Every candidate of the groups that lead to it (:func:`tour_targets`) is tried on a copy of the
+        driver: the first whose step exercises ``target`` wins, else the one that leaves the copy
+        closest to it (:meth:`distance`), if closer than now.
         """
-        closest = _distance(self.system.snapshot(), case)
+        groups = dict(tour_targets(self.machine)).get(target, ())
+        closest = self.distance(target)
         best = None
         for op, group, _ in self._weighted():
-            if group not in ("alloc", "dealloc"):
+            if group not in groups:
                 continue
             trial = self._trial()
-            if (CoverageKind.CASE, case) in trial.predict(op):
+            if target in trial.predict(op):
                 return op
-            distance = _distance(trial.system.snapshot(), case)
+            distance = trial.distance(target)
             if distance < closest:
                 best, closest = op, distance
         return best
+
+    def distance(self, target: tuple[CoverageKind, str]) -> int:
+        """How many steps, roughly, the allocator is from one where ``target`` can happen next.
+
+        ``split order j -> k``: the free blocks of orders k to j - 1 still to take, with an order-j block
+        free.  ``merge cascade of length n``: over the blocks of order n inside the added memory with no
+        poisoned frame, the fewest frames still to free (a wholly free block counts one more than its
+        size: it must be taken before it can be freed piecewise).  The guards: the frames still to take
+        before the pool (and a cache) is empty, or whether a held frame has a free neighbour.  A
+        poisoned frame's retirement: whether a frame is held, and poisoned.  Anything else:
+        :data:`_FAR`.
+        """
+        snapshot = self.system.snapshot()
+        kind, name = target
+        words = name.split()
+        in_pool = sum(1 << order for _, order in snapshot.free_blocks)
+        if name.startswith("split order "):
+            j, k = int(words[2]), int(words[4])
+            orders = Counter(order for _, order in snapshot.free_blocks)
+            return sum(orders[o] for o in range(k, j)) if orders[j] else _FAR
+        if name.startswith("merge cascade of length "):
+            size = 1 << int(words[-1])
+            free = {f for first, order in snapshot.free_blocks for f in range(first, first + (1 << order))}
+            added = {f for first, n in snapshot.added for f in range(first, first + n)}
+            poisoned = {f for f, frame in enumerate(snapshot.frames) if frame.flags & FLAG_POISONED}
+            left = [sum(f not in free for f in block) or size + 1
+                    for block in (range(head, head + size) for head in range(0, snapshot.nframes - size + 1, size))
+                    if all(f in added and f not in poisoned for f in block)]
+            return min(left, default=_FAR)
+        if name == "alloc_frame refused: NoMemory":
+            return in_pool + min(len(cache) for cache in snapshot.cached)
+        if name == "cache_refill with nothing to take":
+            return in_pool
+        if name == "dealloc refused: OverlapsFreeMemory":
+            free = {f for first, order in snapshot.free_blocks for f in range(first, first + (1 << order))}
+            held = {h.paddr // PAGE_SIZE for h in self.handles} | {f for _, kept in self.raw.values() for f in kept}
+            return 0 if any(f - 1 in free or f + 1 in free for f in held) else 1 if in_pool > 1 else _FAR
+        if name == "dealloc refused: DoubleFree":
+            return 0 if in_pool else _FAR   # a probe frees a free frame, or nothing does
+        if name == "dealloc refused: NotAddedMemory":
+            return 0   # the early allocator's frame is never added
+        if kind is CoverageKind.API:
+            return 0 if any(group == name for _, group, _ in self._weighted()) else 1
+        if name.startswith("poisoned frame retired by "):
+            held = sorted({h.paddr // PAGE_SIZE for h in self.handles}) if name.endswith("last drop") else \
+                sorted(f for _, kept in self.raw.values() for f in kept)
+            return 2 - bool(held) - any(snapshot.frames[f].flags & FLAG_POISONED for f in held)
+        return _FAR
 
     def rebooted(self) -> Driver:
         """A driver on a fresh machine of the same shape and variants, keeping the coverage so far."""
@@ -373,12 +426,17 @@ class Driver:
         return twin
 
     def predict(self, op: Op) -> list[tuple[CoverageKind, str]]:
-        """Apply ``op`` and return the corner cases it exercised (the impl shows them without the model)."""
+        """Apply ``op`` and return the operations, guards and cases it exercised, as far as the impl shows them.
+
+        Coverage reads one model operation, ``retire_poisoned``; here a frame newly retired stands for it.
+        """
         pre = self.system.snapshot()
+        retired = len(self._retired())
         self._events = []
         refusal = self._apply(op)
-        return [item for item in self._covered(op, refusal, (), pre, self.system.snapshot())
-                if item[0] is CoverageKind.CASE]
+        inferred = ("retire_poisoned",) if len(self._retired()) > retired else ()
+        return [item for item in self._covered(op, refusal, inferred, pre, self.system.snapshot())
+                if item[0] is not CoverageKind.MODEL]
 
     def _retired(self) -> list[int]:
         allocator = self.system.allocator
@@ -591,36 +649,27 @@ class Driver:
 _FAR = 1 << 30
 
 
-def tour_cases(machine: Machine) -> tuple[str, ...]:
-    """The buddy corner cases a run tours: every split from a higher order and every merge cascade."""
-    top = machine.max_order
-    return tuple([f"split order {j} -> {k}" for j in range(1, top + 1) for k in range(j)]
-                 + [f"merge cascade of length {n}" for n in range(1, top + 1)])
+def tour_targets(machine: Machine) -> tuple[tuple[tuple[CoverageKind, str], tuple[str, ...]], ...]:
+    """The coverage items a run tours, each with the candidate groups its tour steps come from.
 
-
-def _distance(snapshot: AllocatorSnapshot, case: str) -> int:
-    """How far the pool is from one where the buddy corner case ``case`` can happen next.
-
-    ``split order j -> k``: the free blocks of orders k to j - 1 still to take, with an order-j block
-    free.  ``merge cascade of length n``: over the blocks of order n inside the added memory with no
-    poisoned frame, the fewest frames still to free (a wholly free block counts one more than its size:
-    it must be taken before it can be freed piecewise).  Anything else: :data:`_FAR`.
+    Every split from a higher order and every merge cascade (raw ``alloc``/``dealloc``), the guards and
+    cases that need a drained pool or a poisoned frame held, and every public operation.
     """
-    words = case.split()
-    if case.startswith("split order "):
-        j, k = int(words[2]), int(words[4])
-        orders = Counter(order for _, order in snapshot.free_blocks)
-        return sum(orders[o] for o in range(k, j)) if orders[j] else _FAR
-    if case.startswith("merge cascade of length "):
-        size = 1 << int(words[-1])
-        free = {f for first, order in snapshot.free_blocks for f in range(first, first + (1 << order))}
-        added = {f for first, n in snapshot.added for f in range(first, first + n)}
-        poisoned = {f for f, frame in enumerate(snapshot.frames) if frame.flags & FLAG_POISONED}
-        left = [sum(f not in free for f in block) or size + 1
-                for block in (range(head, head + size) for head in range(0, snapshot.nframes - size + 1, size))
-                if all(f in added and f not in poisoned for f in block)]
-        return min(left, default=_FAR)
-    return _FAR
+    top = machine.max_order
+    raw = ("alloc", "dealloc")
+    buddy = [((CoverageKind.CASE, f"split order {j} -> {k}"), raw) for j in range(1, top + 1) for k in range(j)]
+    buddy += [((CoverageKind.CASE, f"merge cascade of length {n}"), raw) for n in range(1, top + 1)]
+    return (*buddy,
+            ((CoverageKind.GUARD, "dealloc refused: OverlapsFreeMemory"), ("alloc", "probe")),
+            ((CoverageKind.GUARD, "dealloc refused: DoubleFree"), ("probe",)),
+            ((CoverageKind.GUARD, "dealloc refused: NotAddedMemory"), ("probe",)),
+            ((CoverageKind.CASE, "poisoned frame retired by its last drop"), ("alloc_frame", "mark_poisoned", "drop")),
+            ((CoverageKind.CASE, "poisoned frame retired by dealloc"), ("alloc", "mark_poisoned", "dealloc")),
+            # these two drain the pool: last
+            ((CoverageKind.GUARD, "alloc_frame refused: NoMemory"), ("alloc", "alloc_frame")),
+            ((CoverageKind.GUARD, "cache_refill with nothing to take"), ("alloc", "cache_refill")),
+            # a public operation that needs a held frame (from_in_use, clone, ...)
+            *(((CoverageKind.API, name), (name, "alloc_frame")) for name in MACROS if name != "init"))
 
 
 def _runs(frames: list[int]) -> list[tuple[int, int]]:
@@ -689,24 +738,29 @@ def run_conformance(*, seed: int = 0, steps: int = 60, bugs: Iterable[str] = fro
         reports.append(report)
         return not report.failures
 
-    # corner tours: each from a fresh boot, within the first TOUR_SHARE of the steps
+    # corner tours, within the first TOUR_SHARE of the steps: each goes on from where the last one left the
+    # allocator, or from a fresh boot when its item is out of reach from there or the first try failed
     budget = int(steps * TOUR_SHARE)
-    for case in tour_cases(driver.machine):
-        if driver.hits[CoverageKind.CASE, case]:
-            continue
-        if len(reports) + 2 > budget:
-            break
-        if driver.booted:
-            driver = driver.rebooted()
-        for op in [driver.candidates()[0]] + [None] * TOUR_STEPS:
-            if deadline is not None and time.monotonic() >= deadline:
-                return cut()
-            op = op or driver.steer(case)
-            if op is None or len(reports) >= budget:
+    for target, _ in tour_targets(driver.machine):
+        # from here, and once more from a fresh boot if that fails (a frame it needs is held for good)
+        for fresh in (not driver.booted or driver.distance(target) >= _FAR, True):
+            if driver.hits[target] or len(reports) + 2 > budget:
                 break
-            if not step(op):
-                return ConformanceReport(seed, tuple(reports), steps, coverage=driver.coverage())
-            if driver.hits[CoverageKind.CASE, case]:
+            first: list[Op | None] = []
+            if fresh:
+                driver = driver.rebooted() if driver.booted else driver
+                first = [driver.candidates()[0]]
+            for op in first + [None] * TOUR_STEPS:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return cut()
+                op = op or driver.steer(target)
+                if op is None or len(reports) >= budget:
+                    break
+                if not step(op):
+                    return ConformanceReport(seed, tuple(reports), steps, coverage=driver.coverage())
+                if driver.hits[target]:
+                    break
+            if fresh:
                 break
     while len(reports) < steps:
         if deadline is not None and time.monotonic() >= deadline:

@@ -8,7 +8,7 @@ from planted_divergences import DIVERGENCES
 
 from framemc.config import CheckConfig
 from framemc.conformance import (TOUR_SHARE, Coverage, CoverageItem, CoverageKind, Driver, Machine, Op,
-                                 coverage_universe, run_conformance, tour_cases)
+                                 coverage_universe, run_conformance, tour_targets)
 from framemc.model import MACROS
 from framemc.model.concrete import CheckVerdict
 
@@ -88,11 +88,13 @@ def test_the_default_check_catches_each_planted_divergence(divergence, seed):
 
 
 @pytest.mark.parametrize("seed", sorted({DEFAULT.conformance_seed, 1, 2}))
-def test_the_corner_tours_reach_every_split_and_merge_case(seed):
+def test_the_corner_tours_reach_every_item_they_tour(seed):
     report = run_conformance(seed=seed, steps=DEFAULT.conformance_steps)
-    hit = {i.name for i in report.coverage.items if i.kind is CoverageKind.CASE and i.hits}
-    assert set(tour_cases(Machine())) <= hit, sorted(set(tour_cases(Machine())) - hit)
-    assert "merge cascade of length 3" in hit and "split order 3 -> 0" in hit
+    hit = {(i.kind, i.name) for i in report.coverage.items if i.hits}
+    toured = {target for target, _ in tour_targets(Machine())}
+    assert toured <= hit, sorted(toured - hit)
+    assert (CoverageKind.CASE, "merge cascade of length 3") in toured and \
+        (CoverageKind.CASE, "split order 3 -> 0") in toured
     boots = [i for i, s in enumerate(report.steps) if s.op.name == "init"]
     assert boots[0] == 0 and len(boots) > 1                        # each tour starts from a fresh boot
     assert boots[-1] < DEFAULT.conformance_steps * TOUR_SHARE       # and they stay within their share
@@ -108,11 +110,11 @@ def test_the_tours_keep_to_their_share_of_a_short_run():
 def test_steering_takes_the_raw_step_that_brings_the_pool_closer():
     driver = Driver()
     driver.step(driver.candidates()[0])                 # boot: free blocks of orders 0, 1, 2 and 3
-    op = driver.steer("split order 3 -> 0")
+    op = driver.steer((CoverageKind.CASE, "split order 3 -> 0"))
     assert op is not None and op.name == "alloc"        # taking a smaller block brings the split closer
-    assert driver.steer("no such case") is None
+    assert driver.steer((CoverageKind.CASE, "no such case")) is None
     before = driver.system.snapshot()
-    driver.steer("merge cascade of length 3")
+    driver.steer((CoverageKind.CASE, "merge cascade of length 3"))
     assert driver.system.snapshot() == before           # trying candidates never touches the real allocator
 
 

@@ -52,7 +52,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from framemc.errors import KernelError, RetryBoundExceeded, UsageError
 from framemc.sync import on_cpu
@@ -338,74 +338,29 @@ class Driver:
                 return 4
         return 1
 
-    def steer(self, target: tuple[CoverageKind, str]) -> Op | None:
-        """The candidate to take next towards the coverage item ``target``, or None.
+    def steer(self, tour: Tour) -> Op | None:
+        """The candidate to take next on ``tour``, or None.
 
-        Every candidate of the groups that lead to it (:func:`tour_targets`) is tried on a copy of the
-        driver: the first whose step exercises ``target`` wins, else the one that leaves the copy
-        closest to it (:meth:`distance`), if closer than now.
+        Every candidate of the tour's groups is tried on a copy of the driver: the first whose step
+        exercises the tour's item wins, else the one that leaves the copy closest to it, if closer than
+        now.
         """
-        groups = dict(tour_targets(self.machine)).get(target, ())
-        closest = self.distance(target)
+        closest = tour.distance(self)
         best = None
         for op, group, _ in self._weighted():
-            if group not in groups:
+            if group not in tour.groups:
                 continue
             trial = self._trial()
-            if target in trial.predict(op):
+            if tour.item in trial.predict(op):
                 return op
-            distance = trial.distance(target)
+            distance = tour.distance(trial)
             if distance < closest:
                 best, closest = op, distance
         return best
 
-    def distance(self, target: tuple[CoverageKind, str]) -> int:
-        """How many steps, roughly, the allocator is from one where ``target`` can happen next.
-
-        ``split order j -> k``: the free blocks of orders k to j - 1 still to take, with an order-j block
-        free.  ``merge cascade of length n``: over the blocks of order n inside the added memory with no
-        poisoned frame, the fewest frames still to free (a wholly free block counts one more than its
-        size: it must be taken before it can be freed piecewise).  The guards: the frames still to take
-        before the pool (and a cache) is empty, or whether a held frame has a free neighbour.  A
-        poisoned frame's retirement: whether a frame is held, and poisoned.  Anything else:
-        :data:`_FAR`.
-        """
-        snapshot = self.system.snapshot()
-        kind, name = target
-        words = name.split()
-        in_pool = sum(1 << order for _, order in snapshot.free_blocks)
-        if name.startswith("split order "):
-            j, k = int(words[2]), int(words[4])
-            orders = Counter(order for _, order in snapshot.free_blocks)
-            return sum(orders[o] for o in range(k, j)) if orders[j] else _FAR
-        if name.startswith("merge cascade of length "):
-            size = 1 << int(words[-1])
-            free = {f for first, order in snapshot.free_blocks for f in range(first, first + (1 << order))}
-            added = {f for first, n in snapshot.added for f in range(first, first + n)}
-            poisoned = {f for f, frame in enumerate(snapshot.frames) if frame.flags & FLAG_POISONED}
-            left = [sum(f not in free for f in block) or size + 1
-                    for block in (range(head, head + size) for head in range(0, snapshot.nframes - size + 1, size))
-                    if all(f in added and f not in poisoned for f in block)]
-            return min(left, default=_FAR)
-        if name == "alloc_frame refused: NoMemory":
-            return in_pool + min(len(cache) for cache in snapshot.cached)
-        if name == "cache_refill with nothing to take":
-            return in_pool
-        if name == "dealloc refused: OverlapsFreeMemory":
-            free = {f for first, order in snapshot.free_blocks for f in range(first, first + (1 << order))}
-            held = {h.paddr // PAGE_SIZE for h in self.handles} | {f for _, kept in self.raw.values() for f in kept}
-            return 0 if any(f - 1 in free or f + 1 in free for f in held) else 1 if in_pool > 1 else _FAR
-        if name == "dealloc refused: DoubleFree":
-            return 0 if in_pool else _FAR   # a probe frees a free frame, or nothing does
-        if name == "dealloc refused: NotAddedMemory":
-            return 0   # the early allocator's frame is never added
-        if kind is CoverageKind.API:
-            return 0 if any(group == name for _, group, _ in self._weighted()) else 1
-        if name.startswith("poisoned frame retired by "):
-            held = sorted({h.paddr // PAGE_SIZE for h in self.handles}) if name.endswith("last drop") else \
-                sorted(f for _, kept in self.raw.values() for f in kept)
-            return 2 - bool(held) - any(snapshot.frames[f].flags & FLAG_POISONED for f in held)
-        return _FAR
+    def held(self) -> set[int]:
+        """Frames the simulated callers hold: by a handle or as part of a raw allocation."""
+        return {h.paddr // PAGE_SIZE for h in self.handles} | {f for _, kept in self.raw.values() for f in kept}
 
     def rebooted(self) -> Driver:
         """A driver on a fresh machine of the same shape and variants, keeping the coverage so far."""
@@ -649,27 +604,109 @@ class Driver:
 _FAR = 1 << 30
 
 
-def tour_targets(machine: Machine) -> tuple[tuple[tuple[CoverageKind, str], tuple[str, ...]], ...]:
-    """The coverage items a run tours, each with the candidate groups its tour steps come from.
+@dataclass(frozen=True)
+class Tour:
+    """A rare coverage item, the candidate groups that lead to it, and how far a driver is from it."""
 
-    Every split from a higher order and every merge cascade (raw ``alloc``/``dealloc``), the guards and
-    cases that need a drained pool or a poisoned frame held, and every public operation.
+    #: the coverage item, ``(kind, name)``
+    item: tuple[CoverageKind, str]
+    #: the candidate groups (:meth:`Driver.groups`) a tour step is taken from
+    groups: tuple[str, ...]
+    #: roughly how many steps the driver is from a state where the item can happen next; :data:`_FAR`
+    #: when it cannot be reached by these groups from there
+    distance: Callable[[Driver], int]
+
+
+def _free_frames(snapshot: AllocatorSnapshot) -> set[int]:
+    return {f for first, order in snapshot.free_blocks for f in range(first, first + (1 << order))}
+
+
+def _split_distance(j: int, k: int) -> Callable[[Driver], int]:
+    """The free blocks of orders k to j - 1 still to take, with an order-j block free."""
+    def distance(driver: Driver) -> int:
+        orders = Counter(order for _, order in driver.system.snapshot().free_blocks)
+        return sum(orders[o] for o in range(k, j)) if orders[j] else _FAR
+    return distance
+
+
+def _merge_distance(n: int) -> Callable[[Driver], int]:
+    """Over the order-n blocks in added memory with no poisoned frame, the fewest frames still to free.
+
+    A wholly free block counts one more than its size: it must be taken before it can be freed in pieces.
+    """
+    size = 1 << n
+
+    def distance(driver: Driver) -> int:
+        snapshot = driver.system.snapshot()
+        free = _free_frames(snapshot)
+        added = {f for first, m in snapshot.added for f in range(first, first + m)}
+        poisoned = {f for f, frame in enumerate(snapshot.frames) if frame.flags & FLAG_POISONED}
+        left = [sum(f not in free for f in block) or size + 1
+                for block in (range(head, head + size) for head in range(0, snapshot.nframes - size + 1, size))
+                if all(f in added and f not in poisoned for f in block)]
+        return min(left, default=_FAR)
+    return distance
+
+
+def _in_pool(driver: Driver) -> int:
+    return len(_free_frames(driver.system.snapshot()))
+
+
+def _beside_free(driver: Driver) -> int:
+    """0 when a held frame has a free neighbour (a dealloc of both overlaps free memory), 1 when an alloc
+    can make one."""
+    free = _free_frames(driver.system.snapshot())
+    if any(f - 1 in free or f + 1 in free for f in driver.held()):
+        return 0
+    return 1 if len(free) > 1 else _FAR
+
+
+def _poisoned_held(by_handle: bool) -> Callable[[Driver], int]:
+    """2 with no frame held (by a handle, or raw), 1 with one held, 0 with a held one poisoned."""
+    def distance(driver: Driver) -> int:
+        frames = driver.system.snapshot().frames
+        held = {h.paddr // PAGE_SIZE for h in driver.handles} if by_handle else \
+            {f for _, kept in driver.raw.values() for f in kept}
+        return 2 - bool(held) - any(frames[f].flags & FLAG_POISONED for f in held)
+    return distance
+
+
+def _operation_offered(name: str) -> Callable[[Driver], int]:
+    """0 when a candidate of the public operation ``name`` is offered, else 1 (a frame must be held)."""
+    def distance(driver: Driver) -> int:
+        return 0 if name in driver.groups() else 1
+    return distance
+
+
+def tour_targets(machine: Machine) -> tuple[Tour, ...]:
+    """The tours a run on ``machine`` takes, in order.
+
+    Every split from a higher order and every merge cascade (raw ``alloc``/``dealloc``), the refusals
+    and cases that need a free neighbour, a poisoned frame held or a drained pool (the drains last), and
+    every public operation.
     """
     top = machine.max_order
     raw = ("alloc", "dealloc")
-    buddy = [((CoverageKind.CASE, f"split order {j} -> {k}"), raw) for j in range(1, top + 1) for k in range(j)]
-    buddy += [((CoverageKind.CASE, f"merge cascade of length {n}"), raw) for n in range(1, top + 1)]
-    return (*buddy,
-            ((CoverageKind.GUARD, "dealloc refused: OverlapsFreeMemory"), ("alloc", "probe")),
-            ((CoverageKind.GUARD, "dealloc refused: DoubleFree"), ("probe",)),
-            ((CoverageKind.GUARD, "dealloc refused: NotAddedMemory"), ("probe",)),
-            ((CoverageKind.CASE, "poisoned frame retired by its last drop"), ("alloc_frame", "mark_poisoned", "drop")),
-            ((CoverageKind.CASE, "poisoned frame retired by dealloc"), ("alloc", "mark_poisoned", "dealloc")),
-            # these two drain the pool: last
-            ((CoverageKind.GUARD, "alloc_frame refused: NoMemory"), ("alloc", "alloc_frame")),
-            ((CoverageKind.GUARD, "cache_refill with nothing to take"), ("alloc", "cache_refill")),
-            # a public operation that needs a held frame (from_in_use, clone, ...)
-            *(((CoverageKind.API, name), (name, "alloc_frame")) for name in MACROS if name != "init"))
+    return (
+        *(Tour((CoverageKind.CASE, f"split order {j} -> {k}"), raw, _split_distance(j, k))
+          for j in range(1, top + 1) for k in range(j)),
+        *(Tour((CoverageKind.CASE, f"merge cascade of length {n}"), raw, _merge_distance(n))
+          for n in range(1, top + 1)),
+        Tour((CoverageKind.GUARD, "dealloc refused: OverlapsFreeMemory"), ("alloc", "probe"), _beside_free),
+        Tour((CoverageKind.GUARD, "dealloc refused: DoubleFree"), ("probe",),
+             lambda driver: 0 if _in_pool(driver) else _FAR),
+        # the early allocator's frame is never added
+        Tour((CoverageKind.GUARD, "dealloc refused: NotAddedMemory"), ("probe",), lambda driver: 0),
+        Tour((CoverageKind.CASE, "poisoned frame retired by its last drop"), ("alloc_frame", "mark_poisoned", "drop"),
+             _poisoned_held(by_handle=True)),
+        Tour((CoverageKind.CASE, "poisoned frame retired by dealloc"), ("alloc", "mark_poisoned", "dealloc"),
+             _poisoned_held(by_handle=False)),
+        Tour((CoverageKind.GUARD, "alloc_frame refused: NoMemory"), ("alloc", "alloc_frame"),
+             lambda driver: _in_pool(driver) + min(len(c) for c in driver.system.snapshot().cached)),
+        Tour((CoverageKind.GUARD, "cache_refill with nothing to take"), ("alloc", "cache_refill"), _in_pool),
+        *(Tour((CoverageKind.API, name), (name, "alloc_frame"), _operation_offered(name))
+          for name in MACROS if name != "init"),
+    )
 
 
 def _runs(frames: list[int]) -> list[tuple[int, int]]:
@@ -741,10 +778,10 @@ def run_conformance(*, seed: int = 0, steps: int = 60, bugs: Iterable[str] = fro
     # corner tours, within the first TOUR_SHARE of the steps: each goes on from where the last one left the
     # allocator, or from a fresh boot when its item is out of reach from there or the first try failed
     budget = int(steps * TOUR_SHARE)
-    for target, _ in tour_targets(driver.machine):
+    for tour in tour_targets(driver.machine):
         # from here, and once more from a fresh boot if that fails (a frame it needs is held for good)
-        for fresh in (not driver.booted or driver.distance(target) >= _FAR, True):
-            if driver.hits[target] or len(reports) + 2 > budget:
+        for fresh in (not driver.booted or tour.distance(driver) >= _FAR, True):
+            if driver.hits[tour.item] or len(reports) + 2 > budget:
                 break
             first: list[Op | None] = []
             if fresh:
@@ -753,12 +790,12 @@ def run_conformance(*, seed: int = 0, steps: int = 60, bugs: Iterable[str] = fro
             for op in first + [None] * TOUR_STEPS:
                 if deadline is not None and time.monotonic() >= deadline:
                     return cut()
-                op = op or driver.steer(target)
+                op = op or driver.steer(tour)
                 if op is None or len(reports) >= budget:
                     break
                 if not step(op):
                     return ConformanceReport(seed, tuple(reports), steps, coverage=driver.coverage())
-                if driver.hits[target]:
+                if driver.hits[tour.item]:
                     break
             if fresh:
                 break

@@ -8,7 +8,7 @@ from planted_divergences import DIVERGENCES
 
 from framemc.config import CheckConfig
 from framemc.conformance import (TOUR_SHARE, Coverage, CoverageItem, CoverageKind, Driver, Machine, Op,
-                                 coverage_universe, run_conformance, tour_targets)
+                                 Tour, coverage_universe, run_conformance, tour_targets)
 from framemc.model import MACROS
 from framemc.model.concrete import CheckVerdict
 
@@ -91,7 +91,7 @@ def test_the_default_check_catches_each_planted_divergence(divergence, seed):
 def test_the_corner_tours_reach_every_item_they_tour(seed):
     report = run_conformance(seed=seed, steps=DEFAULT.conformance_steps)
     hit = {(i.kind, i.name) for i in report.coverage.items if i.hits}
-    toured = {target for target, _ in tour_targets(Machine())}
+    toured = {tour.item for tour in tour_targets(Machine())}
     assert toured <= hit, sorted(toured - hit)
     assert (CoverageKind.CASE, "merge cascade of length 3") in toured and \
         (CoverageKind.CASE, "split order 3 -> 0") in toured
@@ -110,11 +110,13 @@ def test_the_tours_keep_to_their_share_of_a_short_run():
 def test_steering_takes_the_raw_step_that_brings_the_pool_closer():
     driver = Driver()
     driver.step(driver.candidates()[0])                 # boot: free blocks of orders 0, 1, 2 and 3
-    op = driver.steer((CoverageKind.CASE, "split order 3 -> 0"))
+    tours = {tour.item[1]: tour for tour in tour_targets(driver.machine)}
+    assert tours["split order 3 -> 0"].distance(driver) == 3
+    op = driver.steer(tours["split order 3 -> 0"])
     assert op is not None and op.name == "alloc"        # taking a smaller block brings the split closer
-    assert driver.steer((CoverageKind.CASE, "no such case")) is None
+    assert driver.steer(Tour((CoverageKind.CASE, "no such case"), ("alloc",), lambda d: 0)) is None
     before = driver.system.snapshot()
-    driver.steer((CoverageKind.CASE, "merge cascade of length 3"))
+    driver.steer(tours["merge cascade of length 3"])
     assert driver.system.snapshot() == before           # trying candidates never touches the real allocator
 
 

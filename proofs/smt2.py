@@ -42,7 +42,7 @@ from framemc.errors import UsageError
 from framemc.model.ops import resolve
 from framemc.model.state import ModelConfig
 from framemc.proofs import engine
-from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, GUARD, LEVELS, Obligation, Verdict
+from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, FOCUSED, GUARD, LEVELS, Obligation, Verdict
 
 __all__ = ["MANIFEST", "Export", "ExportedQuery", "check_export_dir", "export_smt2", "obligation_verdict", "query_text",
            "read_manifest"]
@@ -71,7 +71,7 @@ class ExportedQuery:
     expected: str
     #: z3's answer when the prover posed this query: ``sat``, ``unsat`` or ``unknown``
     z3: str
-    #: the hypothesis level of the query (0 weakest .. LEVELS-1), or None outside ``op/INV`` obligations
+    #: the hypothesis level of the query (FOCUSED weakest .. LEVELS-1), or None outside ``op/INV`` obligations
     level: int | None
     #: the SMT-LIB logic the file declares
     logic: str
@@ -248,7 +248,7 @@ def _export_group(names: list[str], variant: str | None, cfg: ModelConfig, rlimi
         work = _RecordingWork(budget, timeout_ms)
         for index, (label, role, expected, answer, level, assertions) in enumerate(_decided(cfg, ob, variant, work)):
             rel = f"{name}/{index:03d}.smt2"
-            level_text = f", hypothesis level {level} of 0..{LEVELS - 1}" if level is not None else ""
+            level_text = f", hypothesis level {level} of {FOCUSED}..{LEVELS - 1}" if level is not None else ""
             need = ("a proof piece: unsat proves it, sat refutes the obligation" if role == "proof"
                     else "a guard witness: sat on any witness proves the guard")
             header = [

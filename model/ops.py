@@ -101,6 +101,10 @@ class Step:
     #: value, substituting each order 0..MAX_ORDER for it (and one case for every other value), so that no
     #: proof reasons about a symbolic order: each align and buddy mask becomes a constant
     order: z3.BitVecRef | None = None
+    #: proof hint: facts about a frame ``t`` and the step's frames that hold for all their values (bit-vector
+    #: identities, each proved by tests/model/test_ops_lemmas.py), assumed at the arbitrary frame with the
+    #: hypotheses: the step that z3 finds hard, written out for it
+    lemmas: tuple[Callable[[z3.BitVecRef], z3.BoolRef], ...] = ()
 
     def then(self, nxt: Callable[[State], "Step"]) -> "Step":
         """Sequential composition: this step, then ``nxt`` applied to this step's post-state."""
@@ -111,6 +115,7 @@ class Step:
             ranged=self.ranged + second.ranged,
             seeds=self.seeds + second.seeds,
             order=self.order if self.order is not None else second.order,
+            lemmas=self.lemmas + second.lemmas,
         )
 
 
@@ -224,7 +229,18 @@ def split(cfg: ModelConfig, s: State, h: z3.BitVecRef) -> Step:
     half = j - small(1)
     upper = h + block_len(half, cfg.max_order)
     hord = Field(lambda g: z3.If(z3.Or(g == h, g == upper), half, s.hord[g]))
-    return Step(guard=guard, post=update(s, hord=hord, **_pend(h, half)), seeds=(h, upper), order=j)
+    return Step(guard=guard, post=update(s, hord=hord, **_pend(h, half)), seeds=(h, upper), order=j,
+                lemmas=(lambda t: halves_of_block(cfg, t, h, j),))
+
+
+def halves_of_block(cfg: ModelConfig, t: z3.BitVecRef, h: z3.BitVecRef, j: z3.BitVecRef) -> z3.BoolRef:
+    """A frame in either half of the aligned block ``(h, j)`` lies in that block (a bit-vector identity)."""
+    lower = align_sym(t, j - small(1), cfg.max_order)
+    return z3.Implies(
+        z3.And(z3.ULT(small(0), j), z3.ULE(j, small(cfg.max_order)), align_sym(h, j, cfg.max_order) == h,
+               z3.Or(lower == h, lower == h + block_len(j - small(1), cfg.max_order))),
+        align_sym(t, j, cfg.max_order) == h,
+    )
 
 
 def _buddy_free(cfg: ModelConfig, s: State, h: z3.BitVecRef, k: z3.BitVecRef, *, checked=True,

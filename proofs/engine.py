@@ -97,6 +97,7 @@ class _OpContext:
         self.args = spec.symbolic_args("arg")
         self.step: Step = spec.fn(cfg, self.pre, *self.args)
         self.f = z3.Const("f", FrameSort)
+        _check_lemmas(cfg, self.step, spec.fn.__name__)
         self.seeds = (self.f,) + self.step.seeds
         # pool ids name frames too: the pool-id invariant is needed where they point
         # the buddy invariants read f ^ 2**k itself: giving z3 that very term saves it from
@@ -150,10 +151,15 @@ class _OpContext:
         (aligned starts and buddies of those frames and of their pools'
         first frames, at every order); level 5 every state invariant at the
         operation's frames; level 6 every state invariant at the closure.
-        Fewer hypotheses make z3 much faster (at a high MAX_ORDER every frame
-        brings a lookup per order, and the focused levels keep z3 off those a
-        proof does not need), and a proof from weaker hypotheses is still a
-        proof.
+        Below them, level :data:`FOCUSED` (-1) assumes the goal's own
+        invariant and S-buddy-aligned alone at the frames the step names and
+        at the first frame of the arbitrary frame's pool: the level of the
+        whole-goal attempt (:func:`_decide`).  Every level also assumes the
+        step's lemmas (:attr:`Step.lemmas`, valid facts) at the arbitrary
+        frame.  Fewer hypotheses make z3
+        much faster (at a high MAX_ORDER every frame brings a lookup per
+        order, and the focused levels keep z3 off those a proof does not
+        need), and a proof from weaker hypotheses is still a proof.
         """
         key = self.key(level, goal)
         if key not in self._hypotheses:
@@ -175,13 +181,16 @@ class _OpContext:
             return [inv for inv in STATE_INVARIANTS if names is None or inv.name in names]
 
         goal_and_core = _CORE | {goal.name}
-        if level < 3:
+        if level == FOCUSED:
+            placed = [(t, chosen(_FOCUS | {goal.name})) for t in self.named]
+        elif level < 3:
             at_f, at_seeds = ((goal_and_core, _CORE), (goal_and_core, goal_and_core), (None, goal_and_core))[level]
             placed = [(self.f, chosen(at_f))] + [(t, chosen(at_seeds)) for t in self.step.seeds]
         else:
             names = None if level >= 5 else goal_and_core | ({"S-pool-ids"} if level == 4 else set())
             placed = [(t, chosen(names)) for t in (self.closure if level in (4, 6) else self.named)]
         result = [self.step.guard]
+        result.extend(self._at(f"lemma {i}", lemma, self.f) for i, lemma in enumerate(self.step.lemmas))
         for t, invariants in placed:
             result.extend(self._at(inv.name, lambda p, inv=inv: inv.body(self.cfg, self.pre, p), t)
                           for inv in invariants)
@@ -198,12 +207,40 @@ class _OpContext:
         return hit
 
 
+#: z3 units a lemma's validity check may take (the split lemma takes about 20,000 at MAX_ORDER 11)
+LEMMA_RLIMIT = 5_000_000
+
+
+def _check_lemmas(cfg: ModelConfig, step: Step, op: str) -> None:
+    """Prove each of the step's lemmas valid at this MAX_ORDER before any proof assumes it.
+
+    tests/model/test_ops_lemmas.py proves them at a few MAX_ORDERs; ``--max-order`` takes any, and a hint
+    that did not hold there would make every proof that assumes it worthless.  A lemma that is not proved
+    (z3 finds a counterexample, or gives up) is framemc's bug: CheckerBug, never a proof.
+    """
+    t = z3.Const("lemma_frame", FrameSort)
+    for index, lemma in enumerate(step.lemmas):
+        solver = z3.Solver()
+        solver.set("rlimit", LEMMA_RLIMIT)
+        solver.add(z3.Not(lemma(t)))
+        result = solver.check()
+        if result != z3.unsat:
+            raise CheckerBug(f"{op}: proof hint (lemma {index}) is not proved valid at MAX_ORDER {cfg.max_order} "
+                             f"(z3: {result}); no proof may assume it")
+
+
 #: the order case "any value other than 0..MAX_ORDER" (see :meth:`_OpContext.cases`)
 OTHER_ORDERS = -1
 #: invariants every level assumes: the shape of the free lists
 _CORE = frozenset({"I2-non-overlapping-ranges", "S-buddy-aligned", "S-pending-block"})
+#: invariants the focused level assumes besides the goal's: where free blocks may start (cheap, and the
+#: buddy steps' block arithmetic needs it)
+_FOCUS = frozenset({"S-buddy-aligned"})
 #: number of hypothesis levels; only the last may refute
 LEVELS = 7
+#: the level below level 0, of the whole-goal attempt: the goal's own invariant and :data:`_FOCUS` alone, at
+#: the named frames
+FOCUSED = -1
 
 
 def _instantiation_points(cfg: ModelConfig, seeds: tuple[z3.BitVecRef, ...]) -> list[z3.BitVecRef]:
@@ -560,7 +597,9 @@ def _decide(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work
     order case, negated goal in that case, verdict, diff or unknown reason) per piece;
     :mod:`framemc.proofs.smt2` exports the same pieces.
 
-    The goal is split into the operation's order cases (:meth:`_OpContext.cases`)
+    A step with an order hint first poses the whole goal, order left
+    symbolic, at level :data:`FOCUSED`; when that does not prove it, the
+    goal is split into the operation's order cases (:meth:`_OpContext.cases`)
     and each case into the goal's conjuncts (one commented line of the
     invariant each).  A conjunct tends to need the same hypotheses in every
     case, so it starts at the level that proved it in the previous case.
@@ -583,6 +622,21 @@ def _decide(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work
         goal = inv.body(cfg, post, ctx.f)
     else:
         goal = inv.body(cfg, ctx.pre, post, ctx.f)
+    if ctx.step.order is not None:
+        # the whole goal for every order at once, from the goal's own invariant (and alignment) alone: many
+        # buddy steps preserve an invariant by itself, and then one query with a symbolic order costs z3
+        # less than the order cases do under the core hypotheses (add_block/S-pool-ids: 2M units, not
+        # 21M, at MAX_ORDER 11); a sat or capped answer says nothing, and the cases follow
+        negated = [z3.Not(goal)]
+        result, _ = work.solve(ctx.hypotheses(FOCUSED, inv) + negated, WHOLE_GOAL_RLIMIT)
+        if result == z3.unsat:
+            work.levels.add(FOCUSED)
+            work.proved_at = FOCUSED
+            yield "whole goal, every order", None, negated, Verdict.PROVED, ""
+            return
+        if work.cause in _FINAL_CAUSES:
+            yield "whole goal, every order", None, negated, Verdict.UNKNOWN, work.explain()
+            return
     conjuncts = goal.children() if z3.is_and(goal) else [goal]
     # the level that proved each conjunct (by index) in the latest case; the weakest one to begin with
     proved: dict[int, int | None] = {i: 0 for i in range(len(conjuncts))}
@@ -621,6 +675,9 @@ def _decide(cfg: ModelConfig, ctx: _OpContext, inv: Invariant, work: Work
             costs.append(work.used + QUERY_UNITS * work.queries - before)
 
 
+#: z3 units the whole-goal attempt of :func:`_decide` may take (at MAX_ORDER 11 those that succeed take at
+#: most 5.1M, add_block/S-conservation, and those that fail at most 1.6M)
+WHOLE_GOAL_RLIMIT = 8_000_000
 #: z3 units a conjunct may take in the incremental session of the level that proved it in the previous case
 #: before it is posed on its own (most take a few thousand; the rest would cost the session dearly)
 INCREMENTAL_RLIMIT = 500_000

@@ -35,7 +35,7 @@ from typing import Any, Iterable
 import z3
 
 from framemc.errors import UsageError
-from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, LEVELS, PosedQuery, Verdict
+from framemc.proofs.engine import DEFAULT_TIMEOUT_MS, FOCUSED, LEVELS, PosedQuery, Verdict
 
 __all__ = ["MANIFEST", "Export", "ExportedQuery", "check_export_dir", "export_smt2", "obligation_verdict", "query_text",
            "read_manifest"]
@@ -68,7 +68,7 @@ class ExportedQuery:
     fails_as: str
     #: z3's answer when the prover posed this query: ``sat``, ``unsat`` or ``unknown``
     z3: str
-    #: the hypothesis level of the query (0 weakest .. LEVELS-1), or None where the prover has no levels
+    #: the hypothesis level of the query (FOCUSED weakest .. LEVELS-1), or None where the prover has no levels
     level: int | None
     #: the SMT-LIB logic the file declares
     logic: str
@@ -201,7 +201,7 @@ def _write(directory: Path, design: str, name: str, variant: str | None, max_ord
     """Write one posed query as ``<design>/<name>/<index>.smt2`` under ``directory``: its manifest entry."""
     piece = posed.piece
     rel = f"{design}/{name}/{index:03d}.smt2"
-    level_text = f", hypothesis level {piece.level} of 0..{LEVELS - 1}" if piece.level is not None else ""
+    level_text = f", hypothesis level {piece.level} of {FOCUSED}..{LEVELS - 1}" if piece.level is not None else ""
     need = (f"a {piece.role} piece: {piece.expected} is needed, the other answer makes the obligation "
             f"{piece.fails_as.value}" if piece.role != "witness" else
             f"a guard witness: sat on any witness proves the guard, unsat on all makes it {piece.fails_as.value}")

@@ -25,7 +25,7 @@ from framemc.design import design_named
 from framemc.errors import UsageError
 from framemc.proofs import Verdict, run_obligations
 from framemc.proofs.crosscheck import crosscheck, format_report, solve_cvc5, solve_z3
-from framemc.proofs.engine import LEVELS
+from framemc.proofs.engine import FOCUSED, LEVELS
 from framemc.proofs.smt2 import MANIFEST, export_smt2, read_manifest
 from framemc.model.theseus import MODEL as THESEUS
 
@@ -44,7 +44,8 @@ def one_line_error(result: Result) -> str:
     return lines[0]
 
 #: one obligation of every kind (guard witness, init, op/INV, op/INV with order cases), all fast
-KINDS = ["guard/claim", "init/S-conservation", "claim/I3-generation", "merge/S-pending-block"]
+KINDS = ["guard/claim", "init/S-conservation", "claim/I3-generation", "merge/S-pending-block",
+         "merge/S-poisoned-never-free"]
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -93,12 +94,15 @@ def test_the_kinds_and_levels_are_recorded(claim_export):
     # the three conjuncts of claim/I3-generation are proved in one query at the weakest level
     [whole] = [q for q in kinds.queries if q.obligation == "claim/I3-generation"]
     assert (whole.piece, whole.label, whole.level) == (0, "all 3 conjuncts", 0)
-    pieces = [q for q in kinds.queries if q.obligation == "merge/S-pending-block"]
+    # merge preserves S-pending-block by itself: one query, every order at once, at the focused level
+    [whole] = [q for q in kinds.queries if q.obligation == "merge/S-pending-block"]
+    assert (whole.piece, whole.label, whole.level) == (0, "whole goal, every order", FOCUSED)
+    pieces = [q for q in kinds.queries if q.obligation == "merge/S-poisoned-never-free"]
     assert [q.piece for q in pieces] == list(range(len(pieces))) and len(pieces) > 1
     assert all(q.level is not None for q in pieces)
     assert all(q.level is None for q in kinds.queries if q.obligation.startswith(("guard", "init")))
     # an order case labels its pieces: one per order 0..MAX_ORDER and one for every other value
-    orders = [q.label for q in kinds.queries if q.obligation == "merge/S-pending-block"]
+    orders = [q.label for q in pieces]
     assert [label.rpartition("order ")[2] for label in orders] == [*map(str, range(4)), "other"]
 
 

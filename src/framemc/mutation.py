@@ -59,7 +59,8 @@ mutant run cheapest first and the first kill stops the mutant:
   imports the module (:func:`impl_designs`: MetaSlot seeds 0, 1 and 2,
   Theseus seed 2, see :data:`CONFORMANCE_SEEDS`), those designs' bundled
   scenarios under every memory model (default bounds), then ``tests/impl``
-  and the reference event-log check (:data:`IMPL_TESTS`).
+  and the reference event-log check (:data:`IMPL_TESTS`; the slow whole
+  conformance runs among them last, :func:`impl_test_paths`).
 
 The proofs run under their calibrated z3 resource limits and the explorer
 under its default bounds, so verdicts are deterministic; a wall-clock limit
@@ -695,12 +696,25 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
         return plan
     designs = impl_designs(root).get(mutant.module, ())
     return [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs] + \
-        [{"kind": "scenarios", "designs": list(designs)}, {"kind": "pytest", "paths": list(IMPL_TESTS)}]
+        [{"kind": "scenarios", "designs": list(designs)}, {"kind": "pytest", "paths": impl_test_paths(root)}]
 
 
 #: the tests an impl mutant runs: the impl's own, and the check that the MetaSlot reference's event log (what
 #: ``framemc validate`` reads, docs/validate.md) validates in every execution of the bundled scenarios
 IMPL_TESTS = ("tests/impl", "tests/validate/test_reference_logs.py")
+#: the impl tests run after all the others: whole Theseus conformance runs (about 130 s of the 160 s the impl tests
+#: take on one core), so that a mutant a quick test kills gets its verdict well within the time limit
+IMPL_TESTS_LAST = ("tests/impl/test_theseus_conformance.py",)
+
+
+def impl_test_paths(root: Path = ROOT) -> list[str]:
+    """The test files of :data:`IMPL_TESTS` in the order a mutant runs them: by name, :data:`IMPL_TESTS_LAST` last
+    (pytest runs the files in the order given; the same tests run whatever the order)."""
+    files: list[str] = []
+    for path in IMPL_TESTS:
+        folder = root / path
+        files += sorted(str(f.relative_to(root)) for f in folder.glob("test_*.py")) if folder.is_dir() else [path]
+    return [f for f in files if f not in IMPL_TESTS_LAST] + [f for f in files if f in IMPL_TESTS_LAST]
 #: conformance seeds per design (default :data:`DEFAULT_CONFORMANCE_SEEDS`): a Theseus run costs about 35 s of
 #: CPU per seed and ``tests/impl/test_theseus_conformance.py`` already runs seeds 0 and 1, so its mutants get
 #: the seed the tests do not run
@@ -1116,7 +1130,7 @@ def baseline_detectors(areas: Iterable[str]) -> list[dict[str, Any]]:
         designs = sorted({d for ds in impl_designs().values() for d in ds})
         plan += [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs]
         plan.append({"kind": "scenarios", "designs": designs})
-        paths += list(IMPL_TESTS)
+        paths += impl_test_paths()
     return plan + [{"kind": "pytest", "paths": paths}]
 
 
@@ -1262,7 +1276,8 @@ def main(argv: list[str] | None = None) -> int:
     def progress(r: Result) -> None:
         count[0] += 1
         if not args.quiet:
-            how = f"killed ({r.kill}) by {r.detector}: {r.detail}" if r.status == "killed" else "SURVIVED"
+            how = f"killed ({r.kill}) by {r.detector}: {r.detail}" if r.status == "killed" else \
+                f"UNDECIDED: {r.detail}" if r.status == "undecided" else "SURVIVED"
             print(f"[{count[0]}/{len(mutants)}] {r.seconds:6.1f}s {r.mutant.id}: {_short(how, 140)}",
                   file=sys.stderr, flush=True)
     results = run_all(mutants, jobs=args.jobs, timeout=args.timeout, on_result=progress, skips=skips)

@@ -116,3 +116,22 @@ def test_the_claim_cas_may_precede_the_generation_bump_by_one_step():
     # but a claim seen whole (UNUSED -> published) must have bumped it
     whole = _with_frame(RICH, 0, refcount=1)
     assert _verdicts(RICH, whole)["I3-generation"].verdict is CheckVerdict.VIOLATION
+
+
+@pytest.mark.parametrize("frame_no", [8, 4], ids=["free", "cached"])
+def test_a_claim_of_a_free_or_cached_frame_breaks_the_refcount_protocol(frame_no):
+    # UNUSED -> 0 with the generation bumped, but the frame is still on a free list or in a cache
+    post = _with_frame(RICH, frame_no, refcount=0, generation=1)
+    result = _verdicts(RICH, post)["I3-refcount-transitions"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == frame_no
+
+
+def test_a_frame_entering_a_cache_is_checked_against_its_author_only_when_known():
+    # frame 2's last handle is dropped and the frame pushed on CPU 0's cache
+    from framemc.snapshot import REFCOUNT_UNUSED
+    freed = replace(_with_frame(RICH, 2, refcount=REFCOUNT_UNUSED), cached=((4, 2), (7,)),
+                    allocated=((0, 2), (3, 1), (5, 2)))
+    assert _verdicts(RICH, freed)["S-cache-owner-steps"].verdict is CheckVerdict.PASS   # author unknown
+    assert {r.name: r for r in check_step(RICH, freed, cpu=0)}["S-cache-owner-steps"].verdict is CheckVerdict.PASS
+    by_cpu1 = {r.name: r for r in check_step(RICH, freed, cpu=1)}["S-cache-owner-steps"]
+    assert by_cpu1.verdict is CheckVerdict.VIOLATION and by_cpu1.witness["frame"] == 2

@@ -48,8 +48,8 @@ mutant run cheapest first and the first kill stops the mutant:
 * ``model/ops.py`` function F: the proof obligations of every operation
   whose code reaches F (REFUTED or UNKNOWN kills), the refutations of the
   variants of ``VARIANTS`` whose code reaches F (a variant no longer REFUTED
-  on the invariants it ``breaks`` kills), then ``tests/model`` relates and
-  conformance tests;
+  on the invariants it ``breaks`` kills), then the relates, conformance,
+  proof-bound and guard tests (:data:`MODEL_OPS_TESTS`);
 * ``model/invariants.py`` (body of invariant I): the obligations of I (every
   operation and Init), the refutations of the variants that break I, the
   concrete-check tests ``tests/model/test_check_snapshot.py`` and
@@ -676,8 +676,7 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
             plan.append({"kind": "proofs", "selection": selection})
         if chosen:
             plan.append({"kind": "variants", "variants": chosen})
-        plan.append({"kind": "pytest", "paths": ["tests/model/test_relates.py", "tests/model/test_conformance.py",
-                                                 "tests/proofs/test_bounds.py"]})
+        plan.append({"kind": "pytest", "paths": list(MODEL_OPS_TESTS)})
         return plan
     if mutant.area == "model-invariants":
         invs = _invariants_plan((root / "model/invariants.py").read_text(encoding="utf-8"))
@@ -699,6 +698,10 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
         [{"kind": "scenarios", "designs": list(designs)}, {"kind": "pytest", "paths": impl_test_paths(root)}]
 
 
+#: the tests a ``model/ops.py`` mutant runs after the proofs: the operations composed into the impl's steps
+#: (relates, conformance), the proof bounds, and what the guards allow in sequence (boot from an initial state)
+MODEL_OPS_TESTS = ("tests/model/test_relates.py", "tests/model/test_conformance.py", "tests/proofs/test_bounds.py",
+                   "tests/model/test_ops_guards.py")
 #: the tests an impl mutant runs: the impl's own, and the check that the MetaSlot reference's event log (what
 #: ``framemc validate`` reads, docs/validate.md) validates in every execution of the bundled scenarios
 IMPL_TESTS = ("tests/impl", "tests/validate/test_reference_logs.py")
@@ -1124,8 +1127,7 @@ def baseline_detectors(areas: Iterable[str]) -> list[dict[str, Any]]:
     paths = []
     if areas & {"model-ops", "model-invariants"}:
         plan += [{"kind": "proofs", "selection": None}, {"kind": "variants", "variants": "all"}]
-        paths += ["tests/model/test_relates.py", "tests/model/test_conformance.py",
-                  "tests/model/test_check_snapshot.py", "tests/model/test_check_step.py"]
+        paths += list(MODEL_OPS_TESTS) + ["tests/model/test_check_snapshot.py", "tests/model/test_check_step.py"]
     if "impl" in areas:
         designs = sorted({d for ds in impl_designs().values() for d in ds})
         plan += [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs]

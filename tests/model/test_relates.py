@@ -119,3 +119,12 @@ def test_the_per_frame_guards_hold_in_a_composed_operation():
     fresh = empty_snapshot(CFG, 8)
     assert relates(fresh, replace(fresh, free_blocks=((0, 3),), added=((0, 8),)), "add_free_memory",
                    first=0, n=8).verdict is CheckVerdict.PASS
+
+
+def test_from_in_use_of_a_shared_frame_is_never_refused():
+    # frame 3 holds two handles: from_in_use hands out a third, and cannot be refused (nothing changing)
+    three = _with_frame(RICH, 3, replace(RICH.frames[3], refcount=3))
+    assert relates(RICH, three, "from_in_use", frame=3).verdict is CheckVerdict.PASS
+    assert relates(RICH, RICH, "from_in_use", frame=3).verdict is CheckVerdict.VIOLATION
+    # frame 1 is claimed but not yet published (busy): refused, and nothing changes
+    assert relates(RICH, RICH, "from_in_use", frame=1).verdict is CheckVerdict.PASS

@@ -7,7 +7,7 @@ import pytest
 from framemc.errors import UsageError
 from framemc.model import CheckVerdict, ModelConfig, check_step
 from framemc.model.examples import frame_snapshot, rich_snapshot
-from framemc.snapshot import PURPOSE_PAGE_TABLE, REFCOUNT_MAX, REFCOUNT_UNUSED
+from framemc.snapshot import PURPOSE_PAGE_TABLE, REFCOUNT_MAX, REFCOUNT_UNIQUE, REFCOUNT_UNUSED
 
 CFG = ModelConfig()
 RICH = rich_snapshot(CFG)
@@ -162,3 +162,9 @@ def test_a_clone_at_refcount_max_is_no_transition():
     assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 3
     below = _with_frame(RICH, 3, refcount=REFCOUNT_MAX - 1)
     assert _verdicts(below, at_max)["I3-refcount-transitions"].verdict is CheckVerdict.PASS
+
+
+def test_only_a_shared_refcount_counts_down_one_by_one():
+    # frame 6 holds a UNIQUE handle: one less than UNIQUE is the gap, not a drop
+    result = _verdicts(RICH, _with_frame(RICH, 6, refcount=REFCOUNT_UNIQUE - 1))["I3-refcount-transitions"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 6

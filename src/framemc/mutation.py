@@ -48,8 +48,8 @@ mutant run cheapest first and the first kill stops the mutant:
 * ``model/ops.py`` function F: the proof obligations of every operation
   whose code reaches F (REFUTED or UNKNOWN kills), the refutations of the
   variants of ``VARIANTS`` whose code reaches F (a variant no longer REFUTED
-  on the invariants it ``breaks`` kills), then ``tests/model`` relates and
-  conformance tests;
+  on the invariants it ``breaks`` kills), then the relates, conformance,
+  proof-bound and guard tests (:data:`MODEL_OPS_TESTS`);
 * ``model/invariants.py`` (body of invariant I): the obligations of I (every
   operation and Init), the refutations of the variants that break I, the
   concrete-check tests ``tests/model/test_check_snapshot.py`` and
@@ -59,7 +59,8 @@ mutant run cheapest first and the first kill stops the mutant:
   imports the module (:func:`impl_designs`: MetaSlot seeds 0, 1 and 2,
   Theseus seed 2, see :data:`CONFORMANCE_SEEDS`), those designs' bundled
   scenarios under every memory model (default bounds), then ``tests/impl``
-  and the reference event-log check (:data:`IMPL_TESTS`).
+  and the reference event-log check (:data:`IMPL_TESTS`; the slow whole
+  conformance runs among them last, :func:`impl_test_paths`).
 
 The proofs run under their calibrated z3 resource limits and the explorer
 under its default bounds, so verdicts are deterministic; a wall-clock limit
@@ -675,8 +676,7 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
             plan.append({"kind": "proofs", "selection": selection})
         if chosen:
             plan.append({"kind": "variants", "variants": chosen})
-        plan.append({"kind": "pytest", "paths": ["tests/model/test_relates.py", "tests/model/test_conformance.py",
-                                                 "tests/proofs/test_bounds.py"]})
+        plan.append({"kind": "pytest", "paths": list(MODEL_OPS_TESTS)})
         return plan
     if mutant.area == "model-invariants":
         invs = _invariants_plan((root / "model/invariants.py").read_text(encoding="utf-8"))
@@ -695,12 +695,29 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
         return plan
     designs = impl_designs(root).get(mutant.module, ())
     return [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs] + \
-        [{"kind": "scenarios", "designs": list(designs)}, {"kind": "pytest", "paths": list(IMPL_TESTS)}]
+        [{"kind": "scenarios", "designs": list(designs)}, {"kind": "pytest", "paths": impl_test_paths(root)}]
 
 
+#: the tests a ``model/ops.py`` mutant runs after the proofs: the operations composed into the impl's steps
+#: (relates, conformance), the proof bounds, and what the guards allow in sequence (boot from an initial state)
+MODEL_OPS_TESTS = ("tests/model/test_relates.py", "tests/model/test_conformance.py", "tests/proofs/test_bounds.py",
+                   "tests/model/test_ops_guards.py")
 #: the tests an impl mutant runs: the impl's own, and the check that the MetaSlot reference's event log (what
 #: ``framemc validate`` reads, docs/validate.md) validates in every execution of the bundled scenarios
 IMPL_TESTS = ("tests/impl", "tests/validate/test_reference_logs.py")
+#: the impl tests run after all the others: whole Theseus conformance runs (about 130 s of the 160 s the impl tests
+#: take on one core), so that a mutant a quick test kills gets its verdict well within the time limit
+IMPL_TESTS_LAST = ("tests/impl/test_theseus_conformance.py",)
+
+
+def impl_test_paths(root: Path = ROOT) -> list[str]:
+    """The test files of :data:`IMPL_TESTS` in the order a mutant runs them: by name, :data:`IMPL_TESTS_LAST` last
+    (pytest runs the files in the order given; the same tests run whatever the order)."""
+    files: list[str] = []
+    for path in IMPL_TESTS:
+        folder = root / path
+        files += sorted(str(f.relative_to(root)) for f in folder.glob("test_*.py")) if folder.is_dir() else [path]
+    return [f for f in files if f not in IMPL_TESTS_LAST] + [f for f in files if f in IMPL_TESTS_LAST]
 #: conformance seeds per design (default :data:`DEFAULT_CONFORMANCE_SEEDS`): a Theseus run costs about 35 s of
 #: CPU per seed and ``tests/impl/test_theseus_conformance.py`` already runs seeds 0 and 1, so its mutants get
 #: the seed the tests do not run
@@ -1110,13 +1127,12 @@ def baseline_detectors(areas: Iterable[str]) -> list[dict[str, Any]]:
     paths = []
     if areas & {"model-ops", "model-invariants"}:
         plan += [{"kind": "proofs", "selection": None}, {"kind": "variants", "variants": "all"}]
-        paths += ["tests/model/test_relates.py", "tests/model/test_conformance.py",
-                  "tests/model/test_check_snapshot.py", "tests/model/test_check_step.py"]
+        paths += list(MODEL_OPS_TESTS) + ["tests/model/test_check_snapshot.py", "tests/model/test_check_step.py"]
     if "impl" in areas:
         designs = sorted({d for ds in impl_designs().values() for d in ds})
         plan += [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs]
         plan.append({"kind": "scenarios", "designs": designs})
-        paths += list(IMPL_TESTS)
+        paths += impl_test_paths()
     return plan + [{"kind": "pytest", "paths": paths}]
 
 
@@ -1262,7 +1278,8 @@ def main(argv: list[str] | None = None) -> int:
     def progress(r: Result) -> None:
         count[0] += 1
         if not args.quiet:
-            how = f"killed ({r.kill}) by {r.detector}: {r.detail}" if r.status == "killed" else "SURVIVED"
+            how = f"killed ({r.kill}) by {r.detector}: {r.detail}" if r.status == "killed" else \
+                f"UNDECIDED: {r.detail}" if r.status == "undecided" else "SURVIVED"
             print(f"[{count[0]}/{len(mutants)}] {r.seconds:6.1f}s {r.mutant.id}: {_short(how, 140)}",
                   file=sys.stderr, flush=True)
     results = run_all(mutants, jobs=args.jobs, timeout=args.timeout, on_result=progress, skips=skips)

@@ -357,3 +357,17 @@ def test_alloc_refuses_a_zero_or_unaligned_size_and_changes_nothing(size: int, e
     with pytest.raises(getattr(errors, error)):
         system.allocator.alloc(Layout(size))
     assert system.snapshot() == before
+
+
+def test_an_empty_payload_access_is_inside_the_page_at_either_end() -> None:
+    """Frame.read/write refuse only a negative offset or length and a span past the page's end: a zero-length
+    access is inside the page at offset 0 and at offset PAGE_SIZE, and reads nothing or writes nothing."""
+    system = FrameSystem(2)
+    frame = system.alloc_frame()
+    for offset in (0, P):
+        assert frame.read(offset, 0) == b""
+        frame.write(offset, b"")
+    assert frame.read(0, P) == bytes(P)
+    for offset, length in ((-1, 1), (0, -1), (P, 1)):
+        with pytest.raises(UsageError, match="outside the page"):
+            frame.read(offset, length)

@@ -122,3 +122,15 @@ def test_check_snapshot_is_fast_for_eight_frames():
         check_snapshot(snap)
     per_call_ms = (time.process_time() - started) * 1000 / 20
     assert per_call_ms < 20, f"{per_call_ms:.1f} ms per call"
+
+
+def test_a_free_block_nested_in_another_is_an_overlap():
+    # the order-2 block at 12 lies inside the order-3 block at 8: frames 12..15 are free twice
+    result = _verdicts(replace(RICH, free_blocks=((8, 3), (12, 2))))["I2-non-overlapping-ranges"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 12
+
+
+def test_a_frame_both_free_and_cached_is_an_overlap():
+    # frame 8 starts a free block and is also on CPU 0's cache
+    result = _verdicts(replace(RICH, cached=((4, 8), (7,))))["I2-non-overlapping-ranges"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 8

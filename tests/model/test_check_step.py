@@ -7,7 +7,7 @@ import pytest
 from framemc.errors import UsageError
 from framemc.model import CheckVerdict, ModelConfig, check_step
 from framemc.model.examples import frame_snapshot, rich_snapshot
-from framemc.snapshot import PURPOSE_PAGE_TABLE
+from framemc.snapshot import PURPOSE_PAGE_TABLE, REFCOUNT_MAX, REFCOUNT_UNIQUE, REFCOUNT_UNUSED
 
 CFG = ModelConfig()
 RICH = rich_snapshot(CFG)
@@ -116,3 +116,55 @@ def test_the_claim_cas_may_precede_the_generation_bump_by_one_step():
     # but a claim seen whole (UNUSED -> published) must have bumped it
     whole = _with_frame(RICH, 0, refcount=1)
     assert _verdicts(RICH, whole)["I3-generation"].verdict is CheckVerdict.VIOLATION
+
+
+@pytest.mark.parametrize("frame_no", [8, 4], ids=["free", "cached"])
+def test_a_claim_of_a_free_or_cached_frame_breaks_the_refcount_protocol(frame_no):
+    # UNUSED -> 0 with the generation bumped, but the frame is still on a free list or in a cache
+    post = _with_frame(RICH, frame_no, refcount=0, generation=1)
+    result = _verdicts(RICH, post)["I3-refcount-transitions"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == frame_no
+
+
+def test_a_frame_entering_a_cache_is_checked_against_its_author_only_when_known():
+    # frame 2's last handle is dropped and the frame pushed on CPU 0's cache
+    freed = replace(_with_frame(RICH, 2, refcount=REFCOUNT_UNUSED), cached=((4, 2), (7,)),
+                    allocated=((0, 2), (3, 1), (5, 2)))
+    assert _verdicts(RICH, freed)["S-cache-owner-steps"].verdict is CheckVerdict.PASS   # author unknown
+    assert {r.name: r for r in check_step(RICH, freed, cpu=0)}["S-cache-owner-steps"].verdict is CheckVerdict.PASS
+    by_cpu1 = {r.name: r for r in check_step(RICH, freed, cpu=1)}["S-cache-owner-steps"]
+    assert by_cpu1.verdict is CheckVerdict.VIOLATION and by_cpu1.witness["frame"] == 2
+
+
+def test_the_generation_moves_only_with_a_claim_not_with_a_teardown():
+    # frame 1 is busy (claimed): storing UNUSED (teardown) with the generation bumped is not a claim
+    torn = _with_frame(RICH, 1, refcount=REFCOUNT_UNUSED, generation=2)
+    result = _verdicts(RICH, torn)["I3-generation"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 1
+    assert _verdicts(RICH, _with_frame(RICH, 1, refcount=REFCOUNT_UNUSED))["I3-generation"].verdict is CheckVerdict.PASS
+
+
+def test_a_frame_going_back_to_the_free_list_is_not_zeroed_on_the_way():
+    # frame 1 is busy with a dirty payload; its teardown returns it to the pool, and the allocator zeroes it there
+    dirty = _with_frame(RICH, 1, payload_zero=False, payload_crc=frame_snapshot().payload_crc)
+    freed = replace(_with_frame(dirty, 1, refcount=REFCOUNT_UNUSED), free_blocks=((1, 0),) + RICH.free_blocks,
+                    allocated=((0, 1), (2, 2), (5, 2)))
+    assert _verdicts(dirty, freed)["I1-no-metadata-in-payload"].verdict is CheckVerdict.PASS
+    zeroed = _with_frame(freed, 1, payload_zero=True, payload_crc=frame_snapshot(zeroed=True).payload_crc)
+    result = _verdicts(dirty, zeroed)["I1-no-metadata-in-payload"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 1
+
+
+def test_a_clone_at_refcount_max_is_no_transition():
+    # frame 3 at REFCOUNT_MAX: a clone past it lands in the gap before UNIQUE
+    at_max = _with_frame(RICH, 3, refcount=REFCOUNT_MAX)
+    result = _verdicts(at_max, _with_frame(RICH, 3, refcount=REFCOUNT_MAX + 1))["I3-refcount-transitions"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 3
+    below = _with_frame(RICH, 3, refcount=REFCOUNT_MAX - 1)
+    assert _verdicts(below, at_max)["I3-refcount-transitions"].verdict is CheckVerdict.PASS
+
+
+def test_only_a_shared_refcount_counts_down_one_by_one():
+    # frame 6 holds a UNIQUE handle: one less than UNIQUE is the gap, not a drop
+    result = _verdicts(RICH, _with_frame(RICH, 6, refcount=REFCOUNT_UNIQUE - 1))["I3-refcount-transitions"]
+    assert result.verdict is CheckVerdict.VIOLATION and result.witness["frame"] == 6

@@ -8,7 +8,7 @@ from framemc.errors import UsageError
 from framemc.model import CheckVerdict, ModelConfig, relates
 from framemc.model.examples import empty_snapshot, frame_snapshot, rich_snapshot
 from framemc.model.macros import greedy_blocks, init_pieces
-from framemc.snapshot import REFCOUNT_UNUSED
+from framemc.snapshot import PURPOSE_DMA, PURPOSE_NONE, REFCOUNT_UNUSED
 
 CFG = ModelConfig()
 RICH = rich_snapshot(CFG)
@@ -99,3 +99,32 @@ def test_init_adds_the_region_minus_the_early_range():
     post = replace(empty, free_blocks=((2, 1), (4, 2)), added=((2, 6),))
     assert relates(empty, post, "init", first=0, n=8, early=(0, 2)).verdict is CheckVerdict.PASS
     assert relates(empty, post, "init", first=0, n=8, early=(0, 0)).verdict is CheckVerdict.VIOLATION
+
+
+@pytest.mark.parametrize("purpose", [PURPOSE_NONE, PURPOSE_DMA], ids=["none", "dma"])
+def test_alloc_frame_publishes_the_first_and_the_last_purpose(purpose):
+    post = replace(_with_frame(FRESH, 0, frame_snapshot(1, purpose=purpose, gen=1, zeroed=True)),
+                   free_blocks=((1, 0), (2, 1), (4, 2)), allocated=((0, 1),))
+    assert relates(FRESH, post, "alloc_frame", cpu=0, purpose=purpose, zeroed=True).verdict is CheckVerdict.PASS
+
+
+def test_the_per_frame_guards_hold_in_a_composed_operation():
+    # dealloc frees only torn-down frames: frame 2 still has a live handle (refcount 1)
+    held = replace(RICH, free_blocks=((2, 0), (8, 3)), allocated=((0, 2), (3, 1), (5, 2)))
+    assert relates(RICH, held, "dealloc", first=2, n=1).verdict is CheckVerdict.VIOLATION
+    # add_free_memory adds only fresh frames: never added, unpoisoned and UNUSED (frame 1's MetaSlot is claimed)
+    empty = _with_frame(empty_snapshot(CFG, 8), 1, frame_snapshot(1, gen=1))
+    post = replace(empty, free_blocks=((0, 3),), added=((0, 8),))
+    assert relates(empty, post, "add_free_memory", first=0, n=8).verdict is CheckVerdict.VIOLATION
+    fresh = empty_snapshot(CFG, 8)
+    assert relates(fresh, replace(fresh, free_blocks=((0, 3),), added=((0, 8),)), "add_free_memory",
+                   first=0, n=8).verdict is CheckVerdict.PASS
+
+
+def test_from_in_use_of_a_shared_frame_is_never_refused():
+    # frame 3 holds two handles: from_in_use hands out a third, and cannot be refused (nothing changing)
+    three = _with_frame(RICH, 3, replace(RICH.frames[3], refcount=3))
+    assert relates(RICH, three, "from_in_use", frame=3).verdict is CheckVerdict.PASS
+    assert relates(RICH, RICH, "from_in_use", frame=3).verdict is CheckVerdict.VIOLATION
+    # frame 1 is claimed but not yet published (busy): refused, and nothing changes
+    assert relates(RICH, RICH, "from_in_use", frame=1).verdict is CheckVerdict.PASS

@@ -699,9 +699,10 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
 
 
 #: the tests a ``model/ops.py`` mutant runs after the proofs: the operations composed into the impl's steps
-#: (relates, conformance), the proof bounds, and what the guards allow in sequence (boot from an initial state)
+#: (relates, conformance), the proof bounds, what the guards allow in sequence (boot from an initial state), and
+#: the operations' values step by step on the concrete machine ``framemc validate`` replays logs with
 MODEL_OPS_TESTS = ("tests/model/test_relates.py", "tests/model/test_conformance.py", "tests/proofs/test_bounds.py",
-                   "tests/model/test_ops_guards.py")
+                   "tests/model/test_ops_guards.py", "tests/model/test_replay.py")
 #: the tests an impl mutant runs: the impl's own, and the check that the MetaSlot reference's event log (what
 #: ``framemc validate`` reads, docs/validate.md) validates in every execution of the bundled scenarios
 IMPL_TESTS = ("tests/impl", "tests/validate/test_reference_logs.py")

@@ -410,7 +410,7 @@ class Piece:
     expected: str
     #: the obligation's verdict when a solver decides the query the other way (for witnesses: all of them)
     fails_as: Verdict
-    #: the hypothesis level of the query (0 weakest .. LEVELS-1), or None where the prover has no levels
+    #: the hypothesis level of the query (FOCUSED weakest .. LEVELS-1), or None where the prover has no levels
     level: int | None = None
 
     def __post_init__(self) -> None:
@@ -920,8 +920,7 @@ def _tasks(chosen: list[Obligation], variant: str | None, jobs: int) -> list[lis
     groups: dict[str, list[str]] = {}
     for ob in chosen:
         groups.setdefault(ob.op, []).append(ob.name)
-    cost = {ob.name: MEASURED.get(f"{variant}:{ob.name}" if variant else ob.name, MEASURED.get(ob.name, RLIMIT_FLOOR))
-            for ob in chosen}
+    cost = {ob.name: _measured(ob.name, variant) for ob in chosen}
     share = sum(cost.values()) / (2 * jobs)
     tasks: list[tuple[int, list[str]]] = []
     for names in groups.values():
@@ -1047,6 +1046,15 @@ def _pose_one(cfg: ModelConfig, ob: Obligation, variant: str | None, work: Recor
     return out
 
 
+def _measured(name: str, variant: str | None) -> int:
+    """The calibrated z3 units of obligation ``name`` under ``variant``: the variant's own figure, else the
+    unmodified obligation's, else (an obligation the table does not know) the largest in the table."""
+    measured = MEASURED.get(f"{variant}:{name}" if variant else name)
+    if measured is None and variant:
+        measured = MEASURED.get(name)
+    return max(MEASURED.values(), default=RLIMIT_FLOOR) if measured is None else measured
+
+
 def rlimit_for(name: str, variant: str | None = None, cfg: ModelConfig | None = None) -> int:
     """The resource limit of obligation ``name`` (under ``variant``): its calibrated cost with a margin.
 
@@ -1059,12 +1067,7 @@ def rlimit_for(name: str, variant: str | None = None, cfg: ModelConfig | None = 
     power, a deliberate overestimate that a limit hit at a high order is
     a real difficulty, not a miscalibration.
     """
-    measured = MEASURED.get(f"{variant}:{name}" if variant else name)
-    if measured is None and variant:
-        measured = MEASURED.get(name)
-    if measured is None:
-        measured = max(MEASURED.values(), default=RLIMIT_FLOOR)
-    limit = max(RLIMIT_MARGIN * measured, RLIMIT_FLOOR)
+    limit = max(RLIMIT_MARGIN * _measured(name, variant), RLIMIT_FLOOR)
     if cfg is not None and cfg.max_order > CALIBRATED_MAX_ORDER:
         limit = round(limit * ((cfg.max_order + 1) / (CALIBRATED_MAX_ORDER + 1)) ** 4)
     return limit

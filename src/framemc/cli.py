@@ -400,8 +400,8 @@ def check(design: tuple[str, ...], only: tuple[str, ...], scenarios: tuple[str, 
               "which need unsat; vacuity checks and guard witnesses, which need sat), and DIR/manifest.json (each "
               "file's design, obligation, the answer the obligation needs, the verdict any other answer gives, z3's "
               "answer); print a summary per design and exit 0 once written, whatever the verdicts (run without "
-              "--emit-smt2 for the verdict table and exit code). DIR must be new, empty or an earlier export. Cross-check with cvc5: "
-              "`python -m framemc.proofs.crosscheck DIR`.")
+              "--emit-smt2 for the verdict table and exit code). DIR must be new, empty or an earlier export. "
+              "Cross-check with cvc5: `python -m framemc.proofs.crosscheck DIR`.")
 @_ci_options
 def prove(names: tuple[str, ...], design: tuple[str, ...], variant: str | None, timeout_ms: int | None, rlimit_scale: float | None,
           max_order: int | None, emit_smt2: str | None, trace_dir: str | None, time_budget: float | None,

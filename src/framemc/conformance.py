@@ -237,12 +237,12 @@ class Driver:
             out += [(Op("alloc", (("cpu", cpu), ("n", n))), "alloc", 1) for n in sizes]
             out += [(Op("cache_refill", (("cpu", cpu),)), "cache_refill", 1),
                     (Op("cache_flush", (("cpu", cpu),)), "cache_flush", 1)]
-        held = sorted({h.paddr // PAGE_SIZE for h in self.handles})
+        held = self._handle_frames()
         for frame in held:
             out += [(Op("clone", (("frame", frame),)), "clone", 1), (Op("drop", (("frame", frame),)), "drop", 1),
                     (Op("from_in_use", (("frame", frame),)), "from_in_use", 1)]
         allocator = system.allocator
-        raw_held = sorted(f for _, kept in self.raw.values() for f in kept)
+        raw_held = self._raw_frames()
         poisoned = sum(bool(slot.flags.peek() & FLAG_POISONED) for slot in self.system.meta.slots)
         if poisoned < m.poison_limit:
             # raw frames likelier: their retirement goes through dealloc, a handle's through its last drop
@@ -265,20 +265,34 @@ class Driver:
                     pieces.update({(a, size // 2), (a + size // 2, size - size // 2), (a + 1, size - 2)})
         return [Op("dealloc", (("first", a), ("n", n))) for a, n in sorted(pieces)]
 
+    def _handle_frames(self) -> list[int]:
+        """Frames the simulated callers hold a handle to, sorted."""
+        return sorted({h.paddr // PAGE_SIZE for h in self.handles})
+
+    def _raw_frames(self) -> list[int]:
+        """Frames of the raw allocations still held, sorted."""
+        return sorted(f for _, kept in self.raw.values() for f in kept)
+
+    def _state(self, f: int) -> FrameState | None:
+        """The allocator's state of frame ``f``, or None past the machine's frames."""
+        return self.system.allocator.frame_state(f) if 0 <= f < self.machine.nframes else None
+
+    def _overlapping(self, held: list[int]) -> set[tuple[int, int]]:
+        """``(first, 2)`` ranges of a held frame and a free neighbour: a dealloc of one overlaps free memory."""
+        out: set[tuple[int, int]] = set()
+        for f in held:
+            if self._state(f + 1) is FrameState.FREE:
+                out.add((f, 2))
+            if self._state(f - 1) is FrameState.FREE:
+                out.add((f - 1, 2))
+        return out
+
     def _refused_probes(self, held: list[int], raw_held: list[int]) -> list[tuple[Op, float]]:
         """Operations the contract or the refcount protocol refuses now, each kind of refusal equally likely."""
         allocator = self.system.allocator
         nframes = self.machine.nframes
-
-        def state(f: int) -> FrameState | None:
-            return allocator.frame_state(f) if 0 <= f < nframes else None
-
-        overlapping: set[tuple[int, int]] = set()
-        for f in held + raw_held:                              # an in-use frame and a free neighbour
-            if state(f + 1) is FrameState.FREE:
-                overlapping.add((f, 2))
-            if state(f - 1) is FrameState.FREE:
-                overlapping.add((f - 1, 2))
+        state = self._state
+        overlapping = self._overlapping(held + raw_held)
         free_blocks = allocator.free_blocks()
         unadded = [f for f in range(nframes) if state(f) is FrameState.RESERVED]
         kinds = [
@@ -357,10 +371,6 @@ class Driver:
             if distance < closest:
                 best, closest = op, distance
         return best
-
-    def held(self) -> set[int]:
-        """Frames the simulated callers hold: by a handle or as part of a raw allocation."""
-        return {h.paddr // PAGE_SIZE for h in self.handles} | {f for _, kept in self.raw.values() for f in kept}
 
     def rebooted(self) -> Driver:
         """A driver on a fresh machine of the same shape and variants, keeping the coverage so far."""
@@ -655,18 +665,16 @@ def _in_pool(driver: Driver) -> int:
 def _beside_free(driver: Driver) -> int:
     """0 when a held frame has a free neighbour (a dealloc of both overlaps free memory), 1 when an alloc
     can make one."""
-    free = _free_frames(driver.system.snapshot())
-    if any(f - 1 in free or f + 1 in free for f in driver.held()):
+    if driver._overlapping(driver._handle_frames() + driver._raw_frames()):
         return 0
-    return 1 if len(free) > 1 else _FAR
+    return 1 if _in_pool(driver) > 1 else _FAR
 
 
 def _poisoned_held(by_handle: bool) -> Callable[[Driver], int]:
     """2 with no frame held (by a handle, or raw), 1 with one held, 0 with a held one poisoned."""
     def distance(driver: Driver) -> int:
         frames = driver.system.snapshot().frames
-        held = {h.paddr // PAGE_SIZE for h in driver.handles} if by_handle else \
-            {f for _, kept in driver.raw.values() for f in kept}
+        held = driver._handle_frames() if by_handle else driver._raw_frames()
         return 2 - bool(held) - any(frames[f].flags & FLAG_POISONED for f in held)
     return distance
 

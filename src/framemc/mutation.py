@@ -49,7 +49,7 @@ mutant run cheapest first and the first kill stops the mutant:
   whose code reaches F (REFUTED or UNKNOWN kills), the refutations of the
   variants of ``VARIANTS`` whose code reaches F (a variant no longer REFUTED
   on the invariants it ``breaks`` kills), then the relates, conformance,
-  proof-bound and guard tests (:data:`MODEL_OPS_TESTS`);
+  proof-bound, guard and replay tests (:data:`MODEL_OPS_TESTS`);
 * ``model/invariants.py`` (body of invariant I): the obligations of I (every
   operation and Init), the refutations of the variants that break I, the
   concrete-check tests ``tests/model/test_check_snapshot.py`` and
@@ -719,6 +719,8 @@ def impl_test_paths(root: Path = ROOT) -> list[str]:
         folder = root / path
         files += sorted(str(f.relative_to(root)) for f in folder.glob("test_*.py")) if folder.is_dir() else [path]
     return [f for f in files if f not in IMPL_TESTS_LAST] + [f for f in files if f in IMPL_TESTS_LAST]
+
+
 #: conformance seeds per design (default :data:`DEFAULT_CONFORMANCE_SEEDS`): a Theseus run costs about 35 s of
 #: CPU per seed and ``tests/impl/test_theseus_conformance.py`` already runs seeds 0 and 1, so its mutants get
 #: the seed the tests do not run
@@ -1193,7 +1195,8 @@ def render(results: list[Result], areas: Iterable[str]) -> list[str]:
     undecided = [r for r in results if r.status == "undecided"]
     if undecided:
         lines += ["", "undecided (no verdict within the time limit; not counted as killed):"]
-        lines += [f"  {r.mutant.id}  (line {r.mutant.line}): {r.detail}" for r in sorted(undecided, key=lambda r: r.mutant.id)]
+        lines += [f"  {r.mutant.id}  (line {r.mutant.line}): {r.detail}"
+                  for r in sorted(undecided, key=lambda r: r.mutant.id)]
     survivors = [r for r in results if r.status == "survived"]
     if survivors:
         lines += ["", "survivors:"]

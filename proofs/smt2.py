@@ -256,13 +256,6 @@ def obligation_verdict(queries: Iterable[ExportedQuery], answers: dict[str, str]
     return Verdict.UNKNOWN.value if undecided else Verdict.PROVED.value
 
 
-def _tasks(groups: dict[tuple[str, str], list[str]], chosen: list[Any]) -> list[tuple[str, list[str]]]:
-    """(design, obligation names) per worker task: one per operation, one per obligation of a slow operation."""
-    slow = {d.name: tuple(getattr(d.prover, "slow_ops", ())) for d in chosen}
-    tasks = [(design, [name]) for (design, op), names in groups.items() if op in slow[design] for name in names]
-    return tasks + [(design, names) for (design, op), names in groups.items() if op not in slow[design]]
-
-
 def export_smt2(directory: str | Path, selection: Iterable[str] | None = None, *,
                 designs: Iterable[str] | None = None, variant: str | None = None, max_order: int | None = None,
                 rlimit_scale: float = 1.0, timeout_ms: int = DEFAULT_TIMEOUT_MS, jobs: int = 1) -> Export:
@@ -281,7 +274,7 @@ def export_smt2(directory: str | Path, selection: Iterable[str] | None = None, *
     the same either way.
     """
     from framemc.config import CheckConfig
-    from framemc.suite import chosen_designs, proof_groups
+    from framemc.suite import chosen_designs, proof_groups, proof_tasks
     if jobs < 1:
         raise UsageError(f"jobs must be at least 1, got {jobs}")
     path = check_export_dir(directory)
@@ -299,7 +292,7 @@ def export_smt2(directory: str | Path, selection: Iterable[str] | None = None, *
     except OSError as exc:
         raise UsageError(f"{path}: cannot create the folder: {exc.strerror}") from None
     _clear_earlier_export(path)
-    tasks = _tasks(groups, chosen)
+    tasks = proof_tasks(groups, chosen)
     bound = config.max_order
     if jobs == 1:
         written = [q for design, names in tasks

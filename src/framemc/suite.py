@@ -379,6 +379,15 @@ def proof_groups(cfg: CheckConfig, chosen: list[Any]
     return groups, variants
 
 
+def proof_tasks(groups: dict[tuple[str, str], list[str]], chosen: list[Any]) -> list[tuple[str, list[str]]]:
+    """(design, obligation names) per worker task: one per operation, and one per obligation of an operation
+    its design's prover lists as slow (``slow_ops``), those first."""
+    slow = {d.name: tuple(getattr(d.prover, "slow_ops", ())) for d in chosen}
+    tasks = [(design, [name]) for (design, op), names in groups.items() if op in slow.get(design, ())
+             for name in names]
+    return tasks + [(design, names) for (design, op), names in groups.items() if op not in slow.get(design, ())]
+
+
 def _proof_row(design: str, r: Any) -> Row:
     """The row of one obligation's result."""
     return dataclasses.replace(_proof_outcome(r), design=design)
@@ -446,10 +455,7 @@ class _ProofJobs:
         # fork: the workers inherit the loaded model and the registered designs instead of re-importing them
         self._pool = context.Pool(min(cfg.jobs, len(self.keys)), initializer=_worker_init,
                                   initargs=(self._results,))
-        slow = {d.name: tuple(getattr(d.prover, "slow_ops", ())) for d in chosen}
-        tasks = [(design, [name]) for (design, op), names in groups.items() if op in slow.get(design, ())
-                 for name in names]
-        tasks += [(design, names) for (design, op), names in groups.items() if op not in slow.get(design, ())]
+        tasks = proof_tasks(groups, chosen)
         #: one pending result per task (its rows come through the queue; this only reports a crash)
         self._pending = [self._pool.apply_async(_run_group, (design, names, variants[design], cfg, clock.deadline))
                          for design, names in tasks]

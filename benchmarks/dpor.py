@@ -26,6 +26,7 @@ import sys
 import time
 
 import framemc
+from framemc.explorer import core
 from framemc import Atomic, Cell, Mutex, spin_loop
 from framemc.explorer.litmus import EXPECTED, PROGRAMS
 
@@ -122,6 +123,7 @@ def main(argv: list[str]) -> int:
     repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 1
     rows = _rows(argv)
     failed = False
+    print(f"explorer core: {core.build()}")
     print(f"{'benchmark':<10} {'N':>3} {'expected':>9} {'executions':>11} {'run events':>11} {'added':>8} "
           f"{'wall (s)':>9} {'CPU (s)':>8} {'CPU us/event':>13} {'us/added':>9}")
     tables = {name: dict(table) for name, table in EXPECTED.items()}

@@ -683,14 +683,15 @@ def explore(target: str, memory_model: str, max_executions: int | None, preempti
 
 
 def _explore_json(user: Any, memory_model: str, result: Any) -> dict[str, Any]:
-    """The JSON report of ``framemc explore``."""
+    """The JSON report of ``framemc explore`` (``stats.core``: the build of the explorer core that ran)."""
+    from framemc.explorer.core import build as core_build
     st = result.stats
     return {"scenario": f"{user.path}:{user.func}", "memory_model": memory_model, "status": result.status.value,
             "executions": result.executions, "exhaustive": result.exhaustive,
             "bound_hit": None if result.bound_hit is None else result.bound_hit.value,
             "stats": {"events": st.events, "replayed": st.replayed, "blocked": st.blocked, "invalid": st.invalid,
                       "seconds": round(st.elapsed, 3), "states_checked": st.states_checked,
-                      "cache_hits": st.cache_hits},
+                      "cache_hits": st.cache_hits, "core": core_build()},
             "violation": None if result.violation is None else result.violation.to_json(),
             "parallel": None if result.parallel is None else result.parallel.as_dict()}
 

@@ -145,7 +145,10 @@ def uninstall_runtime(rt: Runtime) -> None:
         _SLOT.runtime = None
 
 
-_PLUMBING = frozenset({__name__})
+#: this module's globals: a frame running this module's code is plumbing, never where a location was made
+_PLUMBING = globals()
+#: the value mask of a 64-bit atomic
+_MASK64 = (1 << 64) - 1
 
 
 def set_creation_hook(callback: Callable[[object], None] | None) -> Callable[[object], None] | None:
@@ -163,7 +166,7 @@ def _born(obj: object) -> tuple[str, int] | None:
     if callback is not None:
         callback(obj)
     frame = sys._getframe(2)
-    while frame is not None and frame.f_globals.get("__name__") in _PLUMBING:
+    while frame is not None and frame.f_globals is _PLUMBING:
         frame = frame.f_back
     if frame is None:
         return None
@@ -188,13 +191,17 @@ class Atomic:
     __slots__ = ("_value", "_mask", "name", "_origin", "__weakref__")
 
     def __init__(self, initial: int = 0, *, bits: int = 64, name: str | None = None) -> None:
-        if not isinstance(initial, int) or isinstance(initial, bool):
-            raise UsageError(f"Atomic initial value must be an int, got {initial!r}")
-        if bits <= 0:
-            raise UsageError(f"Atomic width must be positive, got {bits}")
-        self._mask = (1 << bits) - 1
-        if not 0 <= initial <= self._mask:
-            raise UsageError(f"Atomic initial value {initial} does not fit in {bits} unsigned bits")
+        # every explored execution makes its atomics afresh: the common case (a 64-bit int) is tested first
+        if bits == 64 and initial.__class__ is int and 0 <= initial <= _MASK64:
+            self._mask = _MASK64
+        else:
+            if not isinstance(initial, int) or isinstance(initial, bool):
+                raise UsageError(f"Atomic initial value must be an int, got {initial!r}")
+            if bits <= 0:
+                raise UsageError(f"Atomic width must be positive, got {bits}")
+            self._mask = (1 << bits) - 1
+            if not 0 <= initial <= self._mask:
+                raise UsageError(f"Atomic initial value {initial} does not fit in {bits} unsigned bits")
         #: current value in direct mode; the mo-latest value under a runtime
         self._value = initial
         #: label used in traces (e.g. ``meta[3].refcount``)

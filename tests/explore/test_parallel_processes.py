@@ -116,6 +116,8 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_counts(tmp_path:
     for key in ("events", "blocked", "invalid"):
         assert a["stats"][key] == b["stats"][key]
     assert b["parallel"]["tasks"] > 1  # it did resume part-way
+    from framemc.explorer.core import build
+    assert a["stats"]["core"] == b["stats"]["core"] == build()  # the report names the build of the core that ran
 
 
 @pytest.mark.parametrize("change, needle", [

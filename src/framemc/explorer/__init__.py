@@ -12,7 +12,11 @@ result; ``trace`` turns a failing execution into a readable, replayable
 counterexample; ``watch`` is the frame-agnostic state-check hook.
 """
 
-from framemc.explorer.api import explore, replay
+from framemc.explorer import core as _core
+
+_core.install()  # the compiled core or its sources, before anything imports them
+
+from framemc.explorer.api import explore, replay  # noqa: E402
 from framemc.explorer.bounds import BoundKind, Bounds, MemoryModel, Reduction
 from framemc.explorer.result import ExploreResult, ExploreStats, Status
 from framemc.explorer.trace import Counterexample, TraceEvent

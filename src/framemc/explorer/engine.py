@@ -38,19 +38,22 @@ an order that extends po ∪ rf with the values the graph says they read.
 from __future__ import annotations
 
 import contextlib
+import enum
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Final, NoReturn
+
+from mypy_extensions import mypyc_attr
 
 from framemc.errors import CheckerBug, UsageError
-from framemc.explorer.bounds import BoundKind, Bounds, MemoryModel
+from framemc.explorer.bounds import BoundKind, Bounds
 from framemc.explorer.events import Event, OpKind, SourceLocator, creation_hook
 from framemc.explorer.graph import FULL_MASK, Graph, Node, Pos, View
 from framemc.explorer.memory import Events, MemoryModelChecker, checker_for
-from framemc.explorer.program import (DEADLINE, DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
+from framemc.explorer.program import (DEADLINE, NOT_MINE, DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
                                       plain_value)
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import StateChecker
@@ -72,13 +75,14 @@ PROGRESS_EVERY = 0.25
 class End:
     """How one execution ended."""
 
-    COMPLETE = "complete"
-    VIOLATION = "violation"
-    BLOCKED = "blocked"
-    INVALID = "invalid"
-    CUT = "cut"
+    COMPLETE: Final = "complete"
+    VIOLATION: Final = "violation"
+    BLOCKED: Final = "blocked"
+    INVALID: Final = "invalid"
+    CUT: Final = "cut"
 
 
+@mypyc_attr(native_class=False)  # pickled between processes: a plain class in the compiled core
 @dataclass
 class ExecutionRecord:
     """A finished execution as the trace layer needs it."""
@@ -95,6 +99,7 @@ class ExecutionRecord:
     value_names: dict[Any, str] = field(default_factory=dict)
 
 
+@mypyc_attr(native_class=False)  # pickled between processes: a plain class in the compiled core
 @dataclass
 class SearchOutcome:
     """What one search found, before it becomes a public result."""
@@ -129,6 +134,7 @@ class SearchOutcome:
 Key = tuple[int, ...]
 
 
+@mypyc_attr(native_class=False)  # pickled between processes: a plain class in the compiled core
 @dataclass
 class _Frame:
     """A graph and the forward revisits still to try on it."""
@@ -179,7 +185,7 @@ def _deadline(seconds: float | None) -> Iterator[None]:
 class Explorer:
     """Explores a scenario's execution graphs under one memory model."""
 
-    def __init__(self, setup: Callable[[], Any], bounds: Bounds, model: MemoryModel, checker: StateChecker,
+    def __init__(self, setup: Callable[[], Any], bounds: Bounds, model: enum.Enum, checker: StateChecker,
                  locator: SourceLocator, *, optimal: bool = True, outcomes: bool = False,
                  shortest: bool = False, progress: Callable[[int, int, float], None] | None = None) -> None:
         #: the scenario
@@ -267,9 +273,7 @@ class Explorer:
         violation, a bound or the end of the piece.  ``seconds_left`` is what remains of the time budget.
         ``pause_pops`` pauses after that many revisits instead of after a time.
         """
-        self.executions = self.blocked = self.invalid = self.events = self.pops = self.replayed = 0
-        self.failing, self.failing_key, self.cut, self.outcomes = None, None, None, {}
-        self.marks = [] if self._bounds.max_executions is not None else None
+        self._restart_counters()
         self._start = time.perf_counter()
         self._stop_at = None if seconds_left is None else self._start + seconds_left
         if pause_pops is not None:
@@ -289,6 +293,13 @@ class Explorer:
             from framemc.explorer.states import StateMemo
             self.state_memo = StateMemo()
         return [f for f in left if f.items]
+
+    def _restart_counters(self) -> None:
+        """Zero the counters, for a piece of the search (a method of its own: after these assignments, mypy and
+        the compiled core would take ``self.failing`` for None for the rest of the caller)."""
+        self.executions = self.blocked = self.invalid = self.events = self.pops = self.replayed = 0
+        self.failing, self.failing_key, self.cut, self.outcomes = None, None, None, {}
+        self.marks = [] if self._bounds.max_executions is not None else None
 
     def _guarded(self, body: Callable[[], None], seconds: float | None) -> bool:
         """Run ``body`` with the creation hook and the deadline; False when a violation, a bound or the deadline
@@ -541,55 +552,97 @@ class Explorer:
     # ================================================================ one execution
 
     def _rebuild(self, g: Graph) -> None:
-        """Re-run the program up to graph ``g``: setup, then every event with the values ``g`` gives it."""
+        """Re-run the program up to graph ``g``: setup, then every event with the values ``g`` gives it.
+
+        The events are performed in ``g``'s linearization, which runs one thread as long as it can.  A thread
+        that announces the very operation next in that order is answered where it runs (the run's ``script``,
+        :meth:`_scripted`), so a stretch of one thread's events costs no switch to the explorer and back; an
+        operation announced before its turn waits, and the explorer performs it when its turn comes
+        (:meth:`perform`).  Both check the same things.
+        """
         run = self._fresh_run()
         shown: dict[Any, int] = {}
         co_at = g.co_positions()
-        perform = self.perform
         order = g.linearization()
         # operations, as ``events`` counts them: a read-modify-write's write part is not one of its own
         self.replayed += len(order) - sum(1 for n in order if n.rmw and n.writes)
-        for n in order:
-            perform(g, run, n, shown, co_at)
+        cursor = [0]
+        end = len(order)
+
+        def script(t: int, op: OpKind, obj: Any, info: Any, a: Any) -> Any:
+            i = cursor[0]
+            if i >= end:
+                return NOT_MINE
+            n = order[i]
+            if n.thread != t:
+                return NOT_MINE
+            cursor[0] = i + 1
+            result = self._apply(g, run, n, t, op, obj, info, a, shown, co_at)
+            if result is _PART:
+                # a read-modify-write's read that succeeded: its write part is next in the order
+                w = order[i + 1]
+                cursor[0] = i + 2
+                self._apply_write_part(g, w, shown, co_at)
+                result = _result(w, g)
+            elif result is _WAITS:
+                return NOT_MINE
+            run.steps[t] += 1
+            return result
+        run.script = script
+        try:
+            while cursor[0] < end:
+                i = cursor[0]
+                cursor[0] = i + 1
+                self.perform(g, run, order[i], shown, co_at)
+        finally:
+            run.script = None
 
     def perform(self, g: Graph, run: ProgramRun, n: Node, shown: dict[Any, int],
                 co_at: dict[Pos, int] | None = None) -> None:
         """Make thread ``n.thread`` of ``run`` perform node ``n`` of ``g`` (the next one it has not performed).
 
-        This is the replay path every restored graph runs once per event, so it is kept short: the
-        checks that the program behaves as before (the same operation on the same location, the same
-        value written) stay, everything else is looked up directly.  ``co_at`` maps writes to their
-        place in modification order (1-based; computed when None).
+        The thread has announced its operation (it is pending).  ``co_at`` maps writes to their place in
+        modification order (1-based; computed when None).
         """
         t = n.thread
         if n.writes and n.rmw:
-            r = g.threads[t][n.index - 1]
-            r.rval = g.init[r.loc] if r.rf is None else g.threads[r.rf[0]][r.rf[1]].wval
-            self._after_write(g, n, shown, co_at)
+            self._apply_write_part(g, n, shown, co_at)
             run.resume(t, _result(n, g))
             return
         p = run.pending[t]
-        info = p.info if p is not None else None
-        if p is None or p.op is not n.op or (info.key if info is not None else None) != n.loc:
-            got = "nothing" if p is None else f"{p.op.value} of {info.name if info else 'no location'}"
-            raise UsageError(f"the scenario is not deterministic: re-running thread {t}, its event "
-                             f"{n.index} was {n.op.value} of {n.info.name if n.info else 'no location'} "
-                             f"before and is {got} now; setup() and threads must behave the same way on "
-                             "every run")
+        if p is None:
+            self._diverged(t, n, None)
+        result = self._apply(g, run, n, t, p.op, p.obj, p.info, p.a, shown, co_at)
+        if result is not _PART and result is not _WAITS:
+            run.resume(t, result)
+
+    def _apply(self, g: Graph, run: ProgramRun, n: Node, t: int, op: OpKind, obj: Any, info: Any, a: Any,
+               shown: dict[Any, int], co_at: dict[Pos, int] | None) -> Any:
+        """Check that thread ``t``'s operation ``op`` (on ``obj``, operand ``a``) is node ``n`` again and do
+        ``n``'s bookkeeping; return the operation's result, or _PART (a read-modify-write that goes on to its
+        write part) or _WAITS (a lock acquisition that waits).
+
+        This is the replay path every restored graph runs once per event, so it is kept short: the
+        checks that the program behaves as before (the same operation on the same location, the same
+        value written) stay, everything else is looked up directly.
+        """
+        if op is not n.op or (info.key if info is not None else None) != n.loc:
+            self._diverged(t, n, (op, info))
         if info is not None and info.key not in run.bound:
-            self._bind_location(g, p)
+            run.bound.add(info.key)
+            g.init[info.key] = initial_value(obj)
         if n.reads:
             # this run's objects: a Cell may hold an object made afresh by each run's setup()
             rf = n.rf
             n.rval = g.init[n.loc] if rf is None else g.threads[rf[0]][rf[1]].wval
             run.iteration[t].append((t, n.index))
             if n.rmw and _succeeds(n):
-                return  # resumed with its write part
+                return _PART  # answered with its write part
             if n.blocks:
                 run.block(t, ThreadState.LOCKED)
-                return
+                return _WAITS
         if n.writes:
-            now = 0 if p.op is OpKind.UNLOCK else p.a
+            now = 0 if op is OpKind.UNLOCK else a
             was = n.wval
             if now is not was and not (type(now) is int and type(was) is int and now == was) \
                     and plain_value(was) != plain_value(now):
@@ -598,10 +651,30 @@ class Explorer:
                                  f"{plain_value(was)!r} before")
             n.wval = now
             self._after_write(g, n, shown, co_at)
-        run.resume(t, _result(n, g))
+        return _result(n, g)
+
+    def _apply_write_part(self, g: Graph, n: Node, shown: dict[Any, int], co_at: dict[Pos, int] | None) -> None:
+        """The write part ``n`` of a read-modify-write: its value follows from what its read reads."""
+        r = g.threads[n.thread][n.index - 1]
+        r.rval = g.init[r.loc] if r.rf is None else g.threads[r.rf[0]][r.rf[1]].wval
+        self._after_write(g, n, shown, co_at)
+
+    @staticmethod
+    def _diverged(t: int, n: Node, got: tuple[OpKind, Any] | None) -> NoReturn:
+        """A re-run thread announced another operation than its event ``n`` (``got``: none at all)."""
+        if got is None:
+            what = "nothing"
+        else:
+            op, info = got
+            what = f"{op.value} of {info.name if info else 'no location'}"
+        raise UsageError(f"the scenario is not deterministic: re-running thread {t}, its event "
+                         f"{n.index} was {n.op.value} of {n.info.name if n.info else 'no location'} "
+                         f"before and is {what} now; setup() and threads must behave the same way on "
+                         "every run")
 
     def _after_write(self, g: Graph, n: Node, shown: dict[Any, int], co_at: dict[Pos, int] | None = None) -> None:
         run = self._run
+        assert run is not None
         run.iteration_wrote[n.thread] = True
         at = g.co_index(n.pos) if co_at is None else co_at[(n.thread, n.index)]
         if at >= shown.get(n.loc, 0):
@@ -615,6 +688,7 @@ class Explorer:
         """The first time this run touches a location, record its initial value (this run's object)."""
         if p is None or p.info is None:
             return
+        assert self._run is not None
         bound = self._run.bound
         key = p.info.key
         if key not in bound:
@@ -678,7 +752,7 @@ class Explorer:
         raise CheckerBug("the optimal search picks its thread above")
 
     def _waits_for_lock(self, g: Graph, p: Pending | None) -> bool:
-        if p is None or p.op is not OpKind.LOCK:
+        if p is None or p.op is not OpKind.LOCK or p.info is None:
             return False
         key = p.info.key
         return key in g.init and g.value_of(key, g.co_max(key)) == LOCKED
@@ -856,23 +930,25 @@ class Explorer:
             return End.VIOLATION
         self._resume(run, t, node, g)
         if run.watchers and (not self._optimal or self._trace is not None) and run.violation is None:
-            self._live_check(run)
-            if run.violation is not None:
+            if self._live_check(run) is not None:
                 return End.VIOLATION
         return None
 
-    def _live_check(self, run: ProgramRun) -> None:
-        """Plain search and replay: check the state after each step (they visit every interleaving)."""
+    def _live_check(self, run: ProgramRun) -> Violation | None:
+        """Plain search and replay: check the state after each step (they visit every interleaving); return the
+        violation found (also set as the run's), or None."""
         checker = self._checker
         cur = checker.snapshot(run.watchers)
         prev = run.last_snapshot
         if prev is not None and prev == cur:
-            return
+            return None
         failure = checker.check(run.watchers, prev, cur)
         run.last_snapshot = cur
         if failure is not None:
             run.violation = Violation(ViolationKind.INVARIANT, f"invariant {failure.name} violated: {failure.message}",
                                       (), str(failure.name), dict(failure.witness))
+            return run.violation
+        return None
 
     def _race(self, g: Graph, node: Node) -> Violation | None:
         ev = Events(g)
@@ -911,13 +987,13 @@ class Explorer:
             if states[t] is ThreadState.LOCKED:
                 last = g.threads[t][-1]
                 holder = g.co_max(last.loc)
-                who = "?" if holder is None else holder[0]
-                hstate = "which has finished" if who != "?" and states[who] is ThreadState.FINISHED \
+                hstate = "which has finished" if holder is not None and states[holder[0]] is ThreadState.FINISHED \
                     else "which is blocked"
-                waits.append(f"thread {t} waits at {last.source} for mutex {last.info.name} held by thread "
+                who = "?" if holder is None else holder[0]
+                waits.append(f"thread {t} waits at {last.source} for mutex {_name(last)} held by thread "
                              f"{who}, {hstate}")
             else:
-                names = sorted({g.node(p).info.name for p in run.iteration[t]})
+                names = sorted({_name(g.node(p)) for p in run.iteration[t]})
                 spins.append(f"thread {t} spins forever at {run.blocked_at[t]}: no other thread can change "
                              f"{', '.join(names)}")
         if waits:
@@ -1156,6 +1232,11 @@ def _co_slot(g: Graph, n: Node, seen: dict[Any, list[Pos]]) -> int:
     return slot
 
 
+def _name(n: Node) -> str:
+    """The name of ``n``'s location, for messages."""
+    return "?" if n.info is None else n.info.name
+
+
 def _succeeds(r: Node) -> bool:
     """Does the read of a read-modify-write go on to write?"""
     if r.op is OpKind.CAS:
@@ -1163,6 +1244,12 @@ def _succeeds(r: Node) -> bool:
     if r.op is OpKind.LOCK:
         return r.rval != LOCKED
     return True
+
+
+#: :meth:`Explorer._apply`: a read-modify-write's read that goes on to its write part
+_PART = object()
+#: :meth:`Explorer._apply`: a lock acquisition that waits for the lock
+_WAITS = object()
 
 
 def _result(n: Node, g: Graph) -> Any:

@@ -42,8 +42,9 @@ class Node:
                  "wval", "args", "na", "max_r", "max_w", "stable", "source", "cas_expected", "rmw", "rmw_op",
                  "blocks", "orders", "mask")
 
-    def __init__(self, thread: int, index: int, op: OpKind, info: LocationInfo | None, order: Ordering | None,
-                 source: str) -> None:
+    def __init__(self, thread: int = 0, index: int = 0, op: OpKind = OpKind.FENCE, info: LocationInfo | None = None,
+                 order: Ordering | None = None, source: str = "") -> None:
+        # (the defaults let pickle make a blank node, as the compiled core's classes require)
         #: thread index
         self.thread = thread
         #: position in the thread (0-based)
@@ -93,6 +94,29 @@ class Node:
         #: the location's value mask (an RMW's write wraps to it)
         self.mask = FULL_MASK
 
+    def clone(self) -> "Node":
+        """A copy (positions are plain tuples, so nothing else needs copying)."""
+        c = Node(self.thread, self.index, self.op, self.info, self.order, self.source)
+        c.stamp = self.stamp
+        c.loc = self.loc
+        c.reads = self.reads
+        c.writes = self.writes
+        c.rf = self.rf
+        c.rval = self.rval
+        c.wval = self.wval
+        c.args = self.args
+        c.na = self.na
+        c.max_r = self.max_r
+        c.max_w = self.max_w
+        c.stable = self.stable
+        c.cas_expected = self.cas_expected
+        c.rmw = self.rmw
+        c.rmw_op = self.rmw_op
+        c.blocks = self.blocks
+        c.orders = self.orders
+        c.mask = self.mask
+        return c
+
     @property
     def pos(self) -> Pos:
         """This node's position."""
@@ -110,28 +134,13 @@ class Node:
         return f"<{' '.join(parts)} @{self.stamp}>"
 
 
-def _clone_function() -> Any:
-    """``Node.clone`` written out over ``Node.__slots__`` (a backward revisit copies every node it keeps,
-    and one assignment per slot is several times faster than a loop of getattr/setattr)."""
-    lines = ["def clone(self):", "    c = new(Node)"] + [f"    c.{a} = self.{a}" for a in Node.__slots__] + \
-        ["    return c"]
-    scope: dict[str, Any] = {"new": Node.__new__, "Node": Node}
-    exec("\n".join(lines), scope)  # noqa: S102 - generated from the slot names above, nothing external
-    clone = scope["clone"]
-    clone.__doc__ = "A copy (positions are plain tuples, so nothing else needs copying)."
-    return clone
-
-
-#: a copy of the node (:func:`_clone_function`)
-Node.clone = _clone_function()  # type: ignore[attr-defined]
-
-
 class Graph:
     """An execution graph: nodes per thread, rf on reads, co per location."""
 
     __slots__ = ("threads", "co", "init", "next_stamp")
 
-    def __init__(self, nthreads: int) -> None:
+    def __init__(self, nthreads: int = 0) -> None:
+        # (the default lets pickle make a blank graph, as the compiled core's classes require)
         #: per thread, its nodes in program order
         self.threads: list[list[Node]] = [[] for _ in range(nthreads)]
         #: location key -> positions of its writes in modification order (the initial value is implicit, first)
@@ -338,10 +347,11 @@ class Graph:
         return out
 
     def linearization(self) -> list[Node]:
-        """Every node in an order extending po and rf: by stamp whenever possible.
+        """Every node in an order extending po and rf that runs one thread as long as it can.
 
-        A merge of the threads by stamp (a heap holds each thread's next node) in which a read waits
-        for the write it reads.  Every restored graph is replayed in this order.
+        A thread goes on until its next node reads a write not yet in the order; then the thread whose
+        next node was added first (a heap holds each waiting thread's next stamp) takes over.  Every
+        restored graph is replayed in this order, and a stretch of one thread costs the replay no switch.
         """
         threads = self.threads
         done = [0] * len(threads)
@@ -350,28 +360,32 @@ class Graph:
         waiting: dict[Pos, list[int]] = {}
         push, pop = heapq.heappush, heapq.heappop
 
-        def offer(t: int) -> None:
-            nodes = threads[t]
-            i = done[t]
-            if i < len(nodes):
-                n = nodes[i]
-                rf = n.rf
-                if n.reads and rf is not None and rf[1] >= done[rf[0]]:
-                    waiting.setdefault(rf, []).append(t)
-                else:
-                    push(heap, (n.stamp, t))
+        def ready(t: int) -> bool:
+            """Can thread ``t``'s next node go now?  (Else it waits for the write it reads.)"""
+            n = threads[t][done[t]]
+            rf = n.rf
+            if n.reads and rf is not None and rf[1] >= done[rf[0]]:
+                waiting.setdefault(rf, []).append(t)
+                return False
+            return True
 
-        for t in range(len(threads)):
-            offer(t)
+        for t, nodes in enumerate(threads):
+            if nodes and ready(t):
+                push(heap, (nodes[0].stamp, t))
         while heap:
             t = pop(heap)[1]
+            nodes = threads[t]
             i = done[t]
-            out.append(threads[t][i])
-            done[t] = i + 1
-            offer(t)
-            if waiting:
-                for u in waiting.pop((t, i), ()):
-                    offer(u)
+            while True:
+                out.append(nodes[i])
+                i += 1
+                done[t] = i
+                if waiting:
+                    for u in waiting.pop((t, i - 1), ()):
+                        if ready(u):
+                            push(heap, (threads[u][done[u]].stamp, u))
+                if i == len(nodes) or not ready(t):
+                    break
         if len(out) != self.size():
             raise AssertionError("po ∪ rf is cyclic")
         return out

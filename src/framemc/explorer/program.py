@@ -20,7 +20,6 @@ from __future__ import annotations
 import enum
 import sys
 import threading
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -111,28 +110,32 @@ class ThreadState(enum.Enum):
     FAILED = "failed"
 
 
-@dataclass(slots=True)
 class Pending:
-    """An operation a thread announced and waits to have performed."""
+    """An operation a thread announced and waits to have performed (one is made per switch to the explorer, so
+    this is a plain class: a dataclass's generated __init__ stays Python code in the compiled core)."""
 
-    #: the operation
-    op: OpKind
-    #: the object touched (Atomic, Cell, Location, Mutex) or None (fence)
-    obj: Any
-    #: its per-run location info, or None
-    info: LocationInfo | None
-    #: ordering given (success ordering of a CAS), or None
-    order: Ordering | None
-    #: a CAS's failure ordering
-    failure: Ordering | None
-    #: first operand (value stored, CAS expected, RMW operand)
-    a: Any
-    #: second operand (CAS new value)
-    b: Any
-    #: the frame that called the operation (suspended there while the operation is pending)
-    frame: Any
-    #: finds the operation's source line
-    locator: SourceLocator
+    __slots__ = ("op", "obj", "info", "order", "failure", "a", "b", "frame", "locator")
+
+    def __init__(self, op: OpKind, obj: Any, info: LocationInfo | None, order: Ordering | None,
+                 failure: Ordering | None, a: Any, b: Any, frame: Any, locator: SourceLocator) -> None:
+        #: the operation
+        self.op = op
+        #: the object touched (Atomic, Cell, Location, Mutex) or None (fence)
+        self.obj = obj
+        #: its per-run location info, or None
+        self.info = info
+        #: ordering given (success ordering of a CAS), or None
+        self.order = order
+        #: a CAS's failure ordering
+        self.failure = failure
+        #: first operand (value stored, CAS expected, RMW operand)
+        self.a = a
+        #: second operand (CAS new value)
+        self.b = b
+        #: the frame that called the operation (suspended there while the operation is pending)
+        self.frame = frame
+        #: finds the operation's source line
+        self.locator = locator
 
     @property
     def source(self) -> str:
@@ -180,6 +183,15 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: True when this module runs compiled (framemc.explorer.core): its functions then have no Python frames, so
+#: the frame of an operation's caller is fewer frames up
+_COMPILED = not __file__.endswith(".py")
+#: from :meth:`ProgramRun._announce`, the frame of the atomics-layer method that announced the operation
+_ANNOUNCER_DEPTH = 0 if _COMPILED else 2
+#: from :meth:`SourceLocator.locate` called by :meth:`ProgramRun._park`, the atomics-layer function that parked
+_PARKER_DEPTH = 1 if _COMPILED else 3
+#: what a run's ``script`` returns for an operation it does not answer (the thread then waits for the explorer)
+NOT_MINE = object()
 #: what a pooled worker hands back to the run when its thread's body has returned
 _FINISHED = object()
 #: idle workers kept per OS thread at most
@@ -276,6 +288,9 @@ class ProgramRun:
         self._done: list[bool] = []
         self._tearing_down = False
         self._installed = False
+        #: ``script(thread, op, obj, info, operand)``: answers an announced operation where the thread runs
+        #: (returns its result) or NOT_MINE, after which the thread waits for the explorer as usual
+        self.script: Callable[[int, OpKind, Any, LocationInfo | None, Any], Any] | None = None
 
     # ------------------------------------------------------------ locations
 
@@ -343,8 +358,8 @@ class ProgramRun:
             ret = self._setup()
         except (UsageError, CheckerBug):
             raise
-        except SystemExit as exc:
-            raise UsageError(f"setup() raised SystemExit({exc.code!r}): a scenario must not exit; "
+        except SystemExit as leave:
+            raise UsageError(f"setup() raised SystemExit({leave.code!r}): a scenario must not exit; "
                              "return the threads instead") from None
         except Exception as exc:
             raise UsageError(f"setup() raised {type(exc).__name__}: {exc}") from exc
@@ -426,8 +441,8 @@ class ProgramRun:
             self.final()
         except (UsageError, CheckerBug):
             raise
-        except SystemExit as exc:
-            raise UsageError(f"final() raised SystemExit({exc.code!r}): a scenario must not exit") from None
+        except SystemExit as leave:
+            raise UsageError(f"final() raised SystemExit({leave.code!r}): a scenario must not exit") from None
         except Exception as exc:
             if DEADLINE.fired:
                 raise DeadlineExceeded() from exc
@@ -444,15 +459,15 @@ class ProgramRun:
                 self.state[t] = ThreadState.FINISHED
             except GreenletExit:
                 pass
-            except DeadlineExceeded as exc:
-                self.error = exc
+            except DeadlineExceeded as deadline:
+                self.error = deadline
                 self.state[t] = ThreadState.FAILED
-            except (CheckerBug, UsageError) as exc:
-                self.error = exc
+            except (CheckerBug, UsageError) as ours:
+                self.error = ours
                 self.state[t] = ThreadState.FAILED
-            except SystemExit as exc:
-                where = self._locator.locate_traceback(exc.__traceback__)
-                self.error = UsageError(f"thread {t} raised SystemExit({exc.code!r}) at {where}: scenario code "
+            except SystemExit as leave:
+                where = self._locator.locate_traceback(leave.__traceback__)
+                self.error = UsageError(f"thread {t} raised SystemExit({leave.code!r}) at {where}: scenario code "
                                         "must not exit; return from the thread instead")
                 self.state[t] = ThreadState.FAILED
             except Exception as exc:
@@ -482,7 +497,12 @@ class ProgramRun:
             raise UsageError("atomics-layer operations are not allowed in snapshot_fn, check hooks or "
                              "outside the explored threads; use peek() there")
         info = None if obj is None else (self.locs.get(id(obj)) or self.info(obj))
-        self.pending[t] = Pending(op, obj, info, order, failure, a, b, sys._getframe(2), self._locator)
+        script = self.script
+        if script is not None:
+            result = script(t, op, obj, info, a)
+            if result is not NOT_MINE:
+                return result
+        self.pending[t] = Pending(op, obj, info, order, failure, a, b, sys._getframe(_ANNOUNCER_DEPTH), self._locator)
         result = self._main.switch()
         if self._tearing_down:
             raise GreenletExit
@@ -536,7 +556,7 @@ class ProgramRun:
         if self._tearing_down:
             raise GreenletExit
         self.state[t] = state
-        self.blocked_at[t] = self._locator.locate(3)
+        self.blocked_at[t] = self._locator.locate(_PARKER_DEPTH)
         self._main.switch()
         raise GreenletExit  # never resumed: close() unwinds it
 

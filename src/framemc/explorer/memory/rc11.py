@@ -82,9 +82,10 @@ class RC11:
 
     def _message(self, ev: Events, r: int) -> list[int]:
         """The release events an atomic read ``r`` reads a message of."""
-        if ev.na[r] or ev.rf[r] is None:
+        w = ev.rf[r]
+        if ev.na[r] or w is None:
             return []
-        return self._heads(ev, ev.rf[r])
+        return self._heads(ev, w)
 
     def sync_sources(self, ev: Events, e: int) -> tuple[int, ...]:
         """The release events ``e`` synchronises with (an acquire read, or an acquire fence)."""

@@ -59,7 +59,7 @@ class SequentialConsistency:
                     indeg[e + 1] += 1
                 if n.reads:
                     rf = n.rf
-                    order = graph.co.get(n.loc)
+                    later = graph.co.get(n.loc)
                     if rf is not None:
                         w = base[rf[0]] + rf[1]
                         succ[w].append(e)
@@ -67,8 +67,8 @@ class SequentialConsistency:
                         i = at[rf] + 1
                     else:
                         i = 0
-                    if order is not None and i < len(order):
-                        f = order[i]
+                    if later is not None and i < len(later):
+                        f = later[i]
                         succ[e].append(base[f[0]] + f[1])
                         indeg[base[f[0]] + f[1]] += 1
                 elif n.rmw and n.writes:

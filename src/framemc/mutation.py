@@ -680,7 +680,8 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
         chosen = {name: [f"{replaces}/{inv}" for inv in breaks]
                   for name, (reached, replaces, breaks) in sorted(variants.items()) if mutant.function in reached}
         plan: list[dict[str, Any]] = []
-        oracle = [f"{ORACLE_OPS_TEST}::test_operation_agrees_with_the_oracle[{op}]" for op in selection if op != "init"]
+        oracle = [f"{ORACLE_OPS_TEST}::" + ("test_initial_states_agree_with_the_oracle" if op == "init" else
+                                            f"test_operation_agrees_with_the_oracle[{op}]") for op in selection]
         if oracle:
             plan.append({"kind": "pytest", "paths": oracle, "label": "oracle"})
         if selection:

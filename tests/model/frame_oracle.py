@@ -685,3 +685,17 @@ OPERATIONS: dict[str, Callable[..., World | None]] = {
     "retire_early": op_retire_early,
     "stutter": op_stutter,
 }
+
+
+#: the most CPUs a machine has (CPU ids lie below the two actor codes)
+MAX_CPUS = HOLDER
+
+
+def is_initial(w: World, frames: range) -> bool:
+    """Boot: nothing added, free, cached or allocated; every MetaSlot UNUSED, unpoisoned, with no handle; the
+    early allocator empty and not retired; the pool lock free; 1 to MAX_CPUS CPUs (over ``frames``)."""
+    blank = all(w["rc", g] == REFCOUNT_UNUSED and w["handles", g] == 0 and w["hord", g] == NO_HEAD
+                and w["nalloc", g] == 0 and w["ncache", g] == 0 and not w["added", g] and w["guard", g] == 0
+                and w["flags", g] == 0 for g in frames)
+    return (blank and not w.booted and w.early_end == w.early_lo <= w.early_hi and 1 <= w.ncpus <= MAX_CPUS
+            and w.pending_order == NO_HEAD and w.pending == 0)

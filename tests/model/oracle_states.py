@@ -29,7 +29,7 @@ from frame_oracle import (
     block_start,
 )
 from framemc.model.invariants import INVARIANTS_BY_NAME
-from framemc.model.ops import OPERATIONS, ParamKind
+from framemc.model.ops import OPERATIONS, ParamKind, initial_state
 from framemc.model.state import MODEL_FIELDS, SCALAR_FIELDS, ModelConfig, frame, symbolic_state
 from framemc.snapshot import REFCOUNT_MAX, REFCOUNT_UNIQUE, REFCOUNT_UNUSED, ZERO_DIGEST
 
@@ -418,7 +418,7 @@ def _near(rng: random.Random, w: World, op, args: dict[str, int | bool], nframes
     hint = [v for v in args.values() if not isinstance(v, bool)]
     if g is None:
         value = _scalar_value(rng, out, name, frames)
-        out.set(name, rng.choice((value, value, *hint, *(v + 1 for v in hint))))
+        out.set(name, rng.choice((value, *hint, *(v + 1 for v in hint))))
     else:
         value = _field_value(rng, out, name, g, frames)
         out.put(name, g, rng.choice((value, value, *hint)) if name not in ("pz", "added") else value)
@@ -429,7 +429,7 @@ def random_case(rng: random.Random, op: str, max_order: int, nframes: int, oracl
     """A world and arguments for ``op``: mostly arguments its guard allows (found by trying a few against
     ``oracle_ops``, the oracle's operations), half of those with one cell changed nearby, and the rest
     arguments it refuses."""
-    want = rng.random() < 0.65
+    want = rng.random() < 0.7
     for _ in range(6):
         w = random_world(rng, max_order, nframes)
         tries = [random_args(rng, op, w, nframes) for _ in range(12)]
@@ -437,4 +437,46 @@ def random_case(rng: random.Random, op: str, max_order: int, nframes: int, oracl
         if fit:
             break
     args = rng.choice(fit) if fit else tries[0]
-    return (_near(rng, w, oracle_ops[op], args, nframes) if want and fit and rng.random() < 0.5 else w), args
+    return (_near(rng, w, oracle_ops[op], args, nframes) if want and fit and rng.random() < 0.6 else w), args
+
+
+@lru_cache(maxsize=None)
+def _initial_template(max_order: int, frames: int) -> z3.BoolRef:
+    # the initial state's unconstrained fields are those of a symbolic state named "pre", which the world
+    # defines: the template holds exactly when the world's values are the initial state's
+    s, condition = initial_state(ModelConfig(max_order=max_order), "pre")
+    world = symbolic_state("pre")
+    same = [getattr(s, name)[frame(g)] == getattr(world, name)[frame(g)] for name, _ in MODEL_FIELDS
+            for g in range(frames)]
+    same += [getattr(s, name) == getattr(world, name) for name, _ in SCALAR_FIELDS]
+    return z3.And(condition, *same)
+
+
+def model_initial(world: World, frames: int) -> bool:
+    """The model's ``initial_state``: whether ``world`` is an initial state (over frames ``0 .. frames-1``)."""
+    value = z3.simplify(_evaluate(_initial_template(world.max_order, frames), {"pre": world}))
+    if not (z3.is_true(value) or z3.is_false(value)):
+        raise AssertionError(f"the initial condition did not simplify to a truth value: {value}")
+    return z3.is_true(value)
+
+
+def initial_world(rng: random.Random, max_order: int, nframes: int) -> World:
+    """A boot-time world (arbitrary payloads, generations, purposes), often with one cell or scalar changed."""
+    frames = span(max_order, nframes)
+    lo = rng.choice((0, 1, rng.randrange(frames)))
+    w = World(max_order, {}, {"early_lo": lo, "early_end": lo, "early_hi": lo + rng.choice((0, 1, 4)),
+                              "booted": False, "actor": rng.choice((ANY_ACTOR, 0, HOLDER)),
+                              "ncpus": rng.choice((1, 2, 3, 0xFE)), "pending": 0, "pending_order": NO_HEAD})
+    for g in range(nframes):
+        for name in ("gen", "gen0", "purpose", "pz", "pay", "ccpu", "pool"):
+            if rng.random() < 0.3:
+                w.put(name, g, _field_value(rng, w, name, g, frames))
+    if rng.random() < 0.6:
+        if rng.random() < 0.3:
+            name = rng.choice(SCALARS)
+            w.set(name, rng.choice((_scalar_value(rng, w, name, frames), 0, 0xFF, 0xFE, w.early_lo + 1)))
+        else:
+            name = rng.choice(("rc", "handles", "hord", "nalloc", "ncache", "added", "guard", "flags"))
+            g = rng.randrange(frames)
+            w.put(name, g, _field_value(rng, w, name, g, frames))
+    return w

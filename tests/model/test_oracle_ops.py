@@ -14,12 +14,12 @@ from functools import lru_cache
 
 import pytest
 
-from frame_oracle import OPERATIONS as ORACLE_OPS
+from frame_oracle import OPERATIONS as ORACLE_OPS, is_initial
 from framemc.model.ops import OPERATIONS
-from oracle_states import cells_equal, describe, model_step, random_case, span
+from oracle_states import cells_equal, describe, initial_world, model_initial, model_step, random_case, span
 
 #: bounds of the default run, and the cases per operation
-MAX_ORDER, NFRAMES, CASES = 2, 8, 80
+MAX_ORDER, NFRAMES, CASES = 2, 8, 120
 #: operations whose guard is always true
 UNGUARDED = {"retire_early", "stutter"}
 
@@ -64,6 +64,16 @@ def test_operation_agrees_with_the_oracle(op):
     # the sample must exercise both sides of the guard, or it cannot tell a weakened guard from the model's
     assert allowed >= CASES // 8 and (op in UNGUARDED or CASES - allowed >= CASES // 8), \
         f"{op}: the guard held in {allowed} of {CASES} cases"
+
+
+def test_initial_states_agree_with_the_oracle():
+    rng = random.Random(3)
+    frames = span(MAX_ORDER, NFRAMES)
+    worlds = [initial_world(rng, MAX_ORDER, NFRAMES) for _ in range(300)]
+    bad = [describe(w) for w in worlds if model_initial(w, frames) != is_initial(w, range(frames))]
+    assert not bad, f"{len(bad)} of {len(worlds)} states: the model and the oracle disagree on Init, first: {bad[0]}"
+    initial = sum(is_initial(w, range(frames)) for w in worlds)
+    assert 50 <= initial <= 250, f"{initial} of {len(worlds)} sampled states are initial"
 
 
 @pytest.mark.slow

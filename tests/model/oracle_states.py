@@ -460,8 +460,9 @@ def model_initial(world: World, frames: int) -> bool:
     return z3.is_true(value)
 
 
-def initial_world(rng: random.Random, max_order: int, nframes: int) -> World:
-    """A boot-time world (arbitrary payloads, generations, purposes), often with one cell or scalar changed."""
+def initial_world(rng: random.Random, max_order: int, nframes: int, index: int) -> World:
+    """A boot-time world (arbitrary payloads, generations, purposes); unless ``index`` is a multiple of 3, with
+    one cell or scalar the initial condition constrains changed (each in turn, as ``index`` counts up)."""
     frames = span(max_order, nframes)
     lo = rng.choice((0, 1, rng.randrange(frames)))
     w = World(max_order, {}, {"early_lo": lo, "early_end": lo, "early_hi": lo + rng.choice((0, 1, 4)),
@@ -471,12 +472,17 @@ def initial_world(rng: random.Random, max_order: int, nframes: int) -> World:
         for name in ("gen", "gen0", "purpose", "pz", "pay", "ccpu", "pool"):
             if rng.random() < 0.3:
                 w.put(name, g, _field_value(rng, w, name, g, frames))
-    if rng.random() < 0.6:
-        if rng.random() < 0.3:
-            name = rng.choice(SCALARS)
-            w.set(name, rng.choice((_scalar_value(rng, w, name, frames), 0, 0xFF, 0xFE, w.early_lo + 1)))
+    if index % 3:
+        # one cell or scalar the initial condition constrains, at or next to its boundary
+        lo = w.early_lo
+        scalars = {"booted": (True,), "early_end": (lo + 1, lo - 1), "early_hi": (lo - 1,), "ncpus": (0, 0xFF, 0xFE, 1),
+                   "pending": (1, frames - 1), "pending_order": (0, max_order, 0xFE)}
+        fields = ("rc", "handles", "hord", "nalloc", "ncache", "added", "guard", "flags")
+        names = sorted(scalars) + list(fields)
+        name = names[index // 3 % len(names)]
+        if name in scalars:
+            w.set(name, scalars[name][index // (3 * len(names)) % len(scalars[name])] & WORD)
         else:
-            name = rng.choice(("rc", "handles", "hord", "nalloc", "ncache", "added", "guard", "flags"))
             g = rng.randrange(frames)
             w.put(name, g, _field_value(rng, w, name, g, frames))
     return w

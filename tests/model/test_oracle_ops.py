@@ -69,11 +69,11 @@ def test_operation_agrees_with_the_oracle(op):
 def test_initial_states_agree_with_the_oracle():
     rng = random.Random(3)
     frames = span(MAX_ORDER, NFRAMES)
-    worlds = [initial_world(rng, MAX_ORDER, NFRAMES) for _ in range(300)]
+    worlds = [initial_world(rng, MAX_ORDER, NFRAMES, i) for i in range(300)]
     bad = [describe(w) for w in worlds if model_initial(w, frames) != is_initial(w, range(frames))]
     assert not bad, f"{len(bad)} of {len(worlds)} states: the model and the oracle disagree on Init, first: {bad[0]}"
     initial = sum(is_initial(w, range(frames)) for w in worlds)
-    assert 50 <= initial <= 250, f"{initial} of {len(worlds)} sampled states are initial"
+    assert 80 <= initial <= 150, f"{initial} of {len(worlds)} sampled states are initial"
 
 
 @pytest.mark.slow

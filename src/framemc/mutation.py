@@ -45,16 +45,18 @@ hook serving the mutated source for that one module under its real file
 name; the working tree is never written.  The detectors that can see the
 mutant run cheapest first and the first kill stops the mutant:
 
-* ``model/ops.py`` function F: the proof obligations of every operation
-  whose code reaches F (REFUTED or UNKNOWN kills), the refutations of the
-  variants of ``VARIANTS`` whose code reaches F (a variant no longer REFUTED
-  on the invariants it ``breaks`` kills), then the relates, conformance,
+* ``model/ops.py`` function F: the differential tests against the
+  plain-Python oracle (``tests/model/frame_oracle.py``) of every operation
+  whose code reaches F (and of Init), the proof obligations of those
+  operations (REFUTED or UNKNOWN kills), the refutations of the variants of
+  ``VARIANTS`` whose code reaches F (a variant no longer REFUTED on the
+  invariants it ``breaks`` kills), then the oracle, relates, conformance,
   proof-bound, guard and replay tests (:data:`MODEL_OPS_TESTS`);
-* ``model/invariants.py`` (body of invariant I): the obligations of I (every
-  operation and Init), the refutations of the variants that break I, the
-  concrete-check tests ``tests/model/test_check_snapshot.py`` and
-  ``test_check_step.py``, then every other obligation (a weakened state
-  invariant is a hypothesis of all of them);
+* ``model/invariants.py`` (body of invariant I): the differential test of I
+  against the oracle, the obligations of I (every operation and Init), the
+  refutations of the variants that break I, the concrete-check and oracle
+  tests (:data:`MODEL_INVARIANTS_TESTS`), then every other obligation (a
+  weakened state invariant is a hypothesis of all of them);
 * ``impl/``: the conformance run of every design whose reference impl
   imports the module (:func:`impl_designs`: MetaSlot seeds 0, 1 and 2,
   Theseus seed 2, see :data:`CONFORMANCE_SEEDS`), those designs' bundled

@@ -153,11 +153,6 @@ def published(rc: int) -> bool:
     return shared(rc) or rc == REFCOUNT_UNIQUE
 
 
-def handles_of(rc: int) -> int:
-    """How many live handles a refcount stands for."""
-    return rc if shared(rc) else 1 if rc == REFCOUNT_UNIQUE else 0
-
-
 def early_allocated(w: World, f: int) -> bool:
     """``f`` was handed out by the early bump allocator: ``early_lo <= f < early_end``."""
     return w.early_lo <= f < w.early_end
@@ -403,6 +398,7 @@ def _mate(w: World, h: int) -> tuple[bool, int]:
 
 
 def op_buddy_alloc(w: World, h: int, k: int) -> World | None:
+    """The free block of order exactly k at h is handed out (allocated once more) and the lock released."""
     if not (_lock_free_or_mine(w, h) and k <= w.max_order and w["hord", h] == k):
         return None
     out = w.copy()
@@ -414,6 +410,7 @@ def op_buddy_alloc(w: World, h: int, k: int) -> World | None:
 
 
 def op_split(w: World, h: int) -> World | None:
+    """The free block at h becomes its two halves, one order down; the lower half is pending."""
     j = w["hord", h]
     if not (_lock_free_or_mine(w, h) and 1 <= j <= w.max_order):
         return None
@@ -425,6 +422,7 @@ def op_split(w: World, h: int) -> World | None:
 
 
 def op_buddy_free(w: World, h: int, k: int) -> World | None:
+    """An aligned block of torn-down frames of one pool goes back as a free block, pending its merges."""
     if not (_idle(w) and k <= w.max_order and h % (1 << k) == 0):
         return None
     if not all(_returnable(w, g) and w["pool", g] == w["pool", h] for g in block(h, k)):
@@ -439,6 +437,7 @@ def op_buddy_free(w: World, h: int, k: int) -> World | None:
 
 
 def op_merge(w: World, h: int) -> World | None:
+    """The pending block and its free buddy of the same pool become one pending block, one order up."""
     ok, mate = _mate(w, h)
     if not (w.pending_order != NO_HEAD and w.pending == h and ok):
         return None
@@ -454,6 +453,7 @@ def op_merge(w: World, h: int) -> World | None:
 
 
 def op_merge_stop(w: World, h: int) -> World | None:
+    """The pending block cannot merge (no free buddy in its pool, or at MAX_ORDER): the lock is released."""
     ok, _ = _mate(w, h)
     if not (w.pending_order != NO_HEAD and w.pending == h and not ok):
         return None
@@ -463,6 +463,7 @@ def op_merge_stop(w: World, h: int) -> World | None:
 
 
 def op_retire_poisoned(w: World, f: int) -> World | None:
+    """A torn-down poisoned frame leaves the allocated set and goes nowhere."""
     if not (w["nalloc", f] == 1 and w["rc", f] == REFCOUNT_UNUSED and is_poisoned(w, f)):
         return None
     out = w.copy()
@@ -471,6 +472,7 @@ def op_retire_poisoned(w: World, f: int) -> World | None:
 
 
 def op_cache_refill(w: World, cpu: int, h: int) -> World | None:
+    """A free order-0 block moves into the cache of an existing CPU, which takes the step."""
     if not (_lock_free_or_mine(w, h) and w["hord", h] == 0 and _cpu(w, cpu)):
         return None
     out = w.copy()
@@ -483,6 +485,7 @@ def op_cache_refill(w: World, cpu: int, h: int) -> World | None:
 
 
 def op_cache_flush(w: World, cpu: int, f: int) -> World | None:
+    """A frame leaves its own CPU's cache for the pool, as a pending order-0 block."""
     if not (_idle(w) and w["ncache", f] == 1 and w["ccpu", f] == cpu and _cpu(w, cpu)):
         return None
     out = w.copy()
@@ -494,6 +497,7 @@ def op_cache_flush(w: World, cpu: int, f: int) -> World | None:
 
 
 def op_cache_alloc(w: World, cpu: int, f: int) -> World | None:
+    """A CPU pops a frame of its own cache and hands it out."""
     if not (w["ncache", f] == 1 and w["ccpu", f] == cpu and _cpu(w, cpu)):
         return None
     out = w.copy()
@@ -504,6 +508,7 @@ def op_cache_alloc(w: World, cpu: int, f: int) -> World | None:
 
 
 def op_cache_free(w: World, cpu: int, f: int) -> World | None:
+    """A torn-down, unpoisoned frame allocated once goes into an existing CPU's cache."""
     if not (_returnable(w, f) and _cpu(w, cpu)):
         return None
     out = w.copy()
@@ -515,6 +520,7 @@ def op_cache_free(w: World, cpu: int, f: int) -> World | None:
 
 
 def op_claim(w: World, f: int) -> World | None:
+    """The CAS claims an UNUSED allocated frame (to busy) and bumps its generation, remembering the old one."""
     if not (w["nalloc", f] == 1 and w["rc", f] == REFCOUNT_UNUSED):
         return None
     out = w.copy()
@@ -525,10 +531,12 @@ def op_claim(w: World, f: int) -> World | None:
 
 
 def op_claim_failed(w: World, f: int) -> World | None:
+    """The CAS finds the frame not UNUSED: nothing changes."""
     return w.copy() if w["rc", f] != REFCOUNT_UNUSED else None
 
 
 def op_zero(w: World, f: int) -> World | None:
+    """A busy allocated frame's payload is zeroed."""
     if not (w["nalloc", f] == 1 and w["rc", f] == REFCOUNT_BUSY):
         return None
     out = w.copy()
@@ -538,6 +546,7 @@ def op_zero(w: World, f: int) -> World | None:
 
 
 def op_publish(w: World, f: int, purpose: int, zeroed: bool) -> World | None:
+    """A busy frame gets its purpose and one handle (refcount 1), zeroed first when asked or a page table."""
     must_be_zero = zeroed or purpose == PURPOSE_PAGE_TABLE
     if not (w["nalloc", f] == 1 and w["rc", f] == REFCOUNT_BUSY and purpose <= PURPOSE_DMA
             and (w["pz", f] or not must_be_zero)):
@@ -557,20 +566,24 @@ def _new_handle(w: World, f: int) -> World:
 
 
 def op_clone(w: World, f: int) -> World | None:
+    """One more shared handle, below REFCOUNT_MAX."""
     return _new_handle(w, f) if 1 <= w["rc", f] < REFCOUNT_MAX else None
 
 
 def op_from_in_use(w: World, f: int) -> World | None:
+    """One more handle to a frame in use (neither busy nor UNUSED), below REFCOUNT_MAX."""
     rc = w["rc", f]
     return _new_handle(w, f) if rc not in (REFCOUNT_BUSY, REFCOUNT_UNUSED) and rc < REFCOUNT_MAX else None
 
 
 def op_from_in_use_refused(w: World, f: int) -> World | None:
+    """from_in_use refuses a busy, UNUSED, unique or full frame: nothing changes."""
     rc = w["rc", f]
     return w.copy() if rc in (REFCOUNT_BUSY, REFCOUNT_UNUSED) or rc >= REFCOUNT_MAX else None
 
 
 def op_drop(w: World, f: int) -> World | None:
+    """A shared handle that is not the last is dropped."""
     if not 1 < w["rc", f] <= REFCOUNT_MAX:
         return None
     out = w.copy()
@@ -580,6 +593,7 @@ def op_drop(w: World, f: int) -> World | None:
 
 
 def op_drop_last(w: World, f: int) -> World | None:
+    """The last handle (refcount 1, or the unique one) is dropped: the frame is busy."""
     if w["rc", f] not in (1, REFCOUNT_UNIQUE):
         return None
     out = w.copy()
@@ -589,6 +603,7 @@ def op_drop_last(w: World, f: int) -> World | None:
 
 
 def op_release(w: World, f: int) -> World | None:
+    """Teardown: a busy frame becomes UNUSED."""
     if w["rc", f] != REFCOUNT_BUSY:
         return None
     out = w.copy()
@@ -597,6 +612,7 @@ def op_release(w: World, f: int) -> World | None:
 
 
 def op_mark_poisoned(w: World, f: int) -> World | None:
+    """A frame neither free nor cached gets both POISONED bits."""
     if is_free(w, f) or is_cached(w, f):
         return None
     out = w.copy()
@@ -606,6 +622,7 @@ def op_mark_poisoned(w: World, f: int) -> World | None:
 
 
 def op_holder_write(w: World, f: int, d: int) -> World | None:
+    """The holder of a claimed allocated frame writes its payload."""
     if not (w["nalloc", f] == 1 and w["rc", f] != REFCOUNT_UNUSED):
         return None
     out = w.copy()
@@ -616,6 +633,7 @@ def op_holder_write(w: World, f: int, d: int) -> World | None:
 
 
 def op_add_block(w: World, p: int, h: int, k: int) -> World | None:
+    """An aligned block of fresh frames joins pool p (or names a new pool, p == h) as a pending free block."""
     if not (_idle(w) and k <= w.max_order and h % (1 << k) == 0):
         return None
     # the first block of a range names the pool after itself; later blocks join an earlier, existing pool
@@ -635,6 +653,7 @@ def op_add_block(w: World, p: int, h: int, k: int) -> World | None:
 
 
 def op_early_alloc(w: World, n: int) -> World | None:
+    """Before init, the early bump allocator hands out n more frames, none of them added."""
     first = w.early_end
     if w.booted or first + n > w.early_hi:
         return None
@@ -647,12 +666,14 @@ def op_early_alloc(w: World, n: int) -> World | None:
 
 
 def op_retire_early(w: World) -> World | None:
+    """init retires the early allocator."""
     out = w.copy()
     out.set("booted", True)
     return out
 
 
 def op_stutter(w: World) -> World | None:
+    """Nothing happens."""
     return w.copy()
 
 

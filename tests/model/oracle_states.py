@@ -23,7 +23,6 @@ from frame_oracle import (
     HOLDER,
     NO_HEAD,
     SCALARS,
-    WIDTHS,
     WORD,
     World,
     block_start,
@@ -34,7 +33,6 @@ from framemc.model.state import MODEL_FIELDS, SCALAR_FIELDS, ModelConfig, frame,
 from framemc.snapshot import REFCOUNT_MAX, REFCOUNT_UNIQUE, REFCOUNT_UNUSED, ZERO_DIGEST
 
 
-@lru_cache(maxsize=None)
 def span(max_order: int, nframes: int) -> int:
     """Frames compared: the universe plus one top-order block (a split of an unaligned block writes past it)."""
     return nframes + (1 << max_order)
@@ -114,15 +112,11 @@ def model_invariants(names: tuple[str, ...], pre: World, post: World | None = No
     return {name: [bool(b) for b in bits[i * frames:(i + 1) * frames]] for i, name in enumerate(names)}
 
 
-def _arg_sort(kind: ParamKind) -> z3.SortRef:
-    return kind.sort()
-
-
 @lru_cache(maxsize=None)
 def _op_template(op: str, max_order: int, frames: int):
     spec = OPERATIONS[op]
     cfg = ModelConfig(max_order=max_order)
-    args = [z3.Const(f"arg.{p}", _arg_sort(kind)) for p, kind in spec.params]
+    args = [z3.Const(f"arg.{p}", kind.sort()) for p, kind in spec.params]
     step = spec.fn(cfg, symbolic_state("pre"), *args)
     guard = z3.And(step.guard, *[r.at(frame(g)) for r in step.ranged for g in range(frames)])
     terms = [guard]

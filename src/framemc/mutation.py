@@ -45,16 +45,18 @@ hook serving the mutated source for that one module under its real file
 name; the working tree is never written.  The detectors that can see the
 mutant run cheapest first and the first kill stops the mutant:
 
-* ``model/ops.py`` function F: the proof obligations of every operation
-  whose code reaches F (REFUTED or UNKNOWN kills), the refutations of the
-  variants of ``VARIANTS`` whose code reaches F (a variant no longer REFUTED
-  on the invariants it ``breaks`` kills), then the relates, conformance,
+* ``model/ops.py`` function F: the differential tests against the
+  plain-Python oracle (``tests/model/frame_oracle.py``) of every operation
+  whose code reaches F (and of Init), the proof obligations of those
+  operations (REFUTED or UNKNOWN kills), the refutations of the variants of
+  ``VARIANTS`` whose code reaches F (a variant no longer REFUTED on the
+  invariants it ``breaks`` kills), then the relates, conformance,
   proof-bound, guard and replay tests (:data:`MODEL_OPS_TESTS`);
-* ``model/invariants.py`` (body of invariant I): the obligations of I (every
-  operation and Init), the refutations of the variants that break I, the
-  concrete-check tests ``tests/model/test_check_snapshot.py`` and
-  ``test_check_step.py``, then every other obligation (a weakened state
-  invariant is a hypothesis of all of them);
+* ``model/invariants.py`` (body of invariant I): the differential test of I
+  against the oracle, the obligations of I (every operation and Init), the
+  refutations of the variants that break I, the concrete-check tests
+  (:data:`MODEL_INVARIANTS_TESTS`), then every other obligation (a weakened
+  state invariant is a hypothesis of all of them);
 * ``impl/``: the conformance run of every design whose reference impl
   imports the module (:func:`impl_designs`: MetaSlot seeds 0, 1 and 2,
   Theseus seed 2, see :data:`CONFORMANCE_SEEDS`), those designs' bundled
@@ -664,6 +666,14 @@ def _invariants_plan(text: str) -> dict[str, set[str]]:
     return result
 
 
+def _invariant_kinds(text: str) -> dict[str, str]:
+    """From ``model/invariants.py``'s text: per invariant name its kind, ``state`` or ``step``."""
+    kinds = {"_S": "state", "_T": "step"}
+    return {call.args[0].value: kinds[call.args[1].id] for call in ast.walk(ast.parse(text))
+            if _called(call, "_register") and len(call.args) >= 4 and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[1], ast.Name) and call.args[1].id in kinds}
+
+
 def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
     """The detector runs that apply to ``mutant``, cheapest first (plain data, for the worker)."""
     if mutant.area == "model-ops":
@@ -672,6 +682,10 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
         chosen = {name: [f"{replaces}/{inv}" for inv in breaks]
                   for name, (reached, replaces, breaks) in sorted(variants.items()) if mutant.function in reached}
         plan: list[dict[str, Any]] = []
+        oracle = [f"{ORACLE_OPS_TEST}::" + ("test_initial_states_agree_with_the_oracle" if op == "init" else
+                                            f"test_operation_agrees_with_the_oracle[{op}]") for op in selection]
+        if oracle:
+            plan.append({"kind": "pytest", "paths": oracle, "label": "oracle"})
         if selection:
             plan.append({"kind": "proofs", "selection": selection})
         if chosen:
@@ -686,11 +700,14 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
                   for name, (_, replaces, breaks) in sorted(variants.items()) if set(breaks) & set(names)}
         plan = []
         if names:
+            kinds = _invariant_kinds((root / "model/invariants.py").read_text(encoding="utf-8"))
+            plan.append({"kind": "pytest", "label": "oracle", "paths": [
+                f"{ORACLE_INVARIANTS_TEST}::test_{kinds[name]}_invariant_agrees_with_the_oracle[{name}]"
+                for name in names]})
             plan.append({"kind": "proofs", "selection": names})
         if chosen:
             plan.append({"kind": "variants", "variants": chosen})
-        plan.append({"kind": "pytest", "paths": ["tests/model/test_check_snapshot.py",
-                                                 "tests/model/test_check_step.py"]})
+        plan.append({"kind": "pytest", "paths": list(MODEL_INVARIANTS_TESTS)})
         plan.append({"kind": "proofs", "selection": None, "exclude": names, "label": "proofs (others)"})
         return plan
     designs = impl_designs(root).get(mutant.module, ())
@@ -703,6 +720,15 @@ def detectors_for(mutant: Mutant, root: Path = ROOT) -> list[dict[str, Any]]:
 #: the operations' values step by step on the concrete machine ``framemc validate`` replays logs with
 MODEL_OPS_TESTS = ("tests/model/test_relates.py", "tests/model/test_conformance.py", "tests/proofs/test_bounds.py",
                    "tests/model/test_ops_guards.py", "tests/model/test_replay.py")
+#: the differential tests against the plain-Python oracle (``tests/model/frame_oracle.py``): a mutant of an
+#: operation or an invariant runs the cases of what it reaches first (seconds, where its proofs take minutes);
+#: the cases of what it does not reach are left out (they cannot fail, and a survivor runs every detector
+#: within the time limit)
+ORACLE_OPS_TEST = "tests/model/test_oracle_ops.py"
+ORACLE_INVARIANTS_TEST = "tests/model/test_oracle_invariants.py"
+#: the tests a ``model/invariants.py`` mutant runs after its proofs and variants: the invariants evaluated on
+#: concrete snapshots
+MODEL_INVARIANTS_TESTS = ("tests/model/test_check_snapshot.py", "tests/model/test_check_step.py")
 #: the tests an impl mutant runs: the impl's own, and the check that the MetaSlot reference's event log (what
 #: ``framemc validate`` reads, docs/validate.md) validates in every execution of the bundled scenarios
 IMPL_TESTS = ("tests/impl", "tests/validate/test_reference_logs.py")
@@ -1130,7 +1156,7 @@ def baseline_detectors(areas: Iterable[str]) -> list[dict[str, Any]]:
     paths = []
     if areas & {"model-ops", "model-invariants"}:
         plan += [{"kind": "proofs", "selection": None}, {"kind": "variants", "variants": "all"}]
-        paths += list(MODEL_OPS_TESTS) + ["tests/model/test_check_snapshot.py", "tests/model/test_check_step.py"]
+        paths += list(MODEL_OPS_TESTS) + list(MODEL_INVARIANTS_TESTS) + [ORACLE_OPS_TEST, ORACLE_INVARIANTS_TEST]
     if "impl" in areas:
         designs = sorted({d for ds in impl_designs().values() for d in ds})
         plan += [{"kind": "conformance", "design": d, "seeds": list(conformance_seeds(d))} for d in designs]

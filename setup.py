@@ -9,7 +9,7 @@ after the build runs as Python instead of as a stale extension (``framemc.explor
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -20,14 +20,18 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 EXPLORER = ROOT / "src" / "framemc" / "explorer"
 STAMP = EXPLORER / "_core_stamp.py"
-#: the same list as framemc.explorer.core.MODULES (read from its source: the package is not importable here)
-MODULES = ("framemc.explorer.graph", "framemc.explorer.engine", "framemc.explorer.program",
-           "framemc.explorer.memory", "framemc.explorer.memory.sc", "framemc.explorer.memory.rc11")
 
 
-def _source(module: str) -> Path:
-    path = EXPLORER.joinpath(*module.split(".")[2:])
-    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+def _load_core():  # type: ignore[no-untyped-def]
+    """``framemc.explorer.core`` loaded from its file (it needs only the standard library; the package itself is
+    not importable while it is being built): the module list, source paths and digests come from there."""
+    spec = importlib.util.spec_from_file_location("framemc_explorer_core", EXPLORER / "core.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CORE = _load_core()
 
 
 def _note(message: str) -> None:
@@ -54,7 +58,7 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:  # noqa: BLE001 - any build failure leaves the pure-Python install
             _note(f"compiling the explorer core failed ({exc}); the Python sources will run")
             return
-        digests = {m: hashlib.sha256(_source(m).read_bytes()).hexdigest() for m in MODULES}
+        digests = {m: CORE.digest(m) for m in CORE.MODULES}
         STAMP.write_text('"""Written by setup.py: the SHA-256 of each source compiled into the explorer core."""\n\n'
                          f"SOURCES = {digests!r}\n", encoding="utf-8")
         if not self.inplace:
@@ -75,15 +79,15 @@ def _extensions() -> list:
 
 
 def _translate() -> list:
-    if os.environ.get("FRAMEMC_PURE") == "1":
-        _note("FRAMEMC_PURE=1: the explorer core is not compiled")
+    if os.environ.get(CORE.PURE_ENV) == "1":
+        _note(f"{CORE.PURE_ENV}=1: the explorer core is not compiled")
         return []
     try:
         from mypyc.build import mypycify
     except ImportError:
         _note("mypy (mypyc) is not installed: the explorer core is not compiled")
         return []
-    paths = [str(_source(m).relative_to(ROOT)) for m in MODULES]
+    paths = [str(CORE.source_path(m).relative_to(ROOT)) for m in CORE.MODULES]
     try:
         return mypycify(paths + ["--ignore-missing-imports", "--follow-imports=silent"],
                         group_name="framemc.explorer._core", opt_level="3", strip_asserts=False)

@@ -147,8 +147,8 @@ def uninstall_runtime(rt: Runtime) -> None:
 
 #: this module's globals: a frame running this module's code is plumbing, never where a location was made
 _PLUMBING = globals()
-#: the value mask of a 64-bit atomic
-_MASK64 = (1 << 64) - 1
+#: the value mask of a 64-bit atomic (also the explorer's default for a node's location)
+FULL_MASK = (1 << 64) - 1
 
 
 def set_creation_hook(callback: Callable[[object], None] | None) -> Callable[[object], None] | None:
@@ -192,8 +192,8 @@ class Atomic:
 
     def __init__(self, initial: int = 0, *, bits: int = 64, name: str | None = None) -> None:
         # every explored execution makes its atomics afresh: the common case (a 64-bit int) is tested first
-        if bits == 64 and initial.__class__ is int and 0 <= initial <= _MASK64:
-            self._mask = _MASK64
+        if bits == 64 and initial.__class__ is int and 0 <= initial <= FULL_MASK:
+            self._mask = FULL_MASK
         else:
             if not isinstance(initial, int) or isinstance(initial, bool):
                 raise UsageError(f"Atomic initial value must be an int, got {initial!r}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import os
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +22,6 @@ def test_ci_runs_the_compiled_core():
             pytest.fail(f"the explorer core is not compiled in CI: {core.build()}")
         pytest.skip(f"this install runs the Python sources: {core.build()}")
     for module in core.MODULES:
-        import importlib
         assert not importlib.import_module(module).__file__.endswith(".py"), module
 
 
@@ -43,12 +42,10 @@ def test_the_compiled_modules_have_no_code_mypy_calls_dead():
     """mypyc trusts mypy's types: code mypy thinks unreachable (an attribute narrowed to None, then set by a call)
     would not run as written, so none may exist in the compiled modules."""
     from mypy import api
-    src = Path(core.__file__).resolve().parents[2]
     files = [str(core.source_path(m)) for m in core.MODULES]
     out, err, status = api.run(["--follow-imports=silent", "--ignore-missing-imports", "--warn-unreachable",
                                 "--strict-equality", "--no-incremental", "--cache-dir", os.devnull, *files])
     assert status == 0, out + err
-    assert (src / "framemc").is_dir()
 
 
 def test_a_source_changed_after_the_build_runs_as_python(monkeypatch):

@@ -1,7 +1,8 @@
 """Which build of the explorer's core runs: the compiled one (mypyc) or its Python source.
 
 Design.  The search's hot modules (:data:`MODULES`: execution graphs, the
-TruSt engine, the SC checker) are plain, type-annotated Python.  Installing
+TruSt engine, the program runs, the memory models' checkers) are plain,
+type-annotated Python.  Installing
 framemc compiles them with mypyc when it can (``setup.py``); the compiled
 modules are C extensions that sit beside the sources and are the very same
 code, only faster.  A compiled module is used only when it was built from the
@@ -30,7 +31,8 @@ from typing import Any
 
 __all__ = ["MODULES", "build", "install"]
 
-#: the modules mypyc compiles (setup.py reads this list)
+#: the modules mypyc compiles (setup.py loads this file for the list, :func:`source_path` and :func:`digest`; so
+#: this module imports nothing but the standard library)
 MODULES = ("framemc.explorer.graph", "framemc.explorer.engine", "framemc.explorer.program",
            "framemc.explorer.memory", "framemc.explorer.memory.sc", "framemc.explorer.memory.rc11")
 #: the environment variable that selects the Python sources

@@ -50,14 +50,14 @@ from mypy_extensions import mypyc_attr
 
 from framemc.errors import CheckerBug, UsageError
 from framemc.explorer.bounds import BoundKind, Bounds
-from framemc.explorer.events import Event, OpKind, SourceLocator, creation_hook
-from framemc.explorer.graph import FULL_MASK, Graph, Node, Pos, View
+from framemc.explorer.events import Event, LocationInfo, OpKind, SourceLocator, creation_hook
+from framemc.explorer.graph import Graph, Node, Pos, View
 from framemc.explorer.memory import Events, MemoryModelChecker, checker_for
 from framemc.explorer.program import (DEADLINE, NOT_MINE, DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
                                       plain_value)
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import StateChecker
-from framemc.sync import Atomic, AtomicOp, Ordering, apply_rmw
+from framemc.sync import FULL_MASK, Atomic, AtomicOp, Ordering, apply_rmw
 
 __all__ = ["Explorer", "SearchOutcome", "ExecutionRecord", "End", "DivergedError"]
 
@@ -556,7 +556,7 @@ class Explorer:
 
         The events are performed in ``g``'s linearization, which runs one thread as long as it can.  A thread
         that announces the very operation next in that order is answered where it runs (the run's ``script``,
-        :meth:`_scripted`), so a stretch of one thread's events costs no switch to the explorer and back; an
+        the closure below), so a stretch of one thread's events costs no switch to the explorer and back; an
         operation announced before its turn waits, and the explorer performs it when its turn comes
         (:meth:`perform`).  Both check the same things.
         """
@@ -628,9 +628,7 @@ class Explorer:
         """
         if op is not n.op or (info.key if info is not None else None) != n.loc:
             self._diverged(t, n, (op, info))
-        if info is not None and info.key not in run.bound:
-            run.bound.add(info.key)
-            g.init[info.key] = initial_value(obj)
+        self._bind_location(g, run, info, obj)
         if n.reads:
             # this run's objects: a Cell may hold an object made afresh by each run's setup()
             rf = n.rf
@@ -684,16 +682,12 @@ class Explorer:
     def _resume(self, run: ProgramRun, t: int, n: Node, g: Graph) -> None:
         run.resume(t, _result(n, g))
 
-    def _bind_location(self, g: Graph, p: Pending | None) -> None:
-        """The first time this run touches a location, record its initial value (this run's object)."""
-        if p is None or p.info is None:
-            return
-        assert self._run is not None
-        bound = self._run.bound
-        key = p.info.key
-        if key not in bound:
-            bound.add(key)
-            g.init[key] = initial_value(p.obj)
+    @staticmethod
+    def _bind_location(g: Graph, run: ProgramRun, info: LocationInfo | None, obj: Any) -> None:
+        """The first time ``run`` touches a location, record its initial value (``obj``: this run's object)."""
+        if info is not None and info.key not in run.bound:
+            run.bound.add(info.key)
+            g.init[info.key] = initial_value(obj)
 
     def _extend(self, frame: _Frame) -> None:
         """Grow the frame's graph until the execution ends; record how it ended."""
@@ -760,7 +754,7 @@ class Explorer:
     def _add_event(self, frame: _Frame, g: Graph, run: ProgramRun, t: int) -> str | None:
         p = run.pending[t]
         assert p is not None
-        self._bind_location(g, p)
+        self._bind_location(g, run, p.info, p.obj)
         nodes = g.threads[t]
         last = nodes[-1] if nodes else None
         if last is not None and last.reads and last.rmw and _succeeds(last):

@@ -23,14 +23,12 @@ from typing import Any
 
 from framemc.explorer.events import LocationInfo, OpKind
 from framemc.explorer.program import hashable_value
-from framemc.sync import Ordering
+from framemc.sync import FULL_MASK, Ordering
 
 __all__ = ["Node", "Graph", "Pos", "View"]
 
 #: a node's name: (thread, index in the thread)
 Pos = tuple[int, int]
-#: the value mask of a 64-bit atomic
-FULL_MASK = (1 << 64) - 1
 #: per thread, how many of its nodes are included
 View = tuple[int, ...]
 

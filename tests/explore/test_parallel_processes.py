@@ -91,7 +91,7 @@ def _explore(*args, cwd):
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_counts(tmp_path: Path):
-    (tmp_path / "lz.py").write_text(SCENARIO.format(n=11))
+    (tmp_path / "lz.py").write_text(SCENARIO.format(n=12))
     whole = _explore("lz.py", "-q", "--json", "whole.json", cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr
     ck = tmp_path / "run.ckpt"

@@ -552,48 +552,17 @@ class Explorer:
     # ================================================================ one execution
 
     def _rebuild(self, g: Graph) -> None:
-        """Re-run the program up to graph ``g``: setup, then every event with the values ``g`` gives it.
-
-        The events are performed in ``g``'s linearization, which runs one thread as long as it can.  A thread
-        that announces the very operation next in that order is answered where it runs (the run's ``script``,
-        the closure below), so a stretch of one thread's events costs no switch to the explorer and back; an
-        operation announced before its turn waits, and the explorer performs it when its turn comes
-        (:meth:`perform`).  Both check the same things.
-        """
-        run = self._fresh_run()
-        shown: dict[Any, int] = {}
-        co_at = g.co_positions()
-        order = g.linearization()
-        # operations, as ``events`` counts them: a read-modify-write's write part is not one of its own
-        self.replayed += len(order) - sum(1 for n in order if n.rmw and n.writes)
-        cursor = [0]
-        end = len(order)
-
-        def script(t: int, op: OpKind, obj: Any, info: Any, a: Any) -> Any:
-            i = cursor[0]
-            if i >= end:
-                return NOT_MINE
-            n = order[i]
-            if n.thread != t:
-                return NOT_MINE
-            cursor[0] = i + 1
-            result = self._apply(g, run, n, t, op, obj, info, a, shown, co_at)
-            if result is _PART:
-                # a read-modify-write's read that succeeded: its write part is next in the order
-                w = order[i + 1]
-                cursor[0] = i + 2
-                self._apply_write_part(g, w, shown, co_at)
-                result = _result(w, g)
-            elif result is _WAITS:
-                return NOT_MINE
-            run.steps[t] += 1
-            return result
-        run.script = script
+        """Re-run the program up to graph ``g``: setup, then every event with the values ``g`` gives it
+        (:class:`_Replay` says in which order)."""
+        self._close()
+        run = ProgramRun(self._setup, self._locator, self._infos)
+        self._run = run
+        replay = _Replay(self, g, run)
+        self.replayed += replay.operations
+        run.script = replay
         try:
-            while cursor[0] < end:
-                i = cursor[0]
-                cursor[0] = i + 1
-                self.perform(g, run, order[i], shown, co_at)
+            run.start()
+            replay.drain()
         finally:
             run.script = None
 
@@ -1207,6 +1176,106 @@ class Explorer:
 
 class DivergedError(UsageError):
     """A replayed run left the trace: another thread ran, or another event happened, at some step."""
+
+
+
+class _Replay:
+    """Replays graph ``g`` into a fresh run, in an order made as the run goes that extends po ∪ rf.
+
+    A thread's next event may go as soon as the write it reads (if any) has been replayed.  A thread that
+    announces such an event gets its answer where it runs (the instance is the run's ``script``), already
+    while the threads start, so a thread goes on with no switch to the explorer and back until its next
+    event reads a write not yet replayed.  Then it waits, and :meth:`drain` has the explorer perform its
+    event (:meth:`Explorer.perform`) once that write is replayed, threads in the order they became able to
+    go.  Both paths make the same checks.
+
+    A plain object, not a closure: a closure's cell would tie it, the run and everything the run made
+    into a cycle that only the garbage collector frees.
+    """
+
+    def __init__(self, ex: Explorer, g: Graph, run: ProgramRun) -> None:
+        self.ex = ex
+        self.g = g
+        self.run = run
+        self.threads = g.threads
+        self.shown: dict[Any, int] = {}
+        self.co_at = g.co_positions()
+        #: per thread: how many of its events have been replayed
+        self.done = [0] * len(g.threads)
+        #: write -> threads whose next event reads it and wait for it to be replayed
+        self.waiting: dict[Pos, list[int]] = {}
+        #: threads able to go, in the order they became so (drain() takes them from ``head`` on)
+        self.ready: list[int] = []
+        operations = 0
+        for nodes in g.threads:
+            for n in nodes:
+                # operations, as ``events`` counts them: a read-modify-write's write part is not one of its own
+                if not (n.rmw and n.writes):
+                    operations += 1
+        self.operations = operations
+
+    def _wake(self, w: Node) -> None:
+        who = self.waiting.pop(w.pos, None)
+        if who is not None:
+            self.ready.extend(who)
+
+    def __call__(self, t: int, op: OpKind, obj: Any, info: Any, a: Any) -> Any:
+        """Thread ``t`` announces ``op``: answer it if its event may go now, else NOT_MINE (it waits)."""
+        nodes = self.threads[t]
+        done = self.done
+        i = done[t]
+        if i >= len(nodes):
+            return NOT_MINE  # past the graph: the explorer extends it from here
+        n = nodes[i]
+        rf = n.rf
+        if n.reads and rf is not None and rf[1] >= done[rf[0]]:
+            self.waiting.setdefault(rf, []).append(t)
+            return NOT_MINE
+        done[t] = i + 1
+        g = self.g
+        result = self.ex._apply(g, self.run, n, t, op, obj, info, a, self.shown, self.co_at)
+        if result is _PART:
+            # a read-modify-write's read that succeeded: its write part goes with it
+            w = nodes[i + 1]
+            done[t] = i + 2
+            self.ex._apply_write_part(g, w, self.shown, self.co_at)
+            self._wake(w)
+            result = _result(w, g)
+        elif result is _WAITS:
+            return NOT_MINE
+        elif n.writes:
+            self._wake(n)
+        self.run.steps[t] += 1
+        return result
+
+    def drain(self) -> None:
+        """After the threads started: perform the waiting threads' events until the graph is replayed."""
+        ex, g, run, ready, done = self.ex, self.g, self.run, self.ready, self.done
+        head = 0
+        while head < len(ready):
+            t = ready[head]
+            head += 1
+            nodes = self.threads[t]
+            i = done[t]
+            n = nodes[i]
+            if n.reads and n.rmw and _succeeds(n):
+                w = nodes[i + 1]
+                done[t] = i + 2
+                ex.perform(g, run, n, self.shown, self.co_at)
+                ex.perform(g, run, w, self.shown, self.co_at)
+                self._wake(w)
+            else:
+                done[t] = i + 1
+                ex.perform(g, run, n, self.shown, self.co_at)
+                if n.writes:
+                    self._wake(n)
+        for t, nodes in enumerate(self.threads):
+            if done[t] < len(nodes):
+                n = nodes[done[t]]
+                if run.pending[t] is None or n.rf not in self.waiting:
+                    ex._diverged(t, n, None)
+                raise CheckerBug(f"replaying thread {t}: its event {n.index} waits for a write that is never "
+                                 "replayed (po ∪ rf is cyclic)")
 
 
 def _co_before_saved(g: Graph, loc: Any, pos: Pos | None, view: View, w: Pos) -> bool:

@@ -348,8 +348,8 @@ class Graph:
         """Every node in an order extending po and rf that runs one thread as long as it can.
 
         A thread goes on until its next node reads a write not yet in the order; then the thread whose
-        next node was added first (a heap holds each waiting thread's next stamp) takes over.  Every
-        restored graph is replayed in this order, and a stretch of one thread costs the replay no switch.
+        next node was added first (a heap holds each waiting thread's next stamp) takes over.  
+        :class:`framemc.explorer.memory.Events` numbers a graph's events in this order.
         """
         threads = self.threads
         done = [0] * len(threads)

@@ -103,6 +103,12 @@ class AtomicOp(enum.Enum):
     SWAP = "swap"
 
 
+#: the hot paths' constants, looked up as module globals rather than as enum attributes
+_SEQ_CST = Ordering.SEQ_CST
+_LOAD = AtomicOp.LOAD
+_STORE = AtomicOp.STORE
+
+
 class Runtime(Protocol):
     """What an explorer must provide to take over the atomics layer."""
 
@@ -225,38 +231,42 @@ class Atomic:
 
     def load(self, order: Ordering = Ordering.SEQ_CST) -> int:
         """Atomically read the value."""
-        if order.__class__ is not Ordering:
+        if order is not _SEQ_CST:  # the default skips the checks: this runs for every explored load
             _check_order(order, "load")
-        if order in (Ordering.RELEASE, Ordering.ACQ_REL):
-            raise UsageError(f"load: ordering {order.value} is not valid for a load (as in Rust, it panics)")
+            if order in (Ordering.RELEASE, Ordering.ACQ_REL):
+                raise UsageError(f"load: ordering {order.value} is not valid for a load (as in Rust, it panics)")
         rt = _SLOT.runtime
         if rt is None:
             return self._value
-        return rt.atomic(self, AtomicOp.LOAD, order, None, None, None)
+        return rt.atomic(self, _LOAD, order, None, None, None)
 
     def store(self, value: int, order: Ordering = Ordering.SEQ_CST) -> None:
         """Atomically write ``value``."""
-        if order.__class__ is not Ordering:
+        if order is not _SEQ_CST:
             _check_order(order, "store")
-        if order in (Ordering.ACQUIRE, Ordering.ACQ_REL):
-            raise UsageError(f"store: ordering {order.value} is not valid for a store (as in Rust, it panics)")
+            if order in (Ordering.ACQUIRE, Ordering.ACQ_REL):
+                raise UsageError(f"store: ordering {order.value} is not valid for a store (as in Rust, it panics)")
         if value.__class__ is not int or not 0 <= value <= self._mask:
             value = self._fit(value, "store")
         rt = _SLOT.runtime
         if rt is None:
             self._value = value
             return None
-        rt.atomic(self, AtomicOp.STORE, order, value, None, None)
+        rt.atomic(self, _STORE, order, value, None, None)
         return None
 
     def compare_exchange(self, expected: int, new: int, success: Ordering = Ordering.SEQ_CST,
                          failure: Ordering = Ordering.SEQ_CST) -> tuple[bool, int]:
         """If the value is ``expected``, replace it by ``new``; return ``(ok, observed)``."""
-        _check_order(success, "compare_exchange success")
-        _check_order(failure, "compare_exchange failure")
-        if failure in (Ordering.RELEASE, Ordering.ACQ_REL):
-            raise UsageError(f"compare_exchange: failure ordering {failure.value} is not valid (as in Rust, it panics)")
-        new = self._fit(new, "compare_exchange")
+        if success is not _SEQ_CST:
+            _check_order(success, "compare_exchange success")
+        if failure is not _SEQ_CST:
+            _check_order(failure, "compare_exchange failure")
+            if failure in (Ordering.RELEASE, Ordering.ACQ_REL):
+                raise UsageError(f"compare_exchange: failure ordering {failure.value} is not valid (as in Rust, "
+                                 "it panics)")
+        if new.__class__ is not int or not 0 <= new <= self._mask:
+            new = self._fit(new, "compare_exchange")
         rt = _SLOT.runtime
         if rt is None:
             old = self._value
@@ -267,8 +277,9 @@ class Atomic:
         return rt.atomic(self, AtomicOp.CAS, success, expected, new, failure)
 
     def _rmw(self, op: AtomicOp, operand: int, order: Ordering) -> int:
-        _check_order(order, op.value)
-        if not isinstance(operand, int) or isinstance(operand, bool):
+        if order is not _SEQ_CST:
+            _check_order(order, op.value)
+        if operand.__class__ is not int and (not isinstance(operand, int) or isinstance(operand, bool)):
             raise UsageError(f"{op.value}: operand must be an int, got {operand!r}")
         rt = _SLOT.runtime
         if rt is None:

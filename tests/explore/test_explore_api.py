@@ -53,6 +53,29 @@ def test_nondeterministic_scenario_is_reported():
         framemc.explore(setup)
 
 
+@pytest.mark.parametrize("second_run", ["other location", "no operation"])
+def test_a_replay_that_diverges_while_its_thread_waits_is_reported(second_run):
+    # Thread 0's load first reads the initial value; the backward revisit has it read thread 1's store, and
+    # restoring that graph starts thread 0 before the store is replayed: it waits, and its event is checked
+    # when the store has gone (or found never announced, when the thread returned instead).
+    runs = []
+
+    def setup():
+        runs.append(1)
+        x, y = framemc.Atomic(0, name="x"), framemc.Atomic(0, name="y")
+
+        def t0():
+            if len(runs) == 1:
+                x.load()
+            elif second_run == "other location":
+                y.load()
+        return [t0, lambda: x.store(1)]
+    what = "load of y" if second_run == "other location" else "nothing"
+    with pytest.raises(framemc.UsageError, match=f"re-running thread 0, its event 0 was load of x before and "
+                                                 f"is {what} now"):
+        framemc.explore(setup)
+
+
 def test_current_cpu_is_the_thread_index():
     seen = {}
 

@@ -33,7 +33,7 @@ __all__ = ["MODULES", "build", "install"]
 
 #: the modules mypyc compiles (setup.py loads this file for the list, :func:`source_path` and :func:`digest`; so
 #: this module imports nothing but the standard library)
-MODULES = ("framemc.explorer.graph", "framemc.explorer.engine", "framemc.explorer.program",
+MODULES = ("framemc.explorer.opkind", "framemc.explorer.graph", "framemc.explorer.engine", "framemc.explorer.program",
            "framemc.explorer.memory", "framemc.explorer.memory.sc", "framemc.explorer.memory.rc11")
 #: the environment variable that selects the Python sources
 PURE_ENV = "FRAMEMC_PURE"

@@ -50,7 +50,8 @@ from mypy_extensions import mypyc_attr
 
 from framemc.errors import CheckerBug, UsageError
 from framemc.explorer.bounds import BoundKind, Bounds
-from framemc.explorer.events import Event, LocationInfo, OpKind, SourceLocator, creation_hook
+from framemc.explorer.events import Event, LocationInfo, SourceLocator, creation_hook
+from framemc.explorer.opkind import OpKind
 from framemc.explorer.graph import Graph, Node, Pos, View
 from framemc.explorer.memory import Events, MemoryModelChecker, checker_for
 from framemc.explorer.program import (DEADLINE, NOT_MINE, DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
@@ -61,13 +62,13 @@ from framemc.sync import FULL_MASK, Atomic, AtomicOp, Ordering, apply_rmw
 
 __all__ = ["Explorer", "SearchOutcome", "ExecutionRecord", "End", "DivergedError"]
 
-_READS = frozenset({OpKind.LOAD, OpKind.CAS, OpKind.FETCH_ADD, OpKind.FETCH_SUB, OpKind.SWAP, OpKind.READ,
+_READS: Final = frozenset({OpKind.LOAD, OpKind.CAS, OpKind.FETCH_ADD, OpKind.FETCH_SUB, OpKind.SWAP, OpKind.READ,
                     OpKind.LOCK})
-_RMW = frozenset({OpKind.CAS, OpKind.FETCH_ADD, OpKind.FETCH_SUB, OpKind.SWAP, OpKind.LOCK})
-_WRITES = frozenset({OpKind.STORE, OpKind.WRITE, OpKind.UNLOCK})
-_ATOMIC_OP = {OpKind.FETCH_ADD: AtomicOp.FETCH_ADD, OpKind.FETCH_SUB: AtomicOp.FETCH_SUB, OpKind.SWAP: AtomicOp.SWAP}
+_RMW: Final = frozenset({OpKind.CAS, OpKind.FETCH_ADD, OpKind.FETCH_SUB, OpKind.SWAP, OpKind.LOCK})
+_WRITES: Final = frozenset({OpKind.STORE, OpKind.WRITE, OpKind.UNLOCK})
+_ATOMIC_OP: Final = {OpKind.FETCH_ADD: AtomicOp.FETCH_ADD, OpKind.FETCH_SUB: AtomicOp.FETCH_SUB, OpKind.SWAP: AtomicOp.SWAP}
 #: a mutex's value while held
-LOCKED = 1
+LOCKED: Final = 1
 #: seconds between two calls of a search's progress callback
 PROGRESS_EVERY = 0.25
 
@@ -654,9 +655,11 @@ class Explorer:
     @staticmethod
     def _bind_location(g: Graph, run: ProgramRun, info: LocationInfo | None, obj: Any) -> None:
         """The first time ``run`` touches a location, record its initial value (``obj``: this run's object)."""
-        if info is not None and info.key not in run.bound:
-            run.bound.add(info.key)
-            g.init[info.key] = initial_value(obj)
+        if info is not None:
+            key = info.key
+            if key not in run.bound:
+                run.bound.add(key)
+                g.init[key] = initial_value(obj)
 
     def _extend(self, frame: _Frame) -> None:
         """Grow the frame's graph until the execution ends; record how it ended."""
@@ -1310,9 +1313,9 @@ def _succeeds(r: Node) -> bool:
 
 
 #: :meth:`Explorer._apply`: a read-modify-write's read that goes on to its write part
-_PART = object()
+_PART: Final = object()
 #: :meth:`Explorer._apply`: a lock acquisition that waits for the lock
-_WAITS = object()
+_WAITS: Final = object()
 
 
 def _result(n: Node, g: Graph) -> Any:

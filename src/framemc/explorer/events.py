@@ -11,41 +11,20 @@ reads-from edges, is what the C11 model (``c11``) builds on.
 
 from __future__ import annotations
 
-import enum
 import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from framemc.sync import Atomic, AtomicOp, Cell, Mutex, set_creation_hook
+from framemc.explorer.opkind import OpKind
+from framemc.sync import Atomic, Cell, Mutex, set_creation_hook
 
 __all__ = ["OpKind", "Event", "LocationInfo", "dependent", "SourceLocator", "creation_hook", "location_kind",
            "SC_ORDER_KEY"]
 
 #: the pseudo-location every SeqCst event touches under C11 (they are all mutually ordered)
 SC_ORDER_KEY = ("sc-order",)
-
-
-class OpKind(enum.Enum):
-    """The operation an event performs (the trace spelling is the value)."""
-
-    #: members are singletons: hash by identity (Enum hashes the name in Python code, and these are
-    #: looked up on every explored event)
-    __hash__ = object.__hash__
-
-    LOAD = AtomicOp.LOAD.value
-    STORE = AtomicOp.STORE.value
-    CAS = AtomicOp.CAS.value
-    FETCH_ADD = AtomicOp.FETCH_ADD.value
-    FETCH_SUB = AtomicOp.FETCH_SUB.value
-    SWAP = AtomicOp.SWAP.value
-    READ = "read"
-    WRITE = "write"
-    LOCK = "lock"
-    UNLOCK = "unlock"
-    FENCE = "fence"
-    SPIN = "spin_loop"
 
 
 class LocationInfo:

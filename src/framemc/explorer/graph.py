@@ -21,7 +21,8 @@ import heapq
 from typing import Any
 
 
-from framemc.explorer.events import LocationInfo, OpKind
+from framemc.explorer.events import LocationInfo
+from framemc.explorer.opkind import OpKind
 from framemc.explorer.program import hashable_value
 from framemc.sync import FULL_MASK, Ordering
 

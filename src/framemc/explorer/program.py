@@ -20,12 +20,13 @@ from __future__ import annotations
 import enum
 import sys
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Final
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from framemc.errors import CheckerBug, KernelError, RetryBoundExceeded, UsageError
-from framemc.explorer.events import LocationInfo, OpKind, SourceLocator, location_kind
+from framemc.explorer.events import LocationInfo, SourceLocator, location_kind
+from framemc.explorer.opkind import OpKind
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import close_context, open_context
 from framemc.sync import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runtime, origin_of,
@@ -34,7 +35,7 @@ from framemc.sync import (Atomic, AtomicOp, Cell, Mutex, Ordering, install_runti
 __all__ = ["DeadlineExceeded", "Pending", "ProgramRun", "ThreadState", "parse_setup_result", "plain_value",
            "hashable_value", "classify_exception"]
 
-_OPKIND = {
+_OPKIND: Final = {
     AtomicOp.LOAD: OpKind.LOAD,
     AtomicOp.STORE: OpKind.STORE,
     AtomicOp.CAS: OpKind.CAS,
@@ -185,17 +186,17 @@ def _describe(exc: BaseException) -> str:
 
 #: True when this module runs compiled (framemc.explorer.core): its functions then have no Python frames, so
 #: the frame of an operation's caller is fewer frames up
-_COMPILED = not __file__.endswith(".py")
+_COMPILED: Final = not __file__.endswith(".py")
 #: from :meth:`ProgramRun._announce`, the frame of the atomics-layer method that announced the operation
-_ANNOUNCER_DEPTH = 0 if _COMPILED else 2
+_ANNOUNCER_DEPTH: Final = 0 if _COMPILED else 2
 #: from :meth:`SourceLocator.locate` called by :meth:`ProgramRun._park`, the atomics-layer function that parked
-_PARKER_DEPTH = 1 if _COMPILED else 3
+_PARKER_DEPTH: Final = 1 if _COMPILED else 3
 #: what a run's ``script`` returns for an operation it does not answer (the thread then waits for the explorer)
-NOT_MINE = object()
+NOT_MINE: Final = object()
 #: what a pooled worker hands back to the run when its thread's body has returned
-_FINISHED = object()
+_FINISHED: Final = object()
 #: idle workers kept per OS thread at most
-_POOL_SIZE = 64
+_POOL_SIZE: Final = 64
 
 
 class _WorkerPool(threading.local):
@@ -222,7 +223,7 @@ class _WorkerPool(threading.local):
             self.idle.append(g)
 
 
-_POOL = _WorkerPool()
+_POOL: Final = _WorkerPool()
 
 
 def _worker(body: Callable[[], Any]) -> None:

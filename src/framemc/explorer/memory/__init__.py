@@ -13,7 +13,7 @@ as in the axiomatic models).
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from framemc.explorer.graph import Graph, Node
 from framemc.sync import Ordering
@@ -21,7 +21,9 @@ from framemc.sync import Ordering
 __all__ = ["Events", "MemoryModelChecker", "MODELS", "checker_for", "acyclic"]
 
 #: event kinds
-R, W, F = "R", "W", "F"
+R: Final = "R"
+W: Final = "W"
+F: Final = "F"
 
 
 class Events:

@@ -51,9 +51,9 @@ from mypy_extensions import mypyc_attr
 from framemc.errors import CheckerBug, UsageError
 from framemc.explorer.bounds import BoundKind, Bounds
 from framemc.explorer.events import Event, LocationInfo, SourceLocator, creation_hook
-from framemc.explorer.opkind import OpKind
 from framemc.explorer.graph import Graph, Node, Pos, View
 from framemc.explorer.memory import Events, MemoryModelChecker, checker_for
+from framemc.explorer.opkind import OpKind
 from framemc.explorer.program import (DEADLINE, NOT_MINE, DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
                                       plain_value)
 from framemc.explorer.violation import Violation, ViolationKind
@@ -329,10 +329,15 @@ class Explorer:
             self._run.close()
             self._run = None
 
-    def _fresh_run(self) -> ProgramRun:
+    def _new_run(self) -> ProgramRun:
+        """A run of the scenario in place of the current one, not started."""
         self._close()
         run = ProgramRun(self._setup, self._locator, self._infos)
         self._run = run
+        return run
+
+    def _fresh_run(self) -> ProgramRun:
+        run = self._new_run()
         run.start()
         return run
 
@@ -555,9 +560,7 @@ class Explorer:
     def _rebuild(self, g: Graph) -> None:
         """Re-run the program up to graph ``g``: setup, then every event with the values ``g`` gives it
         (:class:`_Replay` says in which order)."""
-        self._close()
-        run = ProgramRun(self._setup, self._locator, self._infos)
-        self._run = run
+        run = self._new_run()
         replay = _Replay(self, g, run)
         self.replayed += replay.operations
         run.script = replay
@@ -1179,7 +1182,6 @@ class Explorer:
 
 class DivergedError(UsageError):
     """A replayed run left the trace: another thread ran, or another event happened, at some step."""
-
 
 
 class _Replay:

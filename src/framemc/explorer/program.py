@@ -352,7 +352,8 @@ class ProgramRun:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Run setup() and every thread up to its first operation."""
+        """Run setup(), then start every thread in index order: each runs up to its first operation that the
+        run's ``script`` (set during a replay) does not answer."""
         self._in_setup = True
         ctx = open_context()
         try:

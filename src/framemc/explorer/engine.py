@@ -54,8 +54,8 @@ from framemc.explorer.events import Event, LocationInfo, SourceLocator, creation
 from framemc.explorer.graph import Graph, Node, Pos, View
 from framemc.explorer.memory import Events, MemoryModelChecker, checker_for
 from framemc.explorer.opkind import OpKind
-from framemc.explorer.program import (DEADLINE, NOT_MINE, DeadlineExceeded, Pending, ProgramRun, ThreadState, hashable_value, initial_value,
-                                      plain_value)
+from framemc.explorer.program import (DEADLINE, NOT_MINE, DeadlineExceeded, Pending, ProgramRun, ThreadState,
+                                      hashable_value, initial_value, plain_value)
 from framemc.explorer.violation import Violation, ViolationKind
 from framemc.explorer.watch import StateChecker
 from framemc.sync import FULL_MASK, Atomic, AtomicOp, Ordering, apply_rmw
@@ -63,10 +63,11 @@ from framemc.sync import FULL_MASK, Atomic, AtomicOp, Ordering, apply_rmw
 __all__ = ["Explorer", "SearchOutcome", "ExecutionRecord", "End", "DivergedError"]
 
 _READS: Final = frozenset({OpKind.LOAD, OpKind.CAS, OpKind.FETCH_ADD, OpKind.FETCH_SUB, OpKind.SWAP, OpKind.READ,
-                    OpKind.LOCK})
+                           OpKind.LOCK})
 _RMW: Final = frozenset({OpKind.CAS, OpKind.FETCH_ADD, OpKind.FETCH_SUB, OpKind.SWAP, OpKind.LOCK})
 _WRITES: Final = frozenset({OpKind.STORE, OpKind.WRITE, OpKind.UNLOCK})
-_ATOMIC_OP: Final = {OpKind.FETCH_ADD: AtomicOp.FETCH_ADD, OpKind.FETCH_SUB: AtomicOp.FETCH_SUB, OpKind.SWAP: AtomicOp.SWAP}
+_ATOMIC_OP: Final = {OpKind.FETCH_ADD: AtomicOp.FETCH_ADD, OpKind.FETCH_SUB: AtomicOp.FETCH_SUB,
+                     OpKind.SWAP: AtomicOp.SWAP}
 #: a mutex's value while held
 LOCKED: Final = 1
 #: seconds between two calls of a search's progress callback
@@ -1277,8 +1278,9 @@ class _Replay:
         for t, nodes in enumerate(self.threads):
             if done[t] < len(nodes):
                 n = nodes[done[t]]
-                if run.pending[t] is None or n.rf not in self.waiting:
-                    ex._diverged(t, n, None)
+                if run.pending[t] is None:
+                    ex._diverged(t, n, None)  # the thread returned or parked where it had announced n before
+                # it announced n, whose write was never replayed
                 raise CheckerBug(f"replaying thread {t}: its event {n.index} waits for a write that is never "
                                  "replayed (po ∪ rf is cyclic)")
 

@@ -349,7 +349,7 @@ class Graph:
         """Every node in an order extending po and rf that runs one thread as long as it can.
 
         A thread goes on until its next node reads a write not yet in the order; then the thread whose
-        next node was added first (a heap holds each waiting thread's next stamp) takes over.  
+        next node was added first (a heap holds each waiting thread's next stamp) takes over.
         :class:`framemc.explorer.memory.Events` numbers a graph's events in this order.
         """
         threads = self.threads
